@@ -1,0 +1,130 @@
+"""Export the fine-tuned FP32 classifier to ONNX and quantize it the way users usually do on
+CPU (onnxruntime.quantization.quantize_dynamic, QInt8 per-channel weights), cached on disk.
+
+The steps and their pitfalls were measured here (see ENVIRONMENT.md): the TorchScript
+exporter (``dynamo=False``) fails with transformers 5.6, so we use the default dynamo
+exporter; ``quant_pre_process`` needs ``skip_symbolic_shape=True``; ``quantize_dynamic``
+then rejects the stale ``value_info`` entries the exporter left for weights ("Inferred
+shape and existing shape differ") until they are removed; QUInt8 weights are slower than
+QInt8 on this CPU, and per-channel weights keep the model much closer to FP32.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import torch
+
+from data_prep.common import atomic_write_json, sha256_file
+
+OPSET = 18
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+CACHE_INFO = "export.json"
+
+
+class ExportError(RuntimeError):
+    """Export or quantization failed; the message names the step and the model."""
+
+
+@dataclass(frozen=True)
+class OnnxModels:
+    fp32: Path
+    int8: Path
+    info: dict
+
+
+class _LogitsOnly(torch.nn.Module):
+    """Give the exporter a plain tensor output and a fixed argument order."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).logits
+
+
+def export_fp32(model: torch.nn.Module, path: Path) -> None:
+    """Dynamo export with dynamic batch and sequence axes, weights inside the one file."""
+    # The example mask must contain padding: with an all-ones mask transformers skips masking
+    # altogether, and the exported graph would then ignore attention_mask.
+    example = torch.ones(2, 8, dtype=torch.long)
+    mask = example.clone()
+    mask[1, 5:] = 0
+    batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("sequence", min=2, max=4096)
+    shapes = {name: {0: batch, 1: seq} for name in INPUT_NAMES}
+    program = torch.onnx.export(_LogitsOnly(model).eval(), (example, mask, torch.zeros_like(example)),
+                                input_names=list(INPUT_NAMES), output_names=["logits"], opset_version=OPSET,
+                                dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False)
+    program.save(str(path), external_data=False)
+
+
+def _drop_initializer_value_info(src: Path, dst: Path) -> None:
+    """Remove value_info entries that describe weights: after pre-processing they can be stale,
+    and quantize_dynamic's shape inference then refuses the model."""
+    proto = onnx.load(str(src))
+    weights = {init.name for init in proto.graph.initializer}
+    keep = [vi for vi in proto.graph.value_info if vi.name not in weights]
+    del proto.graph.value_info[:]
+    proto.graph.value_info.extend(keep)
+    onnx.save(proto, str(dst))
+
+
+def quantize_int8(fp32_path: Path, out_path: Path, work_dir: Path) -> None:
+    """ONNX Runtime dynamic INT8: QInt8 per-channel weights, activations quantized per call."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = work_dir / "pre.onnx"
+    quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+    _drop_initializer_value_info(pre, pre)
+    quantize_dynamic(str(pre), str(out_path), weight_type=QuantType.QInt8, per_channel=True)
+    pre.unlink()
+
+
+def source_fingerprint(model_dir: Path) -> str:
+    """What the cache depends on: the weights file of the exported model folder."""
+    weights = sorted(model_dir.glob("*.safetensors"))
+    if not weights:
+        raise ExportError(f"{model_dir} holds no *.safetensors weights to export")
+    return ",".join(f"{w.name}:{sha256_file(w)}" for w in weights)
+
+
+def export_and_quantize(model_dir: Path, model: torch.nn.Module, cache_dir: Path) -> OnnxModels:
+    """Return cached FP32 and INT8 ONNX files for ``model`` (loaded from ``model_dir``), building
+    them when missing or when the weights changed. The folder is written whole, then renamed."""
+    fingerprint = source_fingerprint(model_dir)
+    info_path = cache_dir / CACHE_INFO
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        if info.get("source_fingerprint") == fingerprint:
+            return OnnxModels(cache_dir / "model_fp32.onnx", cache_dir / "model_int8.onnx", info)
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir.parent, prefix=f".{cache_dir.name}."))
+    try:
+        try:
+            export_fp32(model, tmp / "model_fp32.onnx")
+        except Exception as err:  # the exporter's own traceback is long; keep its message
+            raise ExportError(f"ONNX export of {model_dir} failed: {type(err).__name__}: {err}") from err
+        try:
+            quantize_int8(tmp / "model_fp32.onnx", tmp / "model_int8.onnx", tmp)
+        except Exception as err:
+            raise ExportError(f"ONNX Runtime INT8 quantization of {model_dir} failed: {type(err).__name__}: {err}") from err
+        info = {"source": str(model_dir), "source_fingerprint": fingerprint, "opset": OPSET, "exporter": "torch.onnx dynamo",
+                "int8": {"api": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
+                         "per_channel": True, "pre_process": "quant_pre_process(skip_symbolic_shape=True)"},
+                "size_mb": {name: round((tmp / f"model_{name}.onnx").stat().st_size / 2**20, 2) for name in ("fp32", "int8")}}
+        atomic_write_json(tmp / CACHE_INFO, info)
+        if cache_dir.exists():
+            shutil.rmtree(cache_dir)
+        tmp.rename(cache_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return OnnxModels(cache_dir / "model_fp32.onnx", cache_dir / "model_int8.onnx", info)

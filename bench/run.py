@@ -1,0 +1,228 @@
+"""Benchmark every variant of one model side by side with ONNX Runtime and torchao, in one process.
+
+    python -m bench.run --models outputs/models/emotion/minilm-l6      (or: make bench)
+
+Rows: every folder under --models with a variant.json (the FP32 baseline and this project's
+INT8/NF4 variants, loaded only through glue.variant.load_variant), ONNX Runtime FP32 and dynamic
+INT8 of the baseline, torchao int8 dynamic-activation/int8-weight eager and torch.compile'd.
+Timing is round-robin (every runner once per repeat, in rotating order) so load changes on a
+shared machine hit all rows alike; compare rows as ratios within one run. Writes
+results/bench/<model_tag>.json and <model_tag>_throughput.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from bench.flops import FlopCounter
+from bench.onnx_export import ExportError, export_and_quantize
+from bench.peak import CpuPeak, this_cpu
+from bench.plot import plot_throughput
+from bench.profile import top_ops
+from bench.runners import Runner, ort_runner, project_runner, spread, time_pass, torchao_runner
+from bench.target import check_target, slowest_project_variant
+from bench.workloads import Workload, fixed_workload, real_workload
+from data_prep.common import DataError, atomic_write_json
+from data_prep.prepared import load_split
+from eval.evaluate import predict_logits
+from eval.metrics import classification_metrics
+from glue.provenance import provenance
+from glue.quiet import quiet
+from glue.variant import MANIFEST, VariantError
+
+SCHEMA_VERSION = 1
+ORT_FP32, ORT_INT8 = "ort_fp32", "ort_int8"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", type=Path, default=Path("outputs/models/emotion/minilm-l6"),
+                   help="folder of model folders: outputs/models/<dataset>/<model_tag>")
+    p.add_argument("--baseline", default="baseline", help="name of the FP32 folder under --models")
+    p.add_argument("--dataset-dir", type=Path, default=Path("outputs/data"), help="prepared data (PREP)")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results root (eval JSONs are read here)")
+    p.add_argument("--out", type=Path, default=None, help="JSON to write (default results/bench/<model_tag>.json)")
+    p.add_argument("--cache", type=Path, default=Path("outputs/bench"), help="where ONNX exports are cached")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 64])
+    p.add_argument("--fixed-batch-sizes", type=int, nargs="*", default=[1, 32],
+                   help="batch sizes for the fixed-length input (empty: skip it)")
+    p.add_argument("--seq-len", type=int, default=128, help="tokens per row of the fixed-length input")
+    p.add_argument("--examples-per-pass", type=int, default=32, help="examples per timed pass (at least one batch)")
+    p.add_argument("--repeats", type=int, default=5, help="timed passes per runner and workload")
+    p.add_argument("--warmup", type=int, default=1, help="untimed passes per runner and workload")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row (saves its 20-110 s compile)")
+    p.add_argument("--f1-limit", type=int, default=None,
+                   help="macro-F1 on the first N test examples only, all rows recomputed (quick checks)")
+    args = p.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1 or min(args.batch_sizes + args.fixed_batch_sizes) < 1:
+        p.error("repeats and threads must be >= 1, warmup >= 0, batch sizes >= 1")
+    return args
+
+
+def build_runners(args: argparse.Namespace) -> tuple[list[Runner], dict[str, Any], list[dict[str, str]]]:
+    """Baseline first, then this project's other variants, then the other toolkits on the baseline.
+    A variant that fails to load is skipped and recorded, so one broken folder costs one row."""
+    base_dir = args.models / args.baseline
+    if not (base_dir / MANIFEST).is_file():
+        raise VariantError(f"{base_dir / MANIFEST} not found: train the baseline first (make baseline)")
+    baseline = project_runner(base_dir)
+    vocab = baseline.tokenizer.get_vocab()
+    runners, skipped = [baseline], []
+    for folder in sorted(p for p in args.models.iterdir() if (p / MANIFEST).is_file() and p != base_dir):
+        try:
+            runners.append(project_runner(folder, vocab))
+        except Exception as err:  # noqa: BLE001  (any loader failure: record it, keep benchmarking)
+            skipped.append({"variant": folder.name, "error": f"{type(err).__name__}: {err}"})
+            print(f"warning: skipping {folder.name}: {err}", file=sys.stderr)
+    onnx = export_and_quantize(base_dir, baseline.model, args.cache / args.models.parent.name / args.models.name)
+    for name, path in ((ORT_FP32, onnx.fp32), (ORT_INT8, onnx.int8)):
+        precision = "fp32" if name == ORT_FP32 else "dynamic int8 (QInt8 per-channel weights)"
+        runners.append(ort_runner(name, path, baseline.tokenizer, baseline.labels, baseline.max_length, args.threads,
+                                  {"method": f"ONNX Runtime {precision}", "size_mb": onnx.info["size_mb"][name[4:]]}))
+    runners.append(torchao_runner(base_dir, compile_model=False))
+    if not args.no_compile:
+        runners.append(torchao_runner(base_dir, compile_model=True))
+    return runners, onnx.info, skipped
+
+
+def build_workloads(args: argparse.Namespace, texts: list[str], runner: Runner, counter: FlopCounter) -> list[Workload]:
+    real = [real_workload(texts, runner.tokenizer, b, args.examples_per_pass, runner.max_length, counter)
+            for b in args.batch_sizes]
+    fixed = [fixed_workload(texts, runner.tokenizer, b, args.seq_len, args.examples_per_pass, counter)
+             for b in args.fixed_batch_sizes]
+    return real + fixed
+
+
+def measure(runners: list[Runner], workloads: list[Workload], warmup: int, repeats: int) -> dict[str, dict[str, Any]]:
+    """Pass times (ms) per runner and workload, taken round-robin in rotating order."""
+    samples: dict[str, dict[str, Any]] = {r.name: {} for r in runners}
+    for work in workloads:
+        prepared = {r.name: [r.prepare(b) for b in work.batches] for r in runners}
+        for r in runners:
+            warm = [time_pass(r, prepared[r.name]) for _ in range(warmup)]
+            samples[r.name][work.name] = {"warmup_ms": round(sum(warm), 1), "pass_ms": []}
+        for rep in tqdm(range(repeats), desc=work.name, unit="round", leave=False):
+            shift = rep % len(runners)
+            for r in runners[shift:] + runners[:shift]:
+                samples[r.name][work.name]["pass_ms"].append(time_pass(r, prepared[r.name]))
+    return samples
+
+
+def cell(work: Workload, pass_ms: list[float], warmup_ms: float, peak: CpuPeak) -> dict[str, Any]:
+    """Latency, throughput and achieved GFLOP/s of one runner on one workload."""
+    median_s = float(np.median(pass_ms)) / 1e3
+    gflops = work.flops / 1e9 / median_s
+    return {"ms_per_batch": spread([ms / len(work.batches) for ms in pass_ms]),
+            "throughput_ex_per_s": spread([work.examples * 1e3 / ms for ms in pass_ms]),
+            "gflop_per_s": round(gflops, 1), "pct_of_fp32_peak": round(100 * gflops / peak.fp32_gflops, 1),
+            "pct_of_int8_peak": None if peak.int8_gops is None else round(100 * gflops / peak.int8_gops, 1),
+            "warmup_ms": warmup_ms}
+
+
+def macro_f1(runner: Runner, texts: list[str], labels: list[int], stored: Path | None) -> tuple[float, str]:
+    """The variant's stored evaluation result when there is one for the full split, else measured here."""
+    if stored is not None and stored.is_file():
+        result = json.loads(stored.read_text())
+        if result.get("n_examples") == len(texts):
+            return float(result["metrics"]["macro_f1"]), str(stored)
+    logits = predict_logits(runner, texts, desc=f"macro-F1 {runner.name}")
+    return classification_metrics(labels, logits.argmax(-1).tolist(), runner.labels)["macro_f1"], "measured here"
+
+
+def print_table(result: dict[str, Any]) -> None:
+    names = [w["name"] for w in result["workloads"]]
+    base = next(r for r in result["rows"] if r["variant"] == result["baseline"])
+    print(f"\n{'variant':24} {'F1':>6} " + " ".join(f"{n:>11}" for n in names) + "   (examples/s; x baseline)")
+    for row in result["rows"]:
+        cells = []
+        for n in names:
+            t, b = row["timings"][n]["throughput_ex_per_s"]["median"], base["timings"][n]["throughput_ex_per_s"]["median"]
+            cells.append(f"{t:>6.0f} {t / b:>3.1f}x")
+        print(f"{row['variant']:24} {100 * row['macro_f1']:6.2f} " + " ".join(cells))
+    print(f"peak (estimate): {result['peak']['formula']}")
+    target = result["target"]
+    print(f"target: met={target['met']} " + "; ".join(target.get("shortfalls", [])) + target.get("note", ""))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    dataset, model_tag = args.models.parent.name, args.models.name
+    split = load_split(args.dataset_dir, f"{dataset}_test")
+    f1_split = split if args.f1_limit is None else load_split(args.dataset_dir, f"{dataset}_test", args.f1_limit)
+    peak = this_cpu(args.threads)
+    start = time.perf_counter()
+    runners, onnx_info, skipped = build_runners(args)
+    counter = FlopCounter(runners[0].model.config)
+    workloads = build_workloads(args, split.texts, runners[0], counter)
+    first_call = {}
+    for r in list(runners):
+        try:
+            first_call[r.name] = round(r.first_call(workloads[0].batches[0]), 2)
+        except Exception as err:  # noqa: BLE001  (a variant that cannot run: record it, keep the rest)
+            skipped.append({"variant": r.name, "error": f"first forward failed: {type(err).__name__}: {err}"})
+            runners.remove(r)
+    setup_s = time.perf_counter() - start
+    samples = measure(runners, workloads, args.warmup, args.repeats)
+    rows = []
+    for r in tqdm(runners, desc="macro-F1", unit="variant"):
+        stored = None if args.f1_limit or r.backend != "torch (this project)" else \
+            args.results / dataset / model_tag / f"{r.name}.json"
+        f1, f1_source = macro_f1(r, f1_split.texts, f1_split.labels, stored)
+        rows.append({"variant": r.name, "backend": r.backend, "macro_f1": round(f1, 4), "macro_f1_source": f1_source,
+                     **r.info, "first_call_s": first_call[r.name],
+                     "timings": {w.name: cell(w, samples[r.name][w.name]["pass_ms"], samples[r.name][w.name]["warmup_ms"],
+                                              peak) for w in workloads}})
+    base = rows[0]
+    for row in rows:
+        row["macro_f1_delta_points"] = round(100 * (row["macro_f1"] - base["macro_f1"]), 2)
+        for name, c in row["timings"].items():
+            c["speedup_vs_baseline"] = round(c["throughput_ex_per_s"]["median"]
+                                             / base["timings"][name]["throughput_ex_per_s"]["median"], 2)
+    target = check_target(rows, args.baseline, ORT_INT8)
+    slowest = slowest_project_variant(rows, args.baseline)
+    profile = None
+    if slowest is not None and "real_b32" in {w.name for w in workloads}:
+        work = next(w for w in workloads if w.name == "real_b32")
+        runner = next(r for r in runners if r.name == slowest)
+        profile = top_ops(runner, [runner.prepare(b) for b in work.batches])
+    return {
+        "schema": SCHEMA_VERSION, "dataset": dataset, "model_tag": model_tag, "baseline": args.baseline,
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "f1_split": {"name": f1_split.name, "n_examples": len(f1_split), "sha256": f1_split.sha256},
+        "timing_note": "one pass = examples_per_pass examples in batches; medians and p10/p90 over repeats, "
+                       "taken round-robin across rows; ms_per_batch = pass time / batches per pass",
+        "flops_note": "matmul FLOPs (Linear layers + attention QK^T and AV) counted by torch FlopCounterMode "
+                      "on the model's shapes for each padded batch; padding counted",
+        "peak": peak.as_dict(), "workloads": [w.describe() for w in workloads], "rows": rows, "skipped": skipped,
+        "target": target, "profile": profile, "onnx": onnx_info, "setup_s": round(setup_s, 1),
+        "wall_s": round(time.perf_counter() - start, 1),
+        "provenance": provenance(data_sha256=split.sha256, threads=args.threads),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    quiet()
+    args = parse_args(argv)
+    out = args.out or args.results / "bench" / f"{args.models.name}.json"
+    try:
+        result = run(args)
+    except (VariantError, DataError, ExportError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    atomic_write_json(out, result)
+    plot_throughput(result, out.with_name(f"{out.stem}_throughput.png"))
+    print_table(result)
+    print(f"wrote {out} and {out.with_name(out.stem + '_throughput.png')} in {result['wall_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

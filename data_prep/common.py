@@ -1,0 +1,102 @@
+"""What every dataset preparer shares: checksums, validation errors, atomic writes, the
+prepared (alpaca + dataset_info.json + meta.json) output."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class DataError(ValueError):
+    """A problem with the input data, worded for the user (file, line, fix)."""
+
+
+@dataclass
+class Example:
+    text: str
+    label: int
+
+
+@dataclass
+class PreparedDataset:
+    """A dataset ready to be written: splits of examples plus what produced them."""
+
+    name: str
+    labels: list[str]
+    splits: dict[str, list[Example]]
+    instruction: str
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: str = ""
+    # split -> how to name it in results when it is not the official split (e.g. AG News offline,
+    # where train and test are both carved from the official test.csv); empty: official splits.
+    subset: dict[str, str] = field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
+    """Write alpaca JSON per split, ``meta.json``, and register the splits in
+    ``out_dir/dataset_info.json`` as ``<name>_<split>`` (LLaMA-Factory's dataset names)."""
+    out_dir = Path(out_dir)
+    ds_dir = out_dir / dataset.name
+    info_path = out_dir / "dataset_info.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    sizes = {}
+    for split, examples in dataset.splits.items():
+        rows = [
+            {"instruction": dataset.instruction, "input": ex.text, "output": dataset.labels[ex.label]}
+            for ex in examples
+        ]
+        file_name = f"{dataset.name}/{split}.json"
+        atomic_write_json(out_dir / file_name, rows)
+        info[f"{dataset.name}_{split}"] = {
+            "file_name": file_name,
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+        }
+        sizes[split] = len(examples)
+    meta = {
+        "name": dataset.name,
+        "labels": dataset.labels,
+        "label2id": {label: i for i, label in enumerate(dataset.labels)},
+        "split_sizes": sizes,
+        "class_counts": {
+            split: {dataset.labels[i]: sum(ex.label == i for ex in exs) for i in range(len(dataset.labels))}
+            for split, exs in dataset.splits.items()
+        },
+        "instruction": dataset.instruction,
+        "sources": dataset.sources,
+        "notes": dataset.notes,
+        "subset": dataset.subset,
+    }
+    atomic_write_json(ds_dir / "meta.json", meta)
+    atomic_write_json(info_path, info)
+    return ds_dir

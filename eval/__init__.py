@@ -1,0 +1,1 @@
+"""One evaluation for every model folder, whatever method produced it (see SCHEMA.md)."""

@@ -1,0 +1,153 @@
+"""Evaluate one model folder on one prepared split and write its result JSON (eval/SCHEMA.md).
+
+    python -m eval.evaluate outputs/models/emotion/minilm-l6/ptq_dynamic [--split emotion_test]
+
+The folder's ``variant.json`` says how to load it; nothing here depends on the method.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from data_prep.common import DataError, atomic_write_json
+from data_prep.prepared import Split, load_split
+from eval.latency import measure_latency
+from eval.metrics import classification_metrics, fidelity, softmax
+from eval.plots import save_confusion_matrix
+from eval.size import model_size
+from glue.provenance import PeakMemory, provenance
+from glue.quiet import quiet
+from glue.variant import Variant, VariantError, load_variant, read_manifest
+
+SCHEMA_VERSION = 1
+
+
+def predict_logits(variant: Variant, texts: list[str], batch_size: int = 64, desc: str = "predict") -> np.ndarray:
+    """Logits for every text; batches are formed from length-sorted texts (little padding),
+    then restored to the input order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), len(variant.labels)), dtype=np.float32)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", leave=False):
+        idx = order[start:start + batch_size]
+        out[idx] = variant.logits([texts[i] for i in idx]).numpy()
+    return out
+
+
+def identity(folder: Path, manifest: dict) -> tuple[str, str, str]:
+    """(dataset, model_tag, variant) from the manifest, else from outputs/models/<d>/<m>/<v>."""
+    return (manifest.get("dataset") or folder.parent.parent.name,
+            manifest.get("model_tag") or folder.parent.name,
+            manifest.get("variant") or folder.name)
+
+
+def split_label(split: Split) -> str:
+    return split.meta.get("split_labels", {}).get(split.name.rsplit("_", 1)[-1]) or \
+        f"{split.name.replace('_', ' ')} ({len(split):,})"
+
+
+def reference_fidelity(result: dict, results_dir: Path, reference: str = "baseline") -> dict:
+    """Fidelity against the reference variant's stored predictions on the same examples."""
+    ref_path = results_dir / result["dataset"] / result["model_tag"] / f"{reference}.json"
+    preds = result["predictions"]
+    if result["variant"] == reference:
+        ref = {"predictions": preds}
+    elif ref_path.is_file():
+        ref = json.loads(ref_path.read_text())
+    else:
+        return {"reference": None, "note": f"no {ref_path}: evaluate the {reference} first"}
+    if ref["predictions"]["y_true"] != preds["y_true"]:
+        return {"reference": None, "note": f"{ref_path} was evaluated on other examples"}
+    return {"reference": reference, **fidelity(preds["y_true"], ref["predictions"]["y_pred"],
+                                               np.asarray(ref["predictions"]["probs"]),
+                                               preds["y_pred"], np.asarray(preds["probs"]))}
+
+
+def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: str | Path = "outputs/data",
+                    results_dir: str | Path = "results", limit: int | None = None, latency: bool = True,
+                    batch_size: int = 64, device: str = "cpu") -> dict:
+    """Load a model folder, predict a split, measure size/latency/memory; return the result."""
+    folder, results_dir = Path(folder), Path(results_dir)
+    manifest = read_manifest(folder)
+    dataset, model_tag, variant_name = identity(folder, manifest)
+    data = load_split(dataset_dir, split or f"{dataset}_test", limit)
+    with PeakMemory() as memory:
+        variant = load_variant(folder, device)
+        if variant.labels != data.label_names:
+            raise VariantError(f"{folder} predicts {variant.labels}, but {data.name} has {data.label_names}")
+        start = time.perf_counter()
+        logits = predict_logits(variant, data.texts, batch_size, desc=f"{variant_name} {data.name}")
+        pass_s = time.perf_counter() - start
+        timing = measure_latency(variant.logits, data.texts) if latency else {}
+    probs = softmax(logits)
+    y_pred = probs.argmax(-1).tolist()
+    result = {
+        "schema": SCHEMA_VERSION, "dataset": dataset, "split": data.name, "split_label": split_label(data),
+        "model_tag": model_tag, "variant": variant_name, "method": manifest["method"],
+        "labels": data.label_names, "n_examples": len(data),
+        "metrics": classification_metrics(data.labels, y_pred, data.label_names),
+        "size_mb": None, "size": model_size(variant.model, folder),
+        "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
+        "memory": memory.as_dict(),
+        "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist()},
+        "recipe": {"path": manifest.get("recipe_path"), "content": manifest.get("recipe")},
+    }
+    result["size_mb"] = result["size"]["state_dict_mb"]
+    if manifest.get("disk_note"):
+        result["size"]["disk_note"] = manifest["disk_note"]
+    for block in ("quantization", "training"):
+        if block in manifest:
+            result[block] = manifest[block]
+    result["fidelity"] = reference_fidelity(result, results_dir)
+    result["provenance"] = provenance(
+        data_sha256=data.sha256, data_sources=data.meta.get("sources"), limit=limit,
+        seed=(manifest.get("provenance") or {}).get("seed"), model_provenance=manifest.get("provenance"))
+    return result
+
+
+def result_path(results_dir: Path, result: dict) -> Path:
+    return Path(results_dir) / result["dataset"] / result["model_tag"] / f"{result['variant']}.json"
+
+
+def write_result(result: dict, results_dir: Path) -> Path:
+    path = result_path(results_dir, result)
+    atomic_write_json(path, result)
+    save_confusion_matrix(result["metrics"]["confusion_matrix"], result["labels"],
+                          f"{result['model_tag']} {result['variant']} ({result['split_label']})",
+                          path.with_suffix(".png"))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    quiet()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", help="a model folder with variant.json")
+    parser.add_argument("--split", help="prepared dataset name (default: <dataset>_test)")
+    parser.add_argument("--dataset-dir", default="outputs/data")
+    parser.add_argument("--results", default="results", help="results root")
+    parser.add_argument("--limit", type=int, help="evaluate the first N examples only (smoke tests)")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        result = evaluate_folder(args.folder, args.split, args.dataset_dir, args.results, args.limit,
+                                 not args.no_latency, device=args.device)
+    except (VariantError, DataError) as err:
+        raise SystemExit(f"error: {err}") from None
+    path = write_result(result, Path(args.results))
+    m, lat = result["metrics"], result["latency"]
+    print(f"{result['variant']}: macro-F1 {m['macro_f1']:.4f}  acc {m['accuracy']:.4f}  "
+          f"{result['size_mb']:.1f} MB  {lat.get('ms_per_example', float('nan')):.2f} ms/ex  "
+          f"{lat.get('ms_per_batch', float('nan')):.1f} ms/batch  -> {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""What every quantization method shares: its config (parsed and validated from a recipe's
+``quant_config``), the method interface, and the manifest's ``quantization`` block, built by
+walking the quantized model rather than by restating the recipe."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from data_prep.prepared import Split
+from glue.recipe import RecipeError, _type_ok
+
+# Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
+# the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.
+DEFAULT_SKIP = ("classifier", "pooler", "score")
+
+
+@dataclass
+class QuantConfig:
+    """Base of every method's options. Subclasses add fields; ``validate`` rejects impossible ones."""
+
+    skip_modules: list[str] = field(default_factory=lambda: list(DEFAULT_SKIP),
+                                    metadata={"help": "module names (or name prefixes) left in higher precision"})
+
+    @classmethod
+    def from_recipe(cls, quant_config: dict[str, Any], model_args: Any = None) -> "QuantConfig":
+        """Build from a recipe's ``quant_config``; ``model_args`` carries LLaMA-Factory's own
+        quantization keys, which only bitsandbytes uses."""
+        if model_args is not None and getattr(model_args, "quantization_bit", None) is not None:
+            raise RecipeError(f"quantization_bit is LLaMA-Factory's on-the-fly (bitsandbytes) key; for {cls.__name__} "
+                              "set quant_config.bits instead")
+        return cls.from_dict(quant_config)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "QuantConfig":
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        for key, value in values.items():
+            if key not in names:
+                raise RecipeError(f"quant_config.{key} is not an option of {cls.__name__}; options: {', '.join(sorted(names))}")
+            if not _type_ok(value, hints[key]):
+                raise RecipeError(f"quant_config.{key}={value!r} has the wrong type (expected {hints[key]})")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise RecipeError naming the setting when a combination cannot work."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def skipped(self, name: str) -> bool:
+        """True for a module named in ``skip_modules`` or inside one (``classifier`` skips
+        ``classifier.dense`` too); a name matches a full dotted component."""
+        parts = name.split(".")
+        return any(s in parts or name == s or name.startswith(s + ".") for s in self.skip_modules)
+
+
+def require(condition: bool, setting: str, why: str) -> None:
+    if not condition:
+        raise RecipeError(f"quant_config.{setting}: {why}")
+
+
+@dataclass
+class QuantContext:
+    """What a method may need beyond the model: data to calibrate or fine-tune on, and a place
+    to report what it measured (calibration time, QAT wall time) for the manifest."""
+
+    tokenizer: Any = None
+    split: Split | None = None  # the prepared train split (calibration sample / QAT data)
+    max_length: int = 128
+    training_args: Any = None  # transformers TrainingArguments, QAT only
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def batches(self, batch_size: int, limit: int | None = None) -> list[dict[str, torch.Tensor]]:
+        """Tokenized batches of the first ``limit`` texts, sorted by length so padding stays small."""
+        if self.split is None or self.tokenizer is None:
+            raise RecipeError("this method needs calibration data: run it through python -m glue.quantize")
+        texts = self.split.texts[:limit] if limit else self.split.texts
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = []
+        for start in range(0, len(order), batch_size):
+            chunk = [texts[i] for i in order[start:start + batch_size]]
+            out.append(dict(self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
+                                           return_tensors="pt")))
+        return out
+
+
+class QuantMethod:
+    """One quantization method. ``apply`` quantizes a loaded FP32 model; ``rebuild`` turns an
+    FP32 model built from config.json into the same quantized *structure* (no data), so a saved
+    state dict can be loaded into it without unpickling modules."""
+
+    name: ClassVar[str]
+    config_cls: ClassVar[type[QuantConfig]]
+    backend: ClassVar[str]
+    weights_file: ClassVar[str] = "quantized_state.pt"
+    # Ops that carry no weight and stay FP32, with the reason; recorded in the manifest.
+    fp32_ops: ClassVar[str] = ""
+    # torch.ao's quantized kernels exist for CPU only.
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+
+    def is_quantized(self, module: torch.nn.Module) -> bool:
+        raise NotImplementedError
+
+    def apply(self, model: torch.nn.Module, config: QuantConfig, context: QuantContext) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def rebuild(self, model: torch.nn.Module, config: QuantConfig) -> torch.nn.Module:
+        """Only needed by methods that use the default ``load``."""
+        raise NotImplementedError
+
+    def save(self, model: torch.nn.Module, folder: Path) -> None:
+        """Quantized torch tensors (and packed params) cannot go into safetensors; plain
+        ``torch.save`` of the state dict is read back with ``weights_only=True``."""
+        model.config.save_pretrained(folder)
+        torch.save(model.state_dict(), folder / self.weights_file)
+
+    def load(self, folder: Path, config: QuantConfig) -> torch.nn.Module:
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(folder)).eval()
+        model = self.rebuild(model, config)
+        state = torch.load(folder / self.weights_file, weights_only=True)
+        model.load_state_dict(state, strict=True)
+        return model.eval()
+
+    def describe(self, model: torch.nn.Module, config: QuantConfig, bits: int) -> dict[str, Any]:
+        """The manifest's ``quantization`` block, computed by walking ``model``."""
+        quantized: list[str] = []
+        quantized_types: Counter[str] = Counter()
+        kept: dict[str, str] = {}
+        kept_types: Counter[str] = Counter()
+
+        def walk(module: torch.nn.Module, prefix: str) -> None:
+            if self.is_quantized(module):
+                quantized.append(prefix)
+                quantized_types[type(module).__name__] += 1
+                return
+            own = [p for p in module.parameters(recurse=False) if p.is_floating_point()]
+            if own:
+                kept[prefix] = str(own[0].dtype).replace("torch.", "")
+                kept_types[type(module).__name__] += 1
+            for child_name, child in module.named_children():
+                walk(child, f"{prefix}.{child_name}" if prefix else child_name)
+
+        walk(model, "")
+        return {
+            "method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
+            "quantized": {"count": len(quantized), "by_type": dict(quantized_types), "modules": quantized},
+            "higher_precision": {"count": len(kept), "by_type": dict(kept_types), "modules": kept,
+                                 "weightless_ops_fp32": self.fp32_ops},
+        }

@@ -1,0 +1,91 @@
+"""bitsandbytes INT8 (LLM.int8(), ``load_in_8bit``) and 4-bit (NF4/FP4, ``load_in_4bit``) loads of
+a fine-tuned checkpoint. bitsandbytes quantizes while weights load, so ``apply`` reloads the
+folder the model came from. Bit width, 4-bit type and double quantization are LLaMA-Factory's own
+recipe keys (quantization_bit, quantization_method: bnb, quantization_type, double_quantization);
+skip modules and the compute dtype go in quant_config. ``save_pretrained`` of the quantized model
+works on CPU (checked with bitsandbytes 0.50.2), so the variant folder is self-contained and
+reloads with plain ``from_pretrained`` (the quantization config travels in config.json)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.recipe import RecipeError
+
+LLAMAFACTORY_KEYS = {"bits": "quantization_bit", "quant_type": "quantization_type",
+                     "double_quant": "double_quantization"}
+
+
+@dataclass
+class BnbConfig(QuantConfig):
+    bits: int = 4
+    quant_type: Literal["nf4", "fp4"] = "nf4"   # 4-bit only
+    double_quant: bool = True                   # 4-bit only: quantize the block scales too
+    compute_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+    @classmethod
+    def from_recipe(cls, quant_config: dict[str, Any], model_args: Any = None) -> "BnbConfig":
+        clash = sorted(set(quant_config) & set(LLAMAFACTORY_KEYS))
+        if clash:
+            raise RecipeError(f"quant_config.{clash[0]}: set LLaMA-Factory's key {LLAMAFACTORY_KEYS[clash[0]]!r} instead")
+        values = dict(quant_config)
+        if model_args is not None:
+            if model_args.quantization_bit is None:
+                raise RecipeError("method bnb needs quantization_bit (4 or 8), LLaMA-Factory's key")
+            method = getattr(model_args.quantization_method, "value", model_args.quantization_method)
+            if method != "bnb":
+                raise RecipeError(f"quantization_method {method!r}: glue's bnb method is bitsandbytes; set it to bnb")
+            values.update(bits=model_args.quantization_bit, quant_type=model_args.quantization_type,
+                          double_quant=model_args.double_quantization)
+        return cls.from_dict(values)
+
+    def validate(self) -> None:
+        require(self.bits in (4, 8), "bits", f"quantization_bit {self.bits}: bitsandbytes loads 4 or 8 bits")
+
+    def hf_config(self) -> "transformers.BitsAndBytesConfig":
+        from transformers import BitsAndBytesConfig
+
+        if self.bits == 8:
+            return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(self.skip_modules))
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=self.quant_type,
+                                  bnb_4bit_use_double_quant=self.double_quant,
+                                  bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype),
+                                  llm_int8_skip_modules=list(self.skip_modules))
+
+
+class Bnb(QuantMethod):
+    name = "bnb"
+    config_cls = BnbConfig
+    backend = "bitsandbytes via transformers BitsAndBytesConfig"
+    fp32_ops = ("Embeddings, LayerNorm, softmax, GELU, attention matmuls and the skipped heads stay FP32: "
+                "bitsandbytes replaces nn.Linear only; the 6-way head in NF4 fails on CPU "
+                "('N must be divisible by block_n'), hence skip_modules.")
+
+    def is_quantized(self, module: torch.nn.Module) -> bool:
+        return type(module).__module__.startswith("bitsandbytes")
+
+    def apply(self, model: torch.nn.Module, config: BnbConfig, context: QuantContext) -> torch.nn.Module:
+        source = Path(model.name_or_path)
+        require((source / "config.json").is_file(), "method",
+                f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
+        return self._from_pretrained(source, config.hf_config())
+
+    @staticmethod
+    def _from_pretrained(folder: Path, quantization_config=None) -> torch.nn.Module:
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification.from_pretrained(
+            folder, quantization_config=quantization_config, dtype=torch.float32).eval()
+
+    def save(self, model: torch.nn.Module, folder: Path) -> None:
+        model.save_pretrained(folder)  # safetensors with the packed 8/4-bit weights and their statistics
+
+    def load(self, folder: Path, config: BnbConfig) -> torch.nn.Module:
+        return self._from_pretrained(folder)
+
+
+METHOD = Bnb()

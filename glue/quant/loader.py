@@ -1,0 +1,28 @@
+"""The loader every quantized variant's manifest names (``glue.quant.loader:load_quantized``):
+it rebuilds the method's config from the manifest's ``quantization`` block and lets the method
+rebuild the model; nothing is unpickled (safetensors, or torch.load(weights_only=True))."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glue.quant import get_method
+from glue.variant import Variant, VariantError
+
+
+def load_quantized(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+    from transformers import AutoTokenizer
+
+    block = manifest.get("quantization")
+    if not block or "method" not in block:
+        raise VariantError(f"{path}/variant.json has no quantization block; rebuild the variant")
+    method = get_method(block["method"])
+    if device.type not in method.devices:
+        raise VariantError(f"{path}: {method.name} runs on {', '.join(method.devices)} only, not {device}")
+    model = method.load(path, method.config_cls.from_dict(block["config"]))
+    if method.name != "bnb":  # bitsandbytes places its own modules
+        model = model.to(device)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)

@@ -1,0 +1,130 @@
+"""PTQ static INT8 in torch.ao eager mode (x86/fbgemm backend): every Linear is wrapped in a
+``QuantWrapper`` (quantize its input, int8 Linear, dequantize its output), observers record
+activation ranges on a fixed calibration sample of the train split, then ``convert`` freezes
+those ranges into int8 kernels.
+
+Only Linear layers are wrapped. Eager mode needs every quantized op to be a module and every
+boundary to be an explicit Quant/DeQuant stub; Hugging Face's BERT computes attention scores,
+softmax, residual adds and GELU with functional calls, which eager mode cannot see, and FX graph
+mode (which could) fails to trace the whole model (see ENVIRONMENT.md)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from tqdm import tqdm
+
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+
+FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
+            "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
+            "intercept, and LayerNorm/softmax lose accuracy in int8. Embeddings stay FP32 (static int8 kernels "
+            "cover Linear, and a lookup gains no speed from int8); the skipped heads stay FP32 because they are "
+            "tiny and decide the label directly. Each wrapped Linear quantizes its input with a calibrated "
+            "scale and dequantizes its output.")
+
+
+@dataclass
+class EagerConfig(QuantConfig):
+    """Options torch.ao eager mode offers for wrapped Linear layers (shared with QAT)."""
+
+    bits: int = 8
+    granularity: Literal["per_channel", "per_tensor"] = "per_channel"       # weights
+    activation_granularity: Literal["per_tensor", "per_channel"] = "per_tensor"
+    activation_observer: Literal["histogram", "minmax", "moving_average_minmax"] = "histogram"
+    backend: Literal["x86", "fbgemm"] = "x86"
+
+    def validate(self) -> None:
+        require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: torch.ao static quantization has int8 "
+                "kernels only (use method bnb for 4-bit)")
+        require(self.activation_granularity == "per_tensor", "activation_granularity",
+                "per_channel is impossible: a torch.ao quantized Linear takes one input scale per tensor")
+
+
+@dataclass
+class StaticConfig(EagerConfig):
+    calibration_samples: int = 256  # first N examples of the train split
+    calibration_batch_size: int = 32
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.calibration_samples > 0, "calibration_samples",
+                f"{self.calibration_samples}: static quantization needs at least one calibration example")
+        require(self.calibration_batch_size > 0, "calibration_batch_size", "must be positive")
+
+
+def eager_qconfig(config: EagerConfig, qat: bool) -> "torch.ao.quantization.QConfig":
+    """Observers (or, for QAT, fake-quantizers) for Linear inputs and weights. reduce_range keeps
+    activations to 7 bits, as torch.ao's x86/fbgemm defaults do, so int8 x uint8 products cannot
+    saturate the 16-bit intermediate sums of non-VNNI kernels."""
+    from torch.ao import quantization as q
+
+    if qat:
+        weight = q.default_per_channel_weight_fake_quant if config.granularity == "per_channel" else q.default_weight_fake_quant
+        activation = q.FakeQuantize.with_args(observer=q.MovingAverageMinMaxObserver, quant_min=0, quant_max=127,
+                                              dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=True)
+        return q.QConfig(activation=activation, weight=weight)
+    observers = {"histogram": q.HistogramObserver, "minmax": q.MinMaxObserver,
+                 "moving_average_minmax": q.MovingAverageMinMaxObserver}
+    weight = q.default_per_channel_weight_observer if config.granularity == "per_channel" else q.default_weight_observer
+    return q.QConfig(activation=observers[config.activation_observer].with_args(reduce_range=True), weight=weight)
+
+
+def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
+    """Wrap every non-skipped nn.Linear in a QuantWrapper carrying ``qconfig``; returns how many."""
+    from torch.ao.quantization import QuantWrapper
+
+    targets = [(name, module) for name, module in model.named_modules()
+               if isinstance(module, torch.nn.Linear) and not config.skipped(name)]
+    require(bool(targets), "skip_modules", "no Linear module is left to quantize")
+    for name, module in targets:
+        parent_name, _, child = name.rpartition(".")
+        wrapper = QuantWrapper(module)
+        wrapper.qconfig = qconfig
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, wrapper)
+    return len(targets)
+
+
+class PTQStatic(QuantMethod):
+    name = "ptq_static"
+    config_cls = StaticConfig
+    backend = "torch.ao.quantization eager mode (QuantWrapper per Linear, prepare/convert)"
+    fp32_ops = FP32_OPS
+
+    def is_quantized(self, module: torch.nn.Module) -> bool:
+        return type(module).__module__.startswith("torch.ao.nn.quantized") and hasattr(module, "_packed_params")
+
+    def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> torch.nn.Module:
+        from torch.ao.quantization import convert, prepare
+
+        torch.backends.quantized.engine = config.backend
+        batches = context.batches(config.calibration_batch_size, config.calibration_samples)
+        wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
+        prepare(model, inplace=True)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for batch in tqdm(batches, desc="calibrating", unit="batch"):
+                model(**batch)
+        context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
+                                        "source": context.split.name, "observer": config.activation_observer,
+                                        "time_s": round(time.perf_counter() - start, 2)}
+        return convert(model, inplace=True)
+
+    def rebuild(self, model: torch.nn.Module, config: EagerConfig) -> torch.nn.Module:
+        """The quantized structure without calibrating: observers that saw no data give placeholder
+        scales, which ``load_state_dict`` then overwrites with the saved ones."""
+        import warnings
+
+        from torch.ao.quantization import convert, prepare
+
+        torch.backends.quantized.engine = config.backend
+        wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
+        prepare(model, inplace=True)
+        with warnings.catch_warnings():  # "must run observer before calling calculate_qparams": intended here
+            warnings.simplefilter("ignore")
+            return convert(model, inplace=True)
+
+
+METHOD = PTQStatic()

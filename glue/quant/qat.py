@@ -1,0 +1,82 @@
+"""Quantization-aware training (torch.ao eager ``prepare_qat``): the same Linear wrapping as
+static PTQ, but with fake-quantizers that round weights and inputs to int8 in the forward pass
+while gradients flow straight through, so a short fine-tune from the baseline adapts the weights
+to the rounding. ``convert`` then produces the real int8 model, identical in structure to static
+PTQ's. Epochs, learning rate and batch size come from the recipe's LLaMA-Factory training keys."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from glue.quant.base import QuantContext, require
+from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
+
+LAYER_INDEX = re.compile(r"\.(?:layer|layers|h)\.(\d+)\.")
+EMBEDDING = re.compile(r"embed|\.wte\.|\.wpe\.")
+
+
+@dataclass
+class QATConfig(EagerConfig):
+    # Fake-quant observers track a moving average of each batch's range while weights change.
+    activation_observer: Literal["moving_average_minmax", "histogram", "minmax"] = "moving_average_minmax"
+    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers (faster, steadier)
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.activation_observer == "moving_average_minmax", "activation_observer",
+                f"{self.activation_observer!r} is impossible for QAT: fake quantization needs a running "
+                "(moving-average min/max) range that follows the changing weights")
+        require(self.freeze_layers >= 0, "freeze_layers", "must be 0 or more")
+
+
+def freeze_lower(model: torch.nn.Module, layers: int) -> int:
+    """Freeze embeddings and transformer layers numbered below ``layers``; returns frozen tensors."""
+    frozen = 0
+    for name, param in model.named_parameters():
+        match = LAYER_INDEX.search(name)
+        if EMBEDDING.search(name) or (match and int(match.group(1)) < layers):
+            param.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
+class QAT(PTQStatic):
+    name = "qat"
+    config_cls = QATConfig
+    backend = "torch.ao.quantization eager mode (QuantWrapper per Linear, prepare_qat/convert)"
+
+    def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
+        from torch.ao.quantization import convert, prepare_qat
+        from transformers import DataCollatorWithPadding, Trainer
+
+        from glue.data import EncodedSplit
+        from glue.train import compute_metrics, count_parameters
+
+        require(context.training_args is not None and context.split is not None, "method",
+                "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
+        torch.backends.quantized.engine = config.backend
+        if config.freeze_layers:
+            freeze_lower(model, config.freeze_layers)
+        wrap_linears(model, config, eager_qconfig(config, qat=True))
+        prepare_qat(model.train(), inplace=True)
+        trainer = Trainer(model=model, args=context.training_args, processing_class=context.tokenizer,
+                          train_dataset=EncodedSplit(context.split, context.tokenizer, context.max_length),
+                          data_collator=DataCollatorWithPadding(context.tokenizer), compute_metrics=compute_metrics)
+        start = time.perf_counter()
+        result = trainer.train()
+        args = context.training_args
+        context.stats["training"] = {
+            "wall_time_s": round(time.perf_counter() - start, 1), "train_loss": result.training_loss,
+            "global_steps": result.global_step, "epochs": args.num_train_epochs, "max_steps": args.max_steps,
+            "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
+            "train_examples": len(context.split), "source": context.split.name,
+            "frozen_lower_layers": config.freeze_layers, "parameters": count_parameters(model),
+            "threads": torch.get_num_threads()}
+        return convert(model.eval(), inplace=True)
+
+
+METHOD = QAT()

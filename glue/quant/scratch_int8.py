@@ -1,0 +1,127 @@
+"""From-scratch INT8 (no quantization library): every Linear, and GPT-2's Conv1D, becomes an
+:class:`Int8Linear` holding int8 weights plus their scales (glue/quant/int8_math.py).
+
+Two execution modes:
+- ``dequant``: store int8, dequantize to FP32 for each matmul (saves memory, not time);
+- ``intmm``: real integer compute. Activations are quantized per token (symmetric int8) on the
+  fly, ``torch._int_mm`` multiplies int8 x int8 with int32 accumulation, and one fused rescale
+  ``acc * x_scale * w_scale`` returns FP32. The weight is stored pre-transposed to (in, out) and
+  contiguous, the layout ``_int_mm`` wants, so nothing is copied per call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.quant.int8_math import QTensor, dequantize, int8_matmul, quantize
+
+
+@dataclass
+class ScratchConfig(QuantConfig):
+    bits: int = 8
+    granularity: Literal["per_channel", "per_tensor"] = "per_channel"   # weights: one scale per output unit
+    scheme: Literal["symmetric", "asymmetric"] = "symmetric"           # weights
+    mode: Literal["dequant", "intmm"] = "intmm"
+    activation_granularity: Literal["per_token", "per_tensor", "per_channel"] = "per_token"  # intmm only
+
+    def validate(self) -> None:
+        require(2 <= self.bits <= 8, "bits", f"{self.bits}: int8 storage holds 2 to 8 bits")
+        require(self.activation_granularity != "per_channel", "activation_granularity",
+                "per_channel is impossible for activations: a scale per input channel lies along the summed "
+                "dimension K and cannot be factored out of an integer matmul; use per_token")
+        require(self.mode == "intmm" or self.activation_granularity == "per_token", "activation_granularity",
+                "only the intmm mode quantizes activations; leave it at per_token for mode dequant")
+
+
+def is_conv1d(module: torch.nn.Module) -> bool:
+    """transformers' GPT-2 Conv1D: a Linear whose weight is stored transposed, (in, out)."""
+    return type(module).__name__ == "Conv1D" and hasattr(module, "nf")
+
+
+class Int8Linear(torch.nn.Module):
+    """``y = x @ W + b`` with ``W`` stored int8 as (in_features, out_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool, config: ScratchConfig) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.mode, self.per_token = config.mode, config.activation_granularity == "per_token"
+        self.asymmetric = config.scheme == "asymmetric"
+        channels = out_features if config.granularity == "per_channel" else 1
+        self.register_buffer("qweight", torch.zeros(in_features, out_features, dtype=torch.int8))
+        self.register_buffer("scale", torch.ones(1, channels))
+        self.register_buffer("zero_point", torch.zeros(1, channels, dtype=torch.int32))
+        self.register_buffer("bias", torch.zeros(out_features) if bias else None)
+
+    @classmethod
+    def from_float(cls, module: torch.nn.Module, config: ScratchConfig) -> "Int8Linear":
+        # nn.Linear stores (out, in); Conv1D already stores (in, out).
+        weight_kn = module.weight.detach() if is_conv1d(module) else module.weight.detach().t()
+        layer = cls(weight_kn.shape[0], weight_kn.shape[1], module.bias is not None, config)
+        q = quantize(weight_kn, bits=config.bits, symmetric=config.scheme == "symmetric",
+                     axis=1 if config.granularity == "per_channel" else None)
+        layer.qweight.copy_(q.values)
+        layer.scale.copy_(q.scale)
+        layer.zero_point.copy_(q.zero_point)
+        if module.bias is not None:
+            layer.bias.copy_(module.bias.detach())
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features).float()
+        if self.mode == "intmm":
+            y = int8_matmul(x2, self.qweight, self.scale, self.zero_point if self.asymmetric else None, self.per_token)
+        else:
+            y = x2 @ dequantize(QTensor(self.qweight, self.scale, self.zero_point))
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*lead, self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, mode={self.mode}, channels={self.scale.shape[1]}"
+
+
+class ScratchInt8(QuantMethod):
+    name = "scratch_int8"
+    config_cls = ScratchConfig
+    backend = "glue.quant.int8_math (hand-written; intmm mode uses torch._int_mm)"
+    weights_file = "quantized_model.safetensors"
+    devices = ("cpu", "cuda")
+    fp32_ops = ("Embeddings, LayerNorm, softmax, GELU, attention matmuls and the skipped heads stay FP32: only "
+                "weight matmuls (Linear/Conv1D) dominate compute and size among ops with int8 value; in intmm "
+                "mode each layer's input is quantized per token on the fly and its output is FP32.")
+
+    def is_quantized(self, module: torch.nn.Module) -> bool:
+        return isinstance(module, Int8Linear)
+
+    def apply(self, model: torch.nn.Module, config: ScratchConfig, context: QuantContext) -> torch.nn.Module:
+        targets = [(name, module) for name, module in model.named_modules()
+                   if (isinstance(module, torch.nn.Linear) or is_conv1d(module)) and not config.skipped(name)]
+        require(bool(targets), "skip_modules", "no Linear or Conv1D module is left to quantize")
+        for name, module in targets:
+            parent_name, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent_name) if parent_name else model, child,
+                    Int8Linear.from_float(module, config))
+        return model.eval()
+
+    def rebuild(self, model: torch.nn.Module, config: ScratchConfig) -> torch.nn.Module:
+        """Quantizing the randomly initialised model gives the right shapes; the load overwrites them."""
+        return self.apply(model, config, QuantContext())
+
+    def save(self, model: torch.nn.Module, folder) -> None:
+        model.config.save_pretrained(folder)
+        save_model(model, str(folder / self.weights_file))  # plain tensors: safetensors, no pickle
+
+    def load(self, folder, config: ScratchConfig) -> torch.nn.Module:
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        model = self.rebuild(AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(folder)), config)
+        load_model(model, str(folder / self.weights_file), strict=True)
+        return model.eval()
+
+
+METHOD = ScratchInt8()

@@ -1,0 +1,104 @@
+"""Quantize a fine-tuned baseline as a recipe says and write the variant folder.
+
+    python -m glue.quantize recipes/emotion/ptq_dynamic.yaml [key=value ...] [--force]
+
+Reads the baseline folder (``base_model_dir``) through load_variant, applies the recipe's
+``method`` with its ``quant_config`` (glue/quant/), and writes ``output_dir`` atomically (a temp
+folder renamed at the end): the method's weights, config.json, the tokenizer, and variant.json
+with a ``quantization`` block computed by walking the quantized model. A finished folder is
+left alone unless ``--force`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from data_prep.common import DataError
+from data_prep.prepared import load_split
+from glue.provenance import PeakMemory, provenance
+from glue.quant import get_method, quantize_
+from glue.quant.base import QuantContext
+from glue.recipe import Recipe, RecipeError, load_recipe
+from glue.variant import MANIFEST, VariantError, copy_tokenizer, load_variant, write_manifest
+
+LOADER = "glue.quant.loader:load_quantized"
+
+
+def folder_mb(folder: Path, exclude: tuple[str, ...] = ()) -> float:
+    """Bytes of weight files (safetensors / .pt) in a folder, in MiB."""
+    files = [p for p in folder.iterdir() if p.suffix in (".safetensors", ".pt") and p.name not in exclude]
+    return round(sum(p.stat().st_size for p in files) / 2**20, 2)
+
+
+def quantize_recipe(recipe: Recipe) -> Path:
+    glue = recipe.glue
+    method = get_method(glue.method)
+    config = method.config_cls.from_recipe(glue.quant_config, recipe.model)
+    if not glue.base_model_dir:
+        raise RecipeError(f"{recipe.path}: key 'base_model_dir' is required (the fine-tuned baseline folder)")
+    base = Path(glue.base_model_dir)
+    if not (base / MANIFEST).is_file():
+        raise RecipeError(f"base_model_dir {base}: no finished model folder there (no {MANIFEST}); "
+                          "build the baseline first (make baseline)")
+    out = Path(recipe.training.output_dir)
+    baseline = load_variant(base)
+    split = load_split(recipe.data.dataset_dir, recipe.data.dataset[0], glue.max_train_samples)
+    if split.label_names != baseline.labels:
+        raise RecipeError(f"dataset {split.name} labels {split.label_names} differ from the baseline's {baseline.labels}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with tempfile.TemporaryDirectory() as trainer_dir:
+            recipe.training.output_dir = trainer_dir  # QAT's Trainer scratch space, never the variant folder
+            context = QuantContext(tokenizer=baseline.tokenizer, split=split, max_length=baseline.max_length,
+                                   training_args=recipe.training)
+            start = time.perf_counter()
+            with PeakMemory() as memory:
+                model = quantize_(baseline.model, config, context)
+            seconds = time.perf_counter() - start
+        method.save(model, staging)
+        copy_tokenizer(base, staging)
+        block: dict[str, Any] = method.describe(model, config, config.bits)
+        block.update(context.stats)
+        block.update(quantize_time_s=round(seconds, 2), peak_memory=memory.as_dict(),
+                     weights_mb=folder_mb(staging), baseline_weights_mb=folder_mb(base))
+        block["size_ratio"] = round(block["weights_mb"] / block["baseline_weights_mb"], 4)
+        write_manifest(staging, method=method.name, loader=LOADER, labels=baseline.labels,
+                       max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
+                       dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
+                       recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
+                       provenance=provenance(seed=recipe.training.seed))
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "
+          f"{block['weights_mb']} MB ({100 * block['size_ratio']:.1f}% of the baseline) in {seconds:.1f} s")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe")
+    parser.add_argument("overrides", nargs="*", help="key=value pairs overriding the recipe")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the output folder is complete")
+    cli = parser.parse_args(argv)
+    try:
+        recipe = load_recipe(cli.recipe, cli.overrides)
+        out = Path(recipe.training.output_dir)
+        if (out / MANIFEST).is_file() and not cli.force:
+            print(f"{out} is complete; pass --force to rebuild")
+            return
+        quantize_recipe(recipe)
+    except (RecipeError, DataError, VariantError) as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+if __name__ == "__main__":
+    main()

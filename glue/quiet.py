@@ -1,0 +1,29 @@
+"""Silence the known-harmless start-up noise (listed so nobody wonders what was hidden).
+
+- torchao: "Failed to load ... _C_cutlass_90a" / "Skipping import of cpp extensions": CUDA
+  kernels that cannot load on a CPU build; torchao's CPU paths are unaffected.
+- torch.utils._pytree: "Enum subclass ... register_constant() is deprecated", printed by torchao.
+- bitsandbytes: the missing ``kernels`` package (it would download from a hub; not installed).
+- torch.ao.quantization: deprecation in favour of torchao (we keep torch.ao behind one interface,
+  see glue/quant/); and quint8/qint8 tensor creation (pytorch issue 184982).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+
+def quiet() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for name in ("torchao", "torch.utils._pytree", "bitsandbytes", "torch._dynamo"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*deprecated.*")
+    warnings.filterwarnings("ignore", message=r".*is deprecated.*torchao.*")
+    warnings.filterwarnings("ignore", message=r".*quint8.*|.*qint8.*|.*quantized tensor.*")
+    warnings.filterwarnings("ignore", message=r".*register_constant.*")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.ao\..*")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")

@@ -1,0 +1,105 @@
+"""The model-folder contract between methods and evaluation.
+
+Every method (baseline, quantizers, QLoRA, ...) writes a folder holding its weights, the
+tokenizer and ``variant.json``. The manifest names a loader (``glue.<module>:<function>``)
+that rebuilds the model; evaluation only ever calls :func:`load_variant`, so it never knows
+which method produced a model.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from data_prep.common import atomic_write_json
+
+MANIFEST = "variant.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
+                   "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
+
+
+class VariantError(ValueError):
+    """A missing or malformed model folder, worded for the user."""
+
+
+@dataclass
+class Variant:
+    """A loaded model ready for inference: call ``logits(texts)``."""
+
+    path: Path
+    model: torch.nn.Module
+    tokenizer: Any
+    labels: list[str]
+    manifest: dict[str, Any]
+    max_length: int = 128
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # A variant may format text itself (a decoder scored on answer tokens, say).
+    encode: Callable[[list[str]], dict[str, torch.Tensor]] | None = None
+
+    def batch(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        if self.encode is not None:
+            return self.encode(texts)
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        return {k: v.to(self.device) for k, v in enc.items()}
+
+    @torch.inference_mode()
+    def logits(self, texts: list[str]) -> torch.Tensor:
+        out = self.model(**self.batch(texts))
+        logits = out if isinstance(out, torch.Tensor) else out.logits
+        return logits.float().cpu()
+
+
+def write_manifest(out_dir: str | Path, **fields: Any) -> dict[str, Any]:
+    """Write ``variant.json``. Required: method, loader, labels. Everything else is free-form
+    provenance the evaluation copies into its result (quantization block, training stats)."""
+    for key in ("method", "loader", "labels"):
+        if key not in fields:
+            raise ValueError(f"variant manifest needs {key!r}")
+    atomic_write_json(Path(out_dir) / MANIFEST, fields)
+    return fields
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not path.is_dir():
+        raise VariantError(f"model folder {path} does not exist: train or build that variant first "
+                           "(see `make help`)")
+    if not manifest_path.is_file():
+        raise VariantError(f"{path} has no {MANIFEST}: it was not written by this project's glue scripts "
+                           "(or the run that wrote it was interrupted; rerun it)")
+    return json.loads(manifest_path.read_text())
+
+
+def copy_tokenizer(src: str | Path, dst: str | Path) -> None:
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if (Path(src) / name).is_file():
+            shutil.copy2(Path(src) / name, dst / name)
+
+
+def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Variant:
+    """Load any model folder this project wrote, whatever produced it."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    module_name, _, func_name = manifest["loader"].partition(":")
+    if not module_name.startswith("glue."):
+        raise VariantError(f"{path / MANIFEST}: loader {manifest['loader']!r} is outside glue/; refusing to import it")
+    loader = getattr(importlib.import_module(module_name), func_name)
+    return loader(path, manifest, torch.device(device))
+
+
+def load_hf_classifier(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+    """Loader for plain Hugging Face folders (the fine-tuned baselines)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    dtype = torch.float16 if device.type == "cuda" and manifest.get("fp16_inference") else torch.float32
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)

