@@ -44,8 +44,9 @@ include $(wildcard mk/*.mk)
 eval-all: setup  ## evaluate every built variant in one run and print the comparison table
 	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS)
 
-all: baseline $(ALL_TARGETS)  ## everything: train, compress, evaluate, print the table
+all: baseline $(ALL_TARGETS)  ## everything: train, compress, evaluate, print the table, render the report
 	$(MAKE) eval-all
+	$(MAKE) report
 
 clean:  ## remove outputs/ (models, prepared data); results/ stays
 	rm -rf $(OUT)

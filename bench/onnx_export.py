@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,12 @@ def export_fp32(model: torch.nn.Module, path: Path) -> None:
     mask[1, 5:] = 0
     batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("sequence", min=2, max=4096)
     shapes = {name: {0: batch, 1: seq} for name in INPUT_NAMES}
-    program = torch.onnx.export(_LogitsOnly(model).eval(), (example, mask, torch.zeros_like(example)),
-                                input_names=list(INPUT_NAMES), output_names=["logits"], opset_version=OPSET,
-                                dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False)
+    with warnings.catch_warnings():
+        # the exporter warns that the "batch"/"sequence" names are merged across inputs (intended)
+        warnings.filterwarnings("ignore", message=r".*axis name.*will not be used.*")
+        program = torch.onnx.export(_LogitsOnly(model).eval(), (example, mask, torch.zeros_like(example)),
+                                    input_names=list(INPUT_NAMES), output_names=["logits"], opset_version=OPSET,
+                                    dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False)
     program.save(str(path), external_data=False)
 
 

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend first)
 
+from bench.runners import PROJECT_BACKEND  # noqa: E402
+
 
 def plot_throughput(result: dict[str, Any], path: Path) -> None:
     kinds = [("real", "real test lengths (padded to each batch's longest)"),
@@ -27,7 +29,7 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
             med = [c["throughput_ex_per_s"]["median"] for _, c in cells]
             lo = [m - c["throughput_ex_per_s"]["p10"] for m, (_, c) in zip(med, cells)]
             hi = [c["throughput_ex_per_s"]["p90"] - m for m, (_, c) in zip(med, cells)]
-            style = "--" if row["backend"] != "torch (this project)" else "-"
+            style = "-" if row["backend"] == PROJECT_BACKEND else "--"
             ax.errorbar(xs, med, yerr=[lo, hi], fmt=style + "o", ms=4, capsize=2, label=row["variant"])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")

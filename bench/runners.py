@@ -19,6 +19,7 @@ from eval.latency import summarize, time_calls
 from glue.variant import Variant, VariantError, load_variant
 
 Inputs = dict[str, torch.Tensor]
+PROJECT_BACKEND = "torch (this project)"
 
 
 def _identity(inputs: Inputs) -> Any:
@@ -61,8 +62,9 @@ def time_pass(runner: Runner, batches: list[Any]) -> float:
     return float(time_calls(one_pass, repeats=1, warmup=0)[0])
 
 
-def spread(samples_ms: list[float]) -> dict[str, float]:
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in summarize(np.asarray(samples_ms)).items()}
+def spread(samples: list[float]) -> dict[str, float]:
+    """Median, p10, p90 and count (eval.latency.summarize), rounded for the JSON."""
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in summarize(np.asarray(samples)).items()}
 
 
 def _torch_forward(model: torch.nn.Module) -> Callable[[Inputs], torch.Tensor]:
@@ -83,8 +85,10 @@ def project_runner(folder: Path, reference_vocab: dict[str, int] | None = None) 
         raise VariantError(f"{folder} formats its own inputs (Variant.encode); the bench feeds shared token batches")
     if reference_vocab is not None and variant.tokenizer.get_vocab() != reference_vocab:
         raise VariantError(f"{folder} uses another tokenizer than the baseline; its token batches would differ")
-    info = {"source": str(folder), "method": variant.manifest.get("method"), "load_s": round(load_s, 2)}
-    return Runner(folder.name, "torch (this project)", _torch_forward(variant.model), variant.tokenizer, variant.labels,
+    quantization = variant.manifest.get("quantization") or {}
+    info = {"source": str(folder), "method": variant.manifest.get("method"), "weight_bits": quantization.get("bits"),
+            "load_s": round(load_s, 2)}
+    return Runner(folder.name, PROJECT_BACKEND, _torch_forward(variant.model), variant.tokenizer, variant.labels,
                   variant.max_length, info=info, predict=variant.logits, model=variant.model)
 
 
@@ -99,7 +103,7 @@ def torchao_runner(baseline: Path, compile_model: bool) -> Runner:
     model = torch.compile(variant.model, dynamic=True) if compile_model else variant.model
     name = "torchao_int8_compiled" if compile_model else "torchao_int8_eager"
     info = {"source": str(baseline), "method": "torchao quantize_(Int8DynamicActivationInt8WeightConfig())"
-            + (" + torch.compile(dynamic=True)" if compile_model else "")}
+            + (" + torch.compile(dynamic=True)" if compile_model else ""), "weight_bits": 8}
     return Runner(name, "torchao", _torch_forward(model), variant.tokenizer, variant.labels, variant.max_length, info=info,
                   model=variant.model)
 

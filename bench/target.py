@@ -1,11 +1,12 @@
 """The target the issue sets: this project's best INT8 variant at batch 32 (real lengths) is at
 least as fast as ONNX Runtime dynamic INT8, at least 3x the FP32 baseline, and loses at most
-0.5 macro-F1 points. Judged from the rows the bench wrote, so it can be re-checked offline."""
+0.5 macro-F1 points. Judged from the rows the bench wrote, so it can be re-checked offline.
+A project row is INT8 when its manifest's ``quantization.bits`` is 8."""
 from __future__ import annotations
 
 from typing import Any
 
-PROJECT_BACKEND = "torch (this project)"
+from bench.runners import PROJECT_BACKEND
 
 
 def throughput(row: dict[str, Any], workload: str) -> float | None:
@@ -15,18 +16,17 @@ def throughput(row: dict[str, Any], workload: str) -> float | None:
 
 def check_target(rows: list[dict[str, Any]], baseline: str, ort_int8: str, workload: str = "real_b32",
                  min_speedup: float = 3.0, max_f1_loss_points: float = 0.5) -> dict[str, Any]:
-    """Pick the fastest project variant (other than the baseline) that keeps macro-F1 within the
-    limit (the fastest of all if none does) and say which criteria it meets, by how much."""
+    """Pick the fastest project INT8 variant that keeps macro-F1 within the limit (the fastest of
+    all if none does) and say which criteria it meets, by how much."""
     by_name = {row["variant"]: row for row in rows}
     base, ort = by_name.get(baseline), by_name.get(ort_int8)
     criteria = {"workload": workload, "min_speedup_vs_fp32": min_speedup, "max_macro_f1_loss_points": max_f1_loss_points,
                 "at_least_as_fast_as": ort_int8}
-    candidates = [r for r in rows if r["backend"] == PROJECT_BACKEND and r["variant"] != baseline
-                  and throughput(r, workload) is not None]
+    candidates = int8_rows(rows, workload)
     if base is None or ort is None or not candidates or throughput(base, workload) is None:
         return {"criteria": criteria, "met": None,
-                "note": "not evaluable: needs the baseline, the ORT INT8 row and at least one project variant "
-                        f"timed at {workload}"}
+                "note": "not evaluable: needs the baseline, the ORT INT8 row and at least one project INT8 "
+                        f"variant (quantization.bits 8) timed at {workload}"}
 
     def loss(row: dict[str, Any]) -> float:
         return round(100 * (base["macro_f1"] - row["macro_f1"]), 2)
@@ -49,7 +49,11 @@ def check_target(rows: list[dict[str, Any]], baseline: str, ort_int8: str, workl
             "met": all(c["met"] for c in checks.values()), "shortfalls": shortfalls}
 
 
-def slowest_project_variant(rows: list[dict[str, Any]], baseline: str, workload: str = "real_b32") -> str | None:
-    timed = [r for r in rows if r["backend"] == PROJECT_BACKEND and r["variant"] != baseline
-             and throughput(r, workload) is not None]
+def int8_rows(rows: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["backend"] == PROJECT_BACKEND and r.get("weight_bits") == 8
+            and throughput(r, workload) is not None]
+
+
+def slowest_int8_variant(rows: list[dict[str, Any]], workload: str = "real_b32") -> str | None:
+    timed = int8_rows(rows, workload)
     return min(timed, key=lambda r: throughput(r, workload))["variant"] if timed else None

@@ -1,11 +1,13 @@
 """What is timed: passes over fixed token batches, identical for every runner.
 
 - ``real``: real test texts in random order, batches of ``batch_size`` padded to their own
-  longest text: the cost users see on this data's length distribution.
+  longest text: the cost users see on this data's length distribution. Every repeat times a
+  different pass (fresh texts), so the repeats sample the length distribution rather than one
+  batch; every runner sees the same pass in the same repeat.
 - ``fixed``: every row exactly ``seq_len`` real tokens (test texts joined, then cut): how cost
   grows with sequence length at the same batch size.
 
-One pass covers ``max(batch_size, examples_per_pass)`` examples, so small batches are timed over
+A pass covers ``max(batch_size, examples_per_pass)`` examples, so small batches are timed over
 several calls and a pass takes a comparable time at every batch size.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from bench.flops import FlopCounter
@@ -26,37 +29,38 @@ class Workload:
     name: str
     kind: str
     batch_size: int
-    batches: list[Inputs]
-    flops: int  # matmul FLOPs of one pass, padding included
+    passes: list[list[Inputs]]  # repeat i times passes[i % len(passes)]
+    flops: list[int]            # matmul FLOPs of each pass, padding included
 
     @property
-    def examples(self) -> int:
-        return sum(int(b["input_ids"].shape[0]) for b in self.batches)
-
-    @property
-    def tokens(self) -> int:
-        """Tokens computed per pass, padding included."""
-        return sum(int(b["input_ids"].numel()) for b in self.batches)
+    def examples_per_pass(self) -> int:
+        return sum(int(b["input_ids"].shape[0]) for b in self.passes[0])
 
     def describe(self) -> dict[str, Any]:
-        lengths = [int(b["input_ids"].shape[1]) for b in self.batches]
-        return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size, "batches_per_pass": len(self.batches),
-                "examples_per_pass": self.examples, "tokens_per_pass": self.tokens,
-                "real_tokens_per_pass": sum(int(b["attention_mask"].sum()) for b in self.batches),
-                "padded_length_min": min(lengths), "padded_length_max": max(lengths),
-                "gflop_per_pass": round(self.flops / 1e9, 3)}
+        batches = [b for one_pass in self.passes for b in one_pass]
+        lengths = [int(b["input_ids"].shape[1]) for b in batches]
+        return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size, "distinct_passes": len(self.passes),
+                "batches_per_pass": len(self.passes[0]), "examples_per_pass": self.examples_per_pass,
+                "padded_length": {"min": min(lengths), "median": float(np.median(lengths)), "max": max(lengths)},
+                "padding_share": round(1 - sum(int(b["attention_mask"].sum()) for b in batches)
+                                       / sum(int(b["input_ids"].numel()) for b in batches), 3),
+                "gflop_per_pass_median": round(float(np.median(self.flops)) / 1e9, 3)}
 
 
-def real_workload(texts: list[str], tokenizer: Any, batch_size: int, examples_per_pass: int, max_length: int,
-                  counter: FlopCounter, seed: int = 0) -> Workload:
-    n = max(batch_size, examples_per_pass) // batch_size * batch_size
-    if n > len(texts):
-        raise ValueError(f"batch size {batch_size} needs {n} texts, the split has {len(texts)}")
-    sample = random.Random(seed + batch_size).sample(texts, n)
-    batches = [dict(tokenizer(sample[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
-                              return_tensors="pt")) for i in range(0, n, batch_size)]
-    flops = sum(counter.count(*b["input_ids"].shape) for b in batches)
-    return Workload(f"real_b{batch_size}", "real", batch_size, batches, flops)
+def real_workload(texts: list[str], tokenizer: Any, batch_size: int, examples_per_pass: int, n_passes: int,
+                  max_length: int, counter: FlopCounter, seed: int = 0) -> Workload:
+    per_pass = max(batch_size, examples_per_pass) // batch_size * batch_size
+    if per_pass > len(texts):
+        raise ValueError(f"batch size {batch_size} needs {per_pass} texts, the split has {len(texts)}")
+    n_passes = min(n_passes, len(texts) // per_pass)  # distinct texts in every pass while they last
+    sample = random.Random(seed + batch_size).sample(texts, per_pass * n_passes)
+    passes = []
+    for start in range(0, len(sample), per_pass):
+        chunk = sample[start:start + per_pass]
+        passes.append([dict(tokenizer(chunk[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
+                                      return_tensors="pt")) for i in range(0, per_pass, batch_size)])
+    flops = [sum(counter.count(*b["input_ids"].shape) for b in one_pass) for one_pass in passes]
+    return Workload(f"real_b{batch_size}", "real", batch_size, passes, flops)
 
 
 def fixed_workload(texts: list[str], tokenizer: Any, batch_size: int, seq_len: int, examples_per_pass: int,
@@ -66,6 +70,5 @@ def fixed_workload(texts: list[str], tokenizer: Any, batch_size: int, seq_len: i
         raise ValueError(f"the first 200 test texts give only {ids['input_ids'].shape[1]} tokens, fewer than {seq_len}")
     row = {k: v.expand(batch_size, -1).contiguous() for k, v in ids.items()}
     n_batches = max(1, examples_per_pass // batch_size)
-    batches = [row] * n_batches
-    return Workload(f"len{seq_len}_b{batch_size}", "fixed", batch_size, batches,
-                    n_batches * counter.count(batch_size, seq_len))
+    return Workload(f"len{seq_len}_b{batch_size}", "fixed", batch_size, [[row] * n_batches],
+                    [n_batches * counter.count(batch_size, seq_len)])

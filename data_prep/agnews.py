@@ -5,7 +5,7 @@ the Hugging Face hub (``fancyzhx/ag_news``: 120,000 train / 7,600 test) when no 
 
 Offline only ``test.csv`` may exist. Then train, validation and test are all carved out of
 it (stratified, seeded), and every result on them must be labelled as that subset, never as
-"AG News test": ``meta.json`` records it under ``subset`` and ``notes``. With ``train.csv``
+"AG News test": ``meta.json`` says so in ``split_labels`` (the names evaluation prints) and ``notes``. With ``train.csv``
 present (or the hub), the official test set is kept whole and validation comes from train.
 """
 from __future__ import annotations
@@ -15,7 +15,13 @@ import csv
 import random
 from pathlib import Path
 
-from data_prep.common import DataError, Example, PreparedDataset, sha256_file, write_prepared
+from data_prep.common import (
+    DataError,
+    Example,
+    PreparedDataset,
+    sha256_file,
+    write_prepared,
+)
 
 NAME = "agnews"
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]  # class index 1..4 of classes.txt
@@ -89,7 +95,7 @@ def _splits(train: list[Example] | None, test: list[Example], test_size: int, va
     rest, held_test = stratified_split(test, test_size)
     train, validation = stratified_split(rest, validation_size, SEED + 1)
     n = len(test)
-    subset = {
+    split_labels = {
         "train": f"AG News train part of test.csv ({len(train):,} of {n:,} rows)",
         "validation": f"AG News validation part of test.csv ({len(validation):,} of {n:,} rows)",
         "test": (f"AG News held-out subset of test.csv ({len(held_test):,} of {n:,} rows, stratified, "
@@ -100,7 +106,7 @@ def _splits(train: list[Example] | None, test: list[Example], test_size: int, va
              f"{len(train):,} train, {len(validation):,} validation and {len(held_test):,} held-out test rows. "
              "Results on agnews_test are on that held-out subset and are not comparable with published "
              "AG News test numbers.")
-    return {"train": train, "validation": validation, "test": held_test}, subset, notes
+    return {"train": train, "validation": validation, "test": held_test}, split_labels, notes
 
 
 def from_local(data_dir: Path, test_size: int, validation_size: int) -> PreparedDataset:
@@ -119,8 +125,8 @@ def from_local(data_dir: Path, test_size: int, validation_size: int) -> Prepared
         if path.is_file():
             read[split] = read_csv_file(path)
             sources[split] = {"path": str(path.resolve()), "sha256": sha256_file(path), "rows": len(read[split])}
-    splits, subset, notes = _splits(read.get("train"), read["test"], test_size, validation_size)
-    return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources, notes, subset)
+    splits, split_labels, notes = _splits(read.get("train"), read["test"], test_size, validation_size)
+    return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources, notes, split_labels)
 
 
 def from_hub(validation_size: int) -> PreparedDataset:
@@ -131,7 +137,7 @@ def from_hub(validation_size: int) -> PreparedDataset:
 
     try:
         ds = load_dataset(HUB_ID)
-    except Exception as exc:  # the datasets library raises many types for "offline"
+    except Exception as exc:  # noqa: BLE001 - the datasets library raises many types for "offline"
         raise DataError(f"could not load {HUB_ID} from the hub ({type(exc).__name__}: {str(exc)[:200]}). "
                         "Offline, point AGNEWS_DIR at a folder with the original test.csv / train.csv.") from None
     read, sources = {}, {}
@@ -143,17 +149,17 @@ def from_hub(validation_size: int) -> PreparedDataset:
         digest = hashlib.sha256("\n".join(f"{e.label}\t{e.text}" for e in read[split]).encode()).hexdigest()
         sources[split] = {"hub": HUB_ID, "fingerprint": rows._fingerprint, "sha256_of_label_text_lines": digest,
                           "rows": size}
-    splits, subset, notes = _splits(read["train"], read["test"], 0, validation_size)
-    return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources, notes, subset)
+    splits, split_labels, notes = _splits(read["train"], read["test"], 0, validation_size)
+    return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources, notes, split_labels)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="", help="folder with the original CSVs; empty: the hub")
     parser.add_argument("--out", default="outputs/data", help="prepared-data folder (dataset_dir in recipes)")
-    parser.add_argument("--test-size", type=int, default=1_600,
+    parser.add_argument("--test-size", type=int, default=1_000,
                         help="held-out test rows when only test.csv exists (a multiple of 4)")
-    parser.add_argument("--validation-size", type=int, default=400, help="validation rows (a multiple of 4)")
+    parser.add_argument("--validation-size", type=int, default=200, help="validation rows (a multiple of 4)")
     args = parser.parse_args(argv)
     try:
         dataset = (from_local(Path(args.data_dir), args.test_size, args.validation_size) if args.data_dir
@@ -162,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     except DataError as err:
         raise SystemExit(f"error: {err}") from None
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in dataset.splits.items())
-    print(f"AG News prepared in {out} ({sizes}){' - subsets of test.csv' if dataset.subset else ''}")
+    print(f"AG News prepared in {out} ({sizes}){' - subsets of test.csv' if dataset.split_labels else ''}")
 
 
 if __name__ == "__main__":

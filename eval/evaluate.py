@@ -46,9 +46,10 @@ def identity(folder: Path, manifest: dict) -> tuple[str, str, str]:
             manifest.get("variant") or folder.name)
 
 
-def split_label(split: Split) -> str:
-    return split.meta.get("split_labels", {}).get(split.name.rsplit("_", 1)[-1]) or \
+def split_label(split: Split, limit: int | None = None) -> str:
+    label = split.meta.get("split_labels", {}).get(split.name.rsplit("_", 1)[-1]) or \
         f"{split.name.replace('_', ' ')} ({len(split):,})"
+    return f"{label}; first {len(split):,} examples only" if limit is not None else label
 
 
 def reference_fidelity(result: dict, results_dir: Path, reference: str = "baseline") -> dict:
@@ -87,7 +88,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     probs = softmax(logits)
     y_pred = probs.argmax(-1).tolist()
     result = {
-        "schema": SCHEMA_VERSION, "dataset": dataset, "split": data.name, "split_label": split_label(data),
+        "schema": SCHEMA_VERSION, "dataset": dataset, "split": data.name, "split_label": split_label(data, limit),
         "model_tag": model_tag, "variant": variant_name, "method": manifest["method"],
         "labels": data.label_names, "n_examples": len(data),
         "metrics": classification_metrics(data.labels, y_pred, data.label_names),

@@ -24,7 +24,17 @@ def _tensor_bytes(value: object) -> int:
 
 
 def state_dict_bytes(model: torch.nn.Module) -> int:
-    return sum(_tensor_bytes(v) for v in model.state_dict().values())
+    """Bytes a checkpoint holds; a tensor shared by two keys (tied input and output embeddings)
+    is stored once, so it is counted once."""
+    total, seen = 0, set()
+    for value in model.state_dict().values():
+        if isinstance(value, torch.Tensor) and not value.is_quantized and value.numel():
+            key = (value.untyped_storage().data_ptr(), value.storage_offset(), value.shape)
+            if key in seen:
+                continue
+            seen.add(key)
+        total += _tensor_bytes(value)
+    return total
 
 
 def param_buffer_bytes(model: torch.nn.Module) -> int:

@@ -19,11 +19,18 @@ from typing import Any
 
 import torch
 
+from glue.data import ensure_pad_token
 from glue.provenance import provenance
 from glue.recipe import Recipe, RecipeError, resolve_model_path
-from glue.train import (count_parameters, label_kwargs, load_splits, make_trainer, remove_checkpoints,
-                        run_cli, run_training)
-from glue.data import ensure_pad_token
+from glue.train import (
+    count_parameters,
+    label_kwargs,
+    load_splits,
+    make_trainer,
+    remove_checkpoints,
+    run_cli,
+    run_training,
+)
 from glue.variant import Variant, copy_tokenizer, write_manifest
 
 # Full-precision modules: BERT's classifier and pooler, GPT-2 / Llama's score head.
@@ -33,9 +40,10 @@ HEAD_MODULES = ["classifier", "pooler", "score"]
 def quantization_block(recipe: Recipe) -> dict[str, Any]:
     """The recipe's 4-bit settings, checked, in the form the manifest records and the loader reads."""
     model = recipe.model
-    if model.quantization_bit != 4 or str(getattr(model.quantization_method, "value", model.quantization_method)) != "bnb":
+    method = getattr(model.quantization_method, "value", model.quantization_method)  # an enum in LLaMA-Factory
+    if model.quantization_bit != 4 or method != "bnb":
         raise RecipeError(f"{recipe.path}: QLoRA here needs quantization_bit: 4 and quantization_method: bnb "
-                          f"(got {model.quantization_bit} / {model.quantization_method})")
+                          f"(got {model.quantization_bit} / {method})")
     return {"method": "bitsandbytes", "bits": 4, "quant_type": model.quantization_type,
             "double_quant": bool(model.double_quantization), "compute_dtype": "float32",
             "skip_modules": HEAD_MODULES, "scope": "pretrained base frozen in 4-bit; adapters and head full precision"}
@@ -88,8 +96,8 @@ def train(recipe: Recipe) -> Path:
 
     base_path = recipe.raw["model_name_or_path"]
     tokenizer = AutoTokenizer.from_pretrained(recipe.model.model_name_or_path)
-    model = load_base(base_path, labels, block, torch.device("cpu") if args.use_cpu or not torch.cuda.is_available()
-                      else torch.device("cuda"))
+    device = torch.device("cpu" if args.use_cpu or not torch.cuda.is_available() else "cuda")
+    model = load_base(base_path, labels, block, device)
     ensure_pad_token(tokenizer, model)
     # Freezes the 4-bit base, casts the remaining (head, norms) weights to FP32.
     model = prepare_model_for_kbit_training(
@@ -105,7 +113,8 @@ def train(recipe: Recipe) -> Path:
     copy_tokenizer(recipe.model.model_name_or_path, out)
     eval_metrics = trainer.evaluate() if eval_split else {}
     write_manifest(
-        out, method="qlora", loader="glue.qlora:load", labels=labels, max_length=data.cutoff_len,
+        out, method="qlora", variant=recipe.glue.variant, loader="glue.qlora:load", labels=labels,
+        max_length=data.cutoff_len,
         base_model=base_path, model_tag=recipe.glue.model_tag, dataset=recipe.dataset_name,
         recipe_path=str(recipe.path), recipe=recipe.raw, quantization=block,
         lora={"r": peft_config.r, "alpha": peft_config.lora_alpha, "dropout": peft_config.lora_dropout,

@@ -6,6 +6,13 @@
 - bitsandbytes: the missing ``kernels`` package (it would download from a hub; not installed).
 - torch.ao.quantization: deprecation in favour of torchao (we keep torch.ao behind one interface,
   see glue/quant/); and quint8/qint8 tensor creation (pytorch issue 184982).
+- torch.ao observers: "reduce_range will be deprecated" (UserWarning from torch.ao, covered by the
+  module filter): glue/quant/ptq_static.py keeps reduce_range, the x86/fbgemm default, on purpose.
+- torch._utils: "TypedStorage is deprecated", printed when torch.load(weights_only=True) rebuilds
+  the quantized tensors of a torch.ao variant; the storage API is internal to torch.load.
+(glue/quant/ptq_static.py also silences, locally, "must run observer before calling
+calculate_qparams": rebuilding a saved model's structure converts observers that saw no data,
+and the saved scales then replace theirs.)
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message=r".*is deprecated.*torchao.*")
     warnings.filterwarnings("ignore", message=r".*quint8.*|.*qint8.*|.*quantized tensor.*")
     warnings.filterwarnings("ignore", message=r".*register_constant.*")
+    warnings.filterwarnings("ignore", message=r".*TypedStorage is deprecated.*")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")

@@ -48,6 +48,7 @@ class Row:
     size_ratio: float | None = None               # baseline MB / variant MB
     pareto_size: bool = False
     pareto_latency: bool = False
+    unpaired: str | None = None                   # why there is no paired comparison, when there is a baseline
 
     @property
     def significant(self) -> bool | None:
@@ -84,6 +85,9 @@ def analyse(group: Group, n_resamples: int = stats.N_RESAMPLES) -> list[Row]:
                 row.delta_f1 = stats.paired_delta_interval(t, bp, p, n_labels, "macro_f1", n_resamples=n_resamples)
                 row.delta_acc = stats.paired_delta_interval(t, bp, p, n_labels, "accuracy", n_resamples=n_resamples)
                 row.mcnemar = stats.mcnemar(t, bp, p)
+            else:
+                row.unpaired = (f"evaluated on {len(t)} examples that are not the baseline's {len(bt)}, "
+                                "so it has no paired test")
             row.speedup_example = ratio(dig(base, "latency.ms_per_example"), row.ms_example)
             row.speedup_batch = ratio(dig(base, "latency.ms_per_batch"), row.ms_batch)
             row.size_ratio = ratio(base.get("size_mb"), row.size_mb)

@@ -43,6 +43,8 @@ def variant_sentence(row: Row, batch_size: int | None) -> str:
     text = f"{row.variant} is " + (", ".join(parts) if parts else "not timed against the baseline")
     if row.delta_f1 is not None:
         text += f"; {_delta_phrase('macro-F1', row.delta_f1)}"
+    if row.unpaired:
+        text += f"; it was {row.unpaired}"
     if row.mcnemar is not None:
         m = row.mcnemar
         verdict = "a significant difference in errors" if row.significant else "not significant"
@@ -108,5 +110,6 @@ def same_accuracy_example() -> dict:
     acc_a, acc_b, flip = float((a == y_true).mean()), float((b == y_true).mean()), float((a != b).mean())
     return {"acc_a": acc_a, "acc_b": acc_b, "flip_rate": flip, "fixed": m.fixed, "broken": m.broken,
             "sentence": (f"Two models each right on {acc_a:.0%} and {acc_b:.0%} of ten examples can still disagree on "
-                         f"{flip:.0%} of them ({m.broken} broken, {m.fixed} fixed relative to model A): equal accuracy, "
+                         f"{flip:.0%} of them ({m.broken} broken, {m.fixed} fixed relative to model A): "
+                         "equal accuracy, "
                          "different behaviour.")}

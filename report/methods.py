@@ -6,7 +6,7 @@ These describe techniques, not results. Exactly what a run quantized comes from 
 from __future__ import annotations
 
 DESCRIPTIONS = {
-    "baseline": "Full fine-tuning of the pretrained encoder with a fresh classification head, in FP32. "
+    "baseline": "Full fine-tuning of the pretrained model with a fresh classification head, in FP32. "
                 "Every other variant starts from (or is compared against) this model.",
     "ptq_dynamic": "Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; "
                    "activations are quantized on the fly with a scale computed per batch, so no calibration data "
@@ -18,13 +18,19 @@ DESCRIPTIONS = {
            "fine-tune the model is converted to real int8.",
     "qlora": "QLoRA: the frozen base weights are stored in 4-bit NormalFloat (bitsandbytes), and small low-rank "
              "adapters (LoRA) plus the classification head are trained in higher precision on top.",
-    "onnx": "Export to ONNX and quantize with ONNX Runtime's quantization tools; inference runs in ONNX Runtime.",
-    "scratch": "Quantization implemented from scratch in this project as a transparent reference for the library "
-               "methods; its quantization block below lists exactly what it does.",
+    "qlora_sft": "QLoRA supervised fine-tuning of a causal language model (LLaMA-Factory, stage sft): the base is "
+                 "frozen in 4-bit NF4 and LoRA adapters learn to answer with the label word; it is evaluated as a "
+                 "classifier by scoring each label's answer tokens.",
+    "bnb": "bitsandbytes load-time quantization of the fine-tuned checkpoint: LLM.int8() (int8 weights, outlier "
+           "activation columns in 16-bit) or 4-bit NF4/FP4 with optional double quantization. No calibration, no "
+           "training.",
+    "scratch_int8": "INT8 quantization written from scratch in this project (no quantization library): int8 weights "
+                    "with scales; 'dequant' mode expands them back to FP32 for every matmul (a size win only), 'intmm' "
+                    "mode multiplies int8 weights by int8 activations with integer accumulation.",
 }
 
 
 def describe(method: str) -> str | None:
     """The description whose key is the method name or its longest matching prefix."""
-    matches = [k for k in DESCRIPTIONS if method == k or method.startswith(k + "_") or method.startswith(k)]
+    matches = [k for k in DESCRIPTIONS if method == k or method.startswith(k + "_")]
     return DESCRIPTIONS[max(matches, key=len)] if matches else None

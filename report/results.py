@@ -65,7 +65,8 @@ def load_groups(results_dir: str | Path) -> list[Group]:
         key = (r["dataset"], r["model_tag"], r.get("split", ""))
         group = groups.setdefault(key, Group(r["dataset"], r["model_tag"], r["split_label"], r["labels"]))
         if r["labels"] != group.labels:
-            raise ReportError(f"{path}: labels {r['labels']} differ from the other {r['dataset']} results {group.labels}")
+            raise ReportError(f"{path}: labels {r['labels']} differ from the other {r['dataset']} results "
+                              f"{group.labels}")
         group.results[r["variant"]] = r
     for group in groups.values():
         order = sorted(group.results, key=lambda v: (v != BASELINE, v))

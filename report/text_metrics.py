@@ -29,6 +29,7 @@ CANDIDATES = {
     "truncated": "The city council approved the budget.",
     "contradiction": "The city council rejected the budget for the new park on Monday.",
     "source copy": SOURCE,
+    "unrelated": "Quantum chromodynamics describes how gluons bind quarks together.",
 }
 # Extra references give idf a corpus to count documents in (idf over one sentence is all zeros).
 IDF_CORPUS = [REFERENCE, "The council met on Monday to discuss the budget.", "The new library opens on Monday.",
@@ -92,9 +93,11 @@ class MiniLMEncoder:
     def _model(self):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from glue.recipe import resolve_model_path
 
+        hf_logging.disable_progress_bar()
         folder = resolve_model_path(self.path)
         torch.manual_seed(0)
         return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
@@ -149,8 +152,10 @@ def _rank(rows: dict[str, dict], name: str, key) -> int:
 def observations(rows: dict[str, dict]) -> list[str]:
     """What the worked examples show, worded from the computed numbers (ranks and values)."""
     n = len(rows)
-    copy, para, reord, trunc, contra, src = (rows[k] for k in CANDIDATES)
+    copy, para, reord, trunc, contra, src, unrelated = (rows[k] for k in CANDIDATES)
     bleu_of, bs_of = (lambda r: r["bleu"]["score"]), (lambda r: r["bertscore"]["f"])
+    contra_wins = all(key(contra) > key(para) for key in (bleu_of, bs_of, lambda r: r["rouge"]["rougeL"]["f"]))
+    src_rank = _rank(rows, "source copy", lambda r: r["source_sim"])
     bleu_rank, bs_rank = _rank(rows, "paraphrase", bleu_of), _rank(rows, "paraphrase", bs_of)
     if bs_rank < bleu_rank:
         para_verdict = "embedding matching credits synonyms that exact n-gram matching cannot"
@@ -166,21 +171,29 @@ def observations(rows: dict[str, dict]) -> list[str]:
         f"{trunc['bertscore']['r']:.3f}"
         + (": recall is what notices missing content." if trunc["rouge"]["rouge1"]["r"] < trunc["rouge"]["rouge1"]["p"]
            and trunc["bertscore"]["r"] < trunc["bertscore"]["p"] else "."),
-        f"The reordering uses nearly the same words (ROUGE-1 F1 {reord['rouge']['rouge1']['f']:.2f}) but breaks longer "
-        f"n-grams: ROUGE-2 F1 {reord['rouge']['rouge2']['f']:.2f}, 4-gram precision {reord['bleu']['p4']:.0f}%, "
+        f"The reordering reuses the reference's words (ROUGE-1 F1 {reord['rouge']['rouge1']['f']:.2f}) but breaks "
+        f"longer n-grams: ROUGE-2 F1 {reord['rouge']['rouge2']['f']:.2f}, 4-gram precision {reord['bleu']['p4']:.0f}%, "
         f"BLEU {reord['bleu']['score']:.1f}, while BERTScore F1 stays at {reord['bertscore']['f']:.3f} although the "
         "sentence now says something else.",
         f"The paraphrase shares few n-grams with the reference (BLEU {para['bleu']['score']:.1f}, ROUGE-2 F1 "
-        f"{para['rouge']['rouge2']['f']:.2f}, rank {bleu_rank} of {n} by BLEU); BERTScore F1 {para['bertscore']['f']:.3f} "
-        f"ranks it {bs_rank} of {n}: {para_verdict}.",
+        f"{para['rouge']['rouge2']['f']:.2f}, rank {bleu_rank} of {n} by BLEU); BERTScore F1 "
+        f"{para['bertscore']['f']:.3f} ranks it {bs_rank} of {n}: {para_verdict}.",
         f"The contradiction changes one word: BLEU {contra['bleu']['score']:.1f}, ROUGE-L F1 "
         f"{contra['rouge']['rougeL']['f']:.2f}, BERTScore F1 {contra['bertscore']['f']:.3f} (rank "
-        f"{_rank(rows, 'contradiction', bs_of)} of {n}): none of these metrics checks that the meaning is right.",
-        f"Reference-free source similarity ranks the source copy {_rank(rows, 'source copy', lambda r: r['source_sim'])} "
-        f"of {n} ({src['source_sim']:.3f}, against {copy['source_sim']:.3f} for the reference itself): it needs no "
-        "reference, but rewards copying the source rather than summarising it, and inherits the encoder's blind spots "
-        f"(the contradiction scores {contra['source_sim']:.3f}).",
+        f"{_rank(rows, 'contradiction', bs_of)} of {n})"
+        + (": all three rank it above the correct paraphrase, so none of them checks that the meaning is right."
+           if contra_wins else "."),
+        f"Reference-free source similarity ranks the source copy {src_rank} of {n} ({src['source_sim']:.3f}, against "
+        f"{copy['source_sim']:.3f} for the reference itself): it needs no "
+        "reference, but " + ("rewards copying the source rather than summarising it" if src_rank == 1
+                             else "here does not put a copy of the source first")
+        + (f", and it scores the contradiction ({contra['source_sim']:.3f}) above the correct paraphrase "
+           f"({para['source_sim']:.3f}): it measures topical closeness, not truth."
+           if contra["source_sim"] > para["source_sim"] else "."),
     ]
+    out.append(f"An unrelated sentence gets BERTScore F1 {unrelated['bertscore']['f']:.3f} where BLEU gives "
+               f"{unrelated['bleu']['score']:.1f}: raw BERTScore does not start at zero, so only differences between "
+               "candidates scored with the same encoder are informative (baseline rescaling addresses this).")
     idf_gap = {k: r["bertscore_idf"]["f"] - r["bertscore"]["f"] for k, r in rows.items()}
     widest = max(idf_gap, key=lambda k: abs(idf_gap[k]))
     out.append(f"idf weighting moves BERTScore F1 most for the {widest} ({rows[widest]['bertscore']['f']:.3f} to "

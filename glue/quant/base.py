@@ -131,6 +131,10 @@ class QuantMethod:
         model.load_state_dict(state, strict=True)
         return model.eval()
 
+    def observers(self, config: QuantConfig) -> dict[str, str]:
+        """How weight and activation ranges are found, in words, for the manifest."""
+        return {}
+
     def describe(self, model: torch.nn.Module, config: QuantConfig, bits: int) -> dict[str, Any]:
         """The manifest's ``quantization`` block, computed by walking ``model``."""
         quantized: list[str] = []
@@ -153,6 +157,7 @@ class QuantMethod:
         walk(model, "")
         return {
             "method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
+            "observers": self.observers(config),
             "quantized": {"count": len(quantized), "by_type": dict(quantized_types), "modules": quantized},
             "higher_precision": {"count": len(kept), "by_type": dict(kept_types), "modules": kept,
                                  "weightless_ops_fp32": self.fp32_ops},

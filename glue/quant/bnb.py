@@ -46,15 +46,14 @@ class BnbConfig(QuantConfig):
     def validate(self) -> None:
         require(self.bits in (4, 8), "bits", f"quantization_bit {self.bits}: bitsandbytes loads 4 or 8 bits")
 
-    def hf_config(self) -> "transformers.BitsAndBytesConfig":
+    def hf_config(self, skip: list[str]) -> "transformers.BitsAndBytesConfig":
         from transformers import BitsAndBytesConfig
 
         if self.bits == 8:
-            return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(self.skip_modules))
+            return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=self.quant_type,
                                   bnb_4bit_use_double_quant=self.double_quant,
-                                  bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype),
-                                  llm_int8_skip_modules=list(self.skip_modules))
+                                  bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype), llm_int8_skip_modules=skip)
 
 
 class Bnb(QuantMethod):
@@ -68,18 +67,30 @@ class Bnb(QuantMethod):
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return type(module).__module__.startswith("bitsandbytes")
 
+    def observers(self, config: BnbConfig) -> dict[str, str]:
+        if config.bits == 8:
+            return {"weight": "LLM.int8(): absmax int8 per output row",
+                    "activation": "dynamic absmax int8 per token (outlier columns in FP16/FP32 above threshold 6.0)"}
+        return {"weight": f"{config.quant_type} 4-bit, absmax per block of 64"
+                          + (", block scales quantized again (double quantization)" if config.double_quant else ""),
+                "activation": f"none: weights dequantized to {config.compute_dtype} for the matmul"}
+
     def apply(self, model: torch.nn.Module, config: BnbConfig, context: QuantContext) -> torch.nn.Module:
         source = Path(model.name_or_path)
         require((source / "config.json").is_file(), "method",
                 f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
-        return self._from_pretrained(source, config.hf_config())
+        # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
+        # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
+        skip = [name for name, module in model.named_modules()
+                if isinstance(module, torch.nn.Linear) and config.skipped(name)]
+        return self._from_pretrained(source, config.hf_config(skip))
 
     @staticmethod
     def _from_pretrained(folder: Path, quantization_config=None) -> torch.nn.Module:
         from transformers import AutoModelForSequenceClassification
 
-        return AutoModelForSequenceClassification.from_pretrained(
-            folder, quantization_config=quantization_config, dtype=torch.float32).eval()
+        extra = {"quantization_config": quantization_config} if quantization_config is not None else {}
+        return AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, **extra).eval()
 
     def save(self, model: torch.nn.Module, folder: Path) -> None:
         model.save_pretrained(folder)  # safetensors with the packed 8/4-bit weights and their statistics

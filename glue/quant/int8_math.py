@@ -63,16 +63,20 @@ def dequantize(q: QTensor) -> torch.Tensor:
 
 
 def quantize_rows_symmetric(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fast path for activations: per-row (per-token) symmetric int8, scale shaped (M, 1)."""
-    scale = (x.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(EPS)
-    return torch.clamp(torch.round(x / scale), -127, 127).to(torch.int8), scale
+    """Fast path for activations: per-row (per-token) symmetric int8, scale shaped (M, 1).
+    A few vectorised passes over ``x`` (abs+max, divide, round, convert); no clamp is needed
+    because ``|x| / (absmax / 127) <= 127`` by construction. (``torch.aminmax(x, dim=1)`` would
+    save a pass but its row reduction is ~17x slower than ``abs().amax`` on this CPU.)"""
+    scale = x.abs().amax(dim=1, keepdim=True).clamp_min_(EPS).div_(127.0)
+    return (x / scale).round_().to(torch.int8), scale
 
 
 def int8_matmul(x: torch.Tensor, w_t: torch.Tensor, w_scale: torch.Tensor,
-                w_zero_point: torch.Tensor | None = None, per_token: bool = True) -> torch.Tensor:
-    """``x @ dequant(w_t)`` computed in integers: quantize ``x`` (M, K) symmetrically per row
-    (``per_token``) or with one scale for the whole batch, multiply int8 x int8
-    with int32 accumulation (``torch._int_mm``), then one fused rescale.
+                w_zero_point: torch.Tensor | None = None, per_token: bool = True,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``x @ dequant(w_t) + bias`` computed in integers: quantize ``x`` (M, K) symmetrically per
+    row (``per_token``) or with one scale for the whole batch, multiply int8 x int8 with int32
+    accumulation (``torch._int_mm``), then rescale in two fused passes.
 
     ``w_t`` is the int8 weight pre-transposed to (K, N) and contiguous; ``w_scale`` has N entries
     (or 1). With an asymmetric weight, ``sum_k x_q[m,k] * (w[k,n] - zp[n])`` equals
@@ -86,7 +90,9 @@ def int8_matmul(x: torch.Tensor, w_t: torch.Tensor, w_scale: torch.Tensor,
     acc = int_mm(x_q, w_t)
     if w_zero_point is not None:
         acc = acc - x_q.sum(dim=1, keepdim=True, dtype=torch.int32) * w_zero_point.reshape(1, -1)
-    return acc.float() * (x_scale * w_scale.reshape(1, -1))
+    out = acc * x_scale  # int32 * float32 -> float32 in one pass
+    w_scale = w_scale.reshape(1, -1)
+    return torch.addcmul(bias, out, w_scale) if bias is not None else out.mul_(w_scale)
 
 
 def int_mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

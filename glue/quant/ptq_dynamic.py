@@ -39,6 +39,12 @@ class PTQDynamic(QuantMethod):
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return _is_torch_ao_quantized(module)
 
+    def observers(self, config: DynamicConfig) -> dict[str, str]:
+        return {"weight": ("PerChannelMinMaxObserver, symmetric qint8, one scale per output row"
+                           if config.granularity == "per_channel" else "MinMaxObserver, symmetric qint8, one scale"),
+                "activation": "dynamic: min/max of each batch at run time, per tensor (quint8)",
+                "embedding": "per-row float scale and offset (float_qparams), quint8, weight-only"}
+
     def apply(self, model: torch.nn.Module, config: DynamicConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import (default_dynamic_qconfig, float_qparams_weight_only_qconfig,
                                            per_channel_dynamic_qconfig, quantize_dynamic)

@@ -96,6 +96,12 @@ class PTQStatic(QuantMethod):
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return type(module).__module__.startswith("torch.ao.nn.quantized") and hasattr(module, "_packed_params")
 
+    def observers(self, config: EagerConfig) -> dict[str, str]:
+        weight = ("PerChannelMinMaxObserver, symmetric qint8 per output row" if config.granularity == "per_channel"
+                  else "MinMaxObserver, symmetric qint8 per tensor")
+        return {"weight": weight, "activation": f"{config.activation_observer} observer, affine quint8 per tensor, "
+                "reduce_range (7-bit)", "backend": config.backend}
+
     def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare
 

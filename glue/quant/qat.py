@@ -49,6 +49,12 @@ class QAT(PTQStatic):
     config_cls = QATConfig
     backend = "torch.ao.quantization eager mode (QuantWrapper per Linear, prepare_qat/convert)"
 
+    def observers(self, config: QATConfig) -> dict[str, str]:
+        weight = ("FakeQuantize(MovingAveragePerChannelMinMaxObserver), symmetric qint8 per output row"
+                  if config.granularity == "per_channel" else "FakeQuantize(MovingAverageMinMaxObserver), per tensor")
+        return {"weight": weight, "activation": "FakeQuantize(MovingAverageMinMaxObserver), affine quint8 per tensor, "
+                "reduce_range (7-bit)", "backend": config.backend}
+
     def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare_qat
         from transformers import DataCollatorWithPadding, Trainer

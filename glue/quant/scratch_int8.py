@@ -74,11 +74,12 @@ class Int8Linear(torch.nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features).float()
         if self.mode == "intmm":
-            y = int8_matmul(x2, self.qweight, self.scale, self.zero_point if self.asymmetric else None, self.per_token)
+            y = int8_matmul(x2, self.qweight, self.scale, self.zero_point if self.asymmetric else None,
+                            self.per_token, self.bias)
         else:
             y = x2 @ dequantize(QTensor(self.qweight, self.scale, self.zero_point))
-        if self.bias is not None:
-            y = y + self.bias
+            if self.bias is not None:
+                y = y + self.bias
         return y.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
@@ -97,6 +98,12 @@ class ScratchInt8(QuantMethod):
 
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return isinstance(module, Int8Linear)
+
+    def observers(self, config: ScratchConfig) -> dict[str, str]:
+        weight = f"min/max of the weight, {config.scheme} int{config.bits}, {config.granularity.replace('_', ' ')}"
+        activation = ("none: FP32 input times the dequantized weight" if config.mode == "dequant" else
+                      f"dynamic symmetric int8 absmax, {config.activation_granularity.replace('_', ' ')}")
+        return {"weight": weight, "activation": activation}
 
     def apply(self, model: torch.nn.Module, config: ScratchConfig, context: QuantContext) -> torch.nn.Module:
         targets = [(name, module) for name, module in model.named_modules()

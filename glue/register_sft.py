@@ -1,0 +1,116 @@
+"""Write variant.json for a model folder ``llamafactory-cli train`` produced (stage sft, LoRA or
+QLoRA), so the common evaluation can load it as a classifier (glue.sft_classifier).
+
+    llamafactory-cli train recipes/agnews/qlora_sft_smollm2.yaml
+    python -m glue.register_sft recipes/agnews/qlora_sft_smollm2.yaml [--variant qlora_sft]
+
+Records the recipe, trainable parameters (adapter vs base), wall time and the final loss.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_prep.common import DataError
+from glue.provenance import provenance
+from glue.recipe import RecipeError
+from glue.variant import write_manifest
+
+ADAPTER = "adapter_model.safetensors"
+
+
+def safetensors_numel(path: Path) -> int:
+    """Parameters stored in a safetensors file or folder, read from headers only."""
+    from safetensors import safe_open
+
+    files = [path] if path.is_file() else sorted(path.glob("*.safetensors"))
+    total = 0
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            for key in handle.keys():  # noqa: SIM118 - safe_open is not a dict
+                shape = handle.get_slice(key).get_shape()
+                total += math.prod(shape)
+    return total
+
+
+def read_recipe(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise RecipeError(f"recipe {path} not found")
+    raw = yaml.safe_load(path.read_text()) or {}
+    for key in ("stage", "model_name_or_path", "output_dir", "dataset", "dataset_dir", "template"):
+        if key not in raw:
+            raise RecipeError(f"{path}: key {key!r} is required for an SFT classifier recipe")
+    if raw["stage"] != "sft" or raw.get("finetuning_type") != "lora":
+        raise RecipeError(f"{path}: expected stage: sft and finetuning_type: lora "
+                          f"(got {raw['stage']!r} / {raw.get('finetuning_type')!r})")
+    return raw
+
+
+def dataset_meta(raw: dict[str, Any]) -> dict[str, Any]:
+    """meta.json of the dataset the SFT trained on (labels, instruction)."""
+    info_path = Path(raw["dataset_dir"]) / "dataset_info.json"
+    if not info_path.is_file():
+        raise DataError(f"{info_path} not found: prepare the data first (python -m data_prep.agnews)")
+    info = json.loads(info_path.read_text())
+    name = str(raw["dataset"]).split(",")[0].strip()
+    if name not in info:
+        raise DataError(f"dataset {name!r} is not registered in {info_path}")
+    return json.loads((info_path.parent / info[name]["file_name"]).parent.joinpath("meta.json").read_text())
+
+
+def register(recipe_path: Path, variant: str, model_tag: str | None) -> Path:
+    raw = read_recipe(recipe_path)
+    out = Path(raw["output_dir"])
+    if not (out / ADAPTER).is_file():
+        raise RecipeError(f"{out} has no {ADAPTER}: run llamafactory-cli train {recipe_path} first")
+    meta = dataset_meta(raw)
+    results = json.loads((out / "train_results.json").read_text()) if (out / "train_results.json").is_file() else {}
+    state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").is_file() else {}
+    trainable = safetensors_numel(out / ADAPTER)
+    base = safetensors_numel(Path(raw["model_name_or_path"]))
+    quantization = None
+    if raw.get("quantization_bit") == 4:
+        quantization = {"method": "bitsandbytes", "bits": 4, "quant_type": raw.get("quantization_type", "nf4"),
+                        "double_quant": bool(raw.get("double_quantization", True)), "compute_dtype": "float32",
+                        "scope": "base frozen in 4-bit during SFT and at inference; LoRA adapters full precision"}
+    (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the recipe
+    manifest = write_manifest(
+        out, method=variant, variant=variant, loader="glue.sft_classifier:load", labels=meta["labels"],
+        instruction=meta["instruction"], template=raw["template"], max_length=raw.get("cutoff_len", 256),
+        base_model=raw["model_name_or_path"], model_tag=model_tag or Path(raw["model_name_or_path"]).name,
+        dataset=meta["name"], recipe_path=str(recipe_path), recipe=raw, quantization=quantization,
+        training={"trainer": "llamafactory-cli train (stage sft)", "wall_time_s": results.get("train_runtime"),
+                  "s_per_step": (round(results["train_runtime"] / state["global_step"], 3)
+                                 if results.get("train_runtime") and state.get("global_step") else None),
+                  "train_loss": results.get("train_loss"), "global_steps": state.get("global_step"),
+                  "epochs": results.get("epoch"), "train_examples": raw.get("max_samples"),
+                  "peak_memory": None,  # measured inside llamafactory-cli's process, which does not report it
+                  "parameters": {"total": base + trainable, "trainable": trainable,
+                                 "trainable_pct": round(100 * trainable / (base + trainable), 4)},
+                  "log_history": state.get("log_history", [])},
+        provenance=provenance(seed=raw.get("seed")),
+    )
+    print(f"registered {out} as {variant}: {trainable:,} trainable parameters "
+          f"({manifest['training']['parameters']['trainable_pct']:.2f}%)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe")
+    parser.add_argument("--variant", default="qlora_sft", help="result name (default qlora_sft)")
+    parser.add_argument("--model-tag", default=None, help="results/<dataset>/<model_tag>/; default: base folder name")
+    args = parser.parse_args(argv)
+    try:
+        register(Path(args.recipe), args.variant, args.model_tag)
+    except (RecipeError, DataError) as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The AG News decoder track on tiny random decoders: GPT-2 specifics (pad token, Conv1D,
+last-token pooling) through glue.train / glue.quantize, and the SFT classifier's label scoring."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from data_prep.common import Example, PreparedDataset, write_prepared
+from glue.data import ensure_pad_token
+from glue.recipe import RecipeError, load_recipe
+from glue.variant import load_variant
+
+LABELS = ["World", "Sports", "Business", "Sci/Tech"]
+TEXTS = ["Leaders meet in Geneva for talks", "The home side won the cup final",
+         "Stocks slide as oil prices climb", "A faster chip for phones is announced"]
+EOS = "<|endoftext|>"
+
+
+def tiny_bpe_tokenizer():
+    """A byte-level BPE tokenizer like GPT-2's: no pad token, EOS only."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(TEXTS * 4 + LABELS + ["Classify the topic"], trainers.BpeTrainer(
+        vocab_size=400, special_tokens=[EOS], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=EOS, bos_token=EOS, unk_token=EOS)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    examples = [Example(text, i) for i, text in enumerate(TEXTS)] * 4
+    write_prepared(PreparedDataset("agnews", LABELS, {"train": examples, "validation": examples[:4],
+                                                      "test": examples[:8]}, "Classify the topic."), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gpt2_dir(tmp_path_factory) -> Path:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tokenizer = tiny_bpe_tokenizer()
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+    path = tmp_path_factory.mktemp("gpt2")
+    GPT2LMHeadModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_pad_token_and_last_token_pooling(gpt2_dir):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gpt2_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(gpt2_dir, num_labels=4).eval()
+    assert tokenizer.pad_token is None and model.config.pad_token_id is None
+    ensure_pad_token(tokenizer, model)
+    assert tokenizer.pad_token == EOS and model.config.pad_token_id == tokenizer.eos_token_id
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    assert (batch["attention_mask"] == 0).any(), "texts of one length would not test pooling"
+    with torch.no_grad():
+        padded = model(**batch).logits
+        single = torch.cat([model(**tokenizer([t], return_tensors="pt")).logits for t in TEXTS])
+    torch.testing.assert_close(padded, single, atol=1e-5, rtol=1e-4)  # the head reads the last real token
+
+
+def agnews_recipe(name: str, tmp_path: Path, prepared: Path, **overrides):
+    return load_recipe(f"recipes/agnews/{name}.yaml", {"dataset_dir": str(prepared), **overrides})
+
+
+def test_baseline_train_then_scratch_int8_on_conv1d(gpt2_dir, prepared, tmp_path):
+    from glue.quantize import quantize_recipe
+    from glue.train import train
+
+    base = tmp_path / "baseline"
+    train(agnews_recipe("baseline_smollm2", tmp_path, prepared, model_name_or_path=str(gpt2_dir),
+                        output_dir=str(base), max_train_samples=8, per_device_train_batch_size=4,
+                        model_tag="tiny-gpt2", logging_steps=1))
+    manifest = json.loads((base / "variant.json").read_text())
+    assert manifest["training"]["global_steps"] == 2 and manifest["training"]["s_per_step"] > 0
+    baseline = load_variant(base)
+    assert baseline.tokenizer.pad_token == EOS
+    reference = baseline.logits(TEXTS)
+    assert reference.shape == (4, 4)
+
+    quantize_recipe(agnews_recipe("scratch_int8_dequant", tmp_path, prepared, base_model_dir=str(base),
+                                  model_name_or_path=str(base), output_dir=str(tmp_path / "int8")))
+    int8 = load_variant(tmp_path / "int8")
+    conv1d = [m for m in int8.model.modules() if type(m).__name__ == "Conv1D"]
+    assert not conv1d, "every GPT-2 Conv1D should have been replaced by an int8 layer"
+    torch.testing.assert_close(int8.logits(TEXTS), reference, atol=0.05, rtol=0.05)
+
+
+def test_agnews_recipes_parse_and_name_the_smollm2_model():
+    for name in ("scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4", "baseline_smollm2"):
+        recipe = load_recipe(f"recipes/agnews/{name}.yaml")
+        assert recipe.glue.model_tag == "smollm2-135m" and recipe.data.dataset == ["agnews_train"]
+        assert "agnews/smollm2-135m" in recipe.training.output_dir
+    assert load_recipe("recipes/agnews/baseline_gpt2_large.yaml").training.fp16
+    with pytest.raises(RecipeError, match="not a glue recipe"):
+        load_recipe("recipes/agnews/qlora_sft_smollm2.yaml")  # LLaMA-Factory's own file
+
+
+# --- SFT classifier -------------------------------------------------------------------------
+
+@pytest.fixture
+def tiny_llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = tiny_bpe_tokenizer()
+    ensure_pad_token(tokenizer)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
+def naive_scores(lm, tokenizer, template, texts) -> torch.Tensor:
+    """log p(answer | prompt) from one full forward pass per (text, label), no cache, no batching."""
+    rows = []
+    for text in texts:
+        row = []
+        for label in LABELS:
+            prompt, answer = template.encode_oneturn(tokenizer, [
+                {"role": "user", "content": f"Classify the topic.\n{text}"}, {"role": "assistant", "content": label}])
+            ids = torch.tensor([prompt + answer])
+            logp = lm(input_ids=ids).logits[0, :-1].log_softmax(-1)
+            targets = ids[0, 1:]
+            row.append(logp[torch.arange(len(targets)), targets][len(prompt) - 1:].sum())
+        rows.append(torch.stack(row))
+    return torch.stack(rows)
+
+
+def test_label_scorer_matches_naive_likelihood(tiny_llama):
+    from peft import LoraConfig, get_peft_model
+
+    from glue.sft_classifier import LabelScorer, load_template, make_encoder
+
+    lm, tokenizer = tiny_llama
+    template = load_template(tokenizer, "default")
+    peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    encode = make_encoder(tokenizer, template, "Classify the topic.", LABELS, 256, torch.device("cpu"))
+    scorer = LabelScorer(peft_lm, len(LABELS)).eval()
+    with torch.no_grad():
+        batch = encode(TEXTS)
+        assert batch["prompt_mask"].sum(1).unique().numel() > 1, "prompts of one length would not test padding"
+        scores = scorer(**batch)
+        torch.testing.assert_close(scores, naive_scores(peft_lm, tokenizer, template, TEXTS), atol=1e-4, rtol=1e-4)
+
+
+def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
+    import yaml
+    from peft import LoraConfig, get_peft_model
+
+    from glue.register_sft import main as register
+    from glue.sft_classifier import load_template
+
+    lm, tokenizer = tiny_llama
+    base = tmp_path / "base"
+    lm.save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    recipe = yaml.safe_load(Path("recipes/agnews/qlora_sft_smollm2.yaml").read_text())
+    out = tmp_path / "sft"
+    recipe.update(model_name_or_path=str(base), dataset_dir=str(prepared), output_dir=str(out), template="default")
+    for key in ("quantization_bit", "quantization_method", "quantization_type", "double_quantization"):
+        recipe.pop(key)  # plain LoRA: the tiny model's widths are below bitsandbytes' 4-bit block size
+    recipe_path = tmp_path / "sft.yaml"
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(SystemExit, match="no adapter_model.safetensors"):
+        register([str(recipe_path)])
+
+    peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_lm.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    register([str(recipe_path), "--model-tag", "tiny-llama"])
+    manifest = json.loads((out / "variant.json").read_text())
+    adapter = sum(p.numel() for n, p in peft_lm.named_parameters() if "lora_" in n)
+    assert manifest["training"]["parameters"]["trainable"] == adapter
+    assert manifest["variant"] == "qlora_sft" and manifest["labels"] == LABELS and manifest["dataset"] == "agnews"
+
+    variant = load_variant(out)
+    logits = variant.logits(TEXTS)
+    template = load_template(tokenizer, "default")
+    with torch.no_grad():
+        torch.testing.assert_close(logits, naive_scores(variant.model.lm, tokenizer, template, TEXTS),
+                                   atol=1e-4, rtol=1e-4)

