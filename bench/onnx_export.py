@@ -119,11 +119,14 @@ def export_and_quantize(model_dir: Path, model: torch.nn.Module, cache_dir: Path
         try:
             quantize_int8(tmp / "model_fp32.onnx", tmp / "model_int8.onnx", tmp)
         except Exception as err:
-            raise ExportError(f"ONNX Runtime INT8 quantization of {model_dir} failed: {type(err).__name__}: {err}") from err
-        info = {"source": str(model_dir), "source_fingerprint": fingerprint, "opset": OPSET, "exporter": "torch.onnx dynamo",
+            raise ExportError(f"ONNX Runtime INT8 quantization of {model_dir} failed: "
+                              f"{type(err).__name__}: {err}") from err
+        info = {"source": str(model_dir), "source_fingerprint": fingerprint, "opset": OPSET,
+                "exporter": "torch.onnx dynamo",
                 "int8": {"api": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
                          "per_channel": True, "pre_process": "quant_pre_process(skip_symbolic_shape=True)"},
-                "size_mb": {name: round((tmp / f"model_{name}.onnx").stat().st_size / 2**20, 2) for name in ("fp32", "int8")}}
+                "size_mb": {name: round((tmp / f"model_{name}.onnx").stat().st_size / 2**20, 2)
+                            for name in ("fp32", "int8")}}
         atomic_write_json(tmp / CACHE_INFO, info)
         if cache_dir.exists():
             shutil.rmtree(cache_dir)

@@ -24,6 +24,7 @@ FMA_UNITS = 2
 @dataclass(frozen=True)
 class CpuPeak:
     model_name: str
+    cpu_family: str  # AMD family 25 is Zen 3/4, 26 is Zen 5
     cores: int
     ghz: float
     clock_source: str
@@ -69,17 +70,21 @@ def this_cpu(threads: int | None = None) -> CpuPeak:
     """Estimate the peak of the cores this benchmark uses (``threads``, default every CPU).
 
     The clock is lscpu's "CPU max MHz" when the machine reports one, else /proc/cpuinfo's
-    current "cpu MHz" (under KVM usually the nominal clock)."""
+    current "cpu MHz" (under KVM usually the nominal clock); 0 when neither is readable, and
+    then no share of peak is reported."""
     info = _cpuinfo()
     flags = set(info.get("flags", "").split())
     vector_bits = 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
     vnni = "avx512_vnni" in flags if vector_bits == 512 else "avx_vnni" in flags
     max_mhz = _lscpu_max_mhz()
-    mhz, source = (max_mhz, "lscpu CPU max MHz") if max_mhz else (float(info.get("cpu MHz", 0.0)), "/proc/cpuinfo cpu MHz")
+    if max_mhz:
+        mhz, source = max_mhz, "lscpu CPU max MHz"
+    else:
+        mhz, source = float(info.get("cpu MHz", 0.0)), "/proc/cpuinfo cpu MHz"
     cores = min(threads or os.cpu_count() or 1, os.cpu_count() or 1)
     ghz = mhz / 1000
     fp32, int8 = estimate_peak(cores, ghz, vector_bits, FMA_UNITS, vnni)
     formula = (f"FP32 = {cores} cores x {ghz:.3f} GHz x {FMA_UNITS} FMA units x {vector_bits // 32} lanes x 2 flops"
                f" = {fp32:.1f} GFLOP/s; INT8 = 4 x FP32 = " + (f"{int8:.1f} GOP/s (VNNI)" if int8 else "n/a (no VNNI)"))
-    return CpuPeak(info.get("model name", "unknown"), cores, round(ghz, 3), source, vector_bits, FMA_UNITS, vnni,
+    return CpuPeak(info.get("model name", "unknown"), info.get("cpu family", "unknown"), cores, round(ghz, 3), source, vector_bits, FMA_UNITS, vnni,
                    round(fp32, 1), None if int8 is None else round(int8, 1), formula)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seq-len", type=int, default=128, help="tokens per row of the fixed-length input")
     p.add_argument("--examples-per-pass", type=int, default=32, help="examples per timed pass (at least one batch)")
     p.add_argument("--repeats", type=int, default=7, help="timed passes per runner and workload")
-    p.add_argument("--warmup", type=int, default=1, help="untimed passes per runner and workload")
+    p.add_argument("--warmup", type=int, default=1, help="untimed passes per runner and workload (at least 1)")
     p.add_argument("--target-batch-size", type=int, default=32,
                    help="batch size (of --batch-sizes) at which the target is judged and the slowest variant profiled")
     p.add_argument("--threads", type=int, default=2)
@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--f1-limit", type=int, default=None,
                    help="macro-F1 on the first N test examples only, all rows recomputed (quick checks)")
     args = p.parse_args(argv)
-    if args.repeats < 1 or args.warmup < 0 or args.threads < 1 or min(args.batch_sizes + args.fixed_batch_sizes) < 1:
-        p.error("repeats and threads must be >= 1, warmup >= 0, batch sizes >= 1")
+    if args.repeats < 1 or args.warmup < 1 or args.threads < 1 or min(args.batch_sizes + args.fixed_batch_sizes) < 1:
+        p.error("repeats, warmup, threads and batch sizes must be >= 1")
     if args.target_batch_size not in args.batch_sizes:
         p.error(f"--target-batch-size {args.target_batch_size} is not one of --batch-sizes {args.batch_sizes}")
     return args
@@ -105,14 +105,22 @@ def build_workloads(args: argparse.Namespace, texts: list[str], runner: Runner, 
     return real + fixed
 
 
-def measure(runners: list[Runner], workloads: list[Workload], warmup: int, repeats: int) -> dict[str, dict[str, Any]]:
+def measure(runners: list[Runner], workloads: list[Workload], warmup: int, repeats: int,
+            skipped: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Pass times (ms) per runner and workload, taken round-robin in rotating order: in repeat
-    i every runner times the same pass, so load changes on a shared machine hit all rows alike."""
+    i every runner times the same pass, so load changes on a shared machine hit all rows alike.
+    A runner that fails in a warm-up (a shape torch.compile cannot handle, say) is dropped from
+    ``runners`` and recorded in ``skipped`` rather than ending the run."""
     samples: dict[str, dict[str, Any]] = {r.name: {} for r in runners}
     for work in workloads:
         prepared = {r.name: [[r.prepare(b) for b in one_pass] for one_pass in work.passes] for r in runners}
-        for r in runners:
-            warm = [time_pass(r, prepared[r.name][0]) for _ in range(warmup)]
+        for r in list(runners):
+            try:
+                warm = [time_pass(r, prepared[r.name][0]) for _ in range(warmup)]
+            except Exception as err:  # noqa: BLE001  (record it, keep the other rows)
+                skipped.append({"variant": r.name, "error": f"{work.name} failed: {type(err).__name__}: {err}"})
+                runners.remove(r)
+                continue
             samples[r.name][work.name] = {"warmup_ms": round(sum(warm), 1), "pass_ms": []}
         for rep in tqdm(range(repeats), desc=work.name, unit="round", leave=False):
             shift = rep % len(runners)
@@ -128,8 +136,8 @@ def cell(work: Workload, pass_ms: list[float], warmup_ms: float, peak: CpuPeak) 
     return {"ms_per_batch": spread([ms / len(work.passes[0]) for ms in pass_ms]),
             "throughput_ex_per_s": spread([work.examples_per_pass * 1e3 / ms for ms in pass_ms]),
             "gflop_per_s": gflops,
-            "pct_of_fp32_peak": round(100 * gflops["median"] / peak.fp32_gflops, 2),
-            "pct_of_int8_peak": None if peak.int8_gops is None else round(100 * gflops["median"] / peak.int8_gops, 2),
+            "pct_of_fp32_peak": round(100 * gflops["median"] / peak.fp32_gflops, 2) if peak.fp32_gflops else None,
+            "pct_of_int8_peak": round(100 * gflops["median"] / peak.int8_gops, 2) if peak.int8_gops else None,
             "warmup_ms": warmup_ms}
 
 
@@ -145,16 +153,36 @@ def macro_f1(runner: Runner, split: Split, stored: Path | None) -> tuple[float, 
     return classification_metrics(split.labels, logits.argmax(-1).tolist(), runner.labels)["macro_f1"], "measured here"
 
 
+def make_rows(runners: list[Runner], workloads: list[Workload], samples: dict[str, dict[str, Any]],
+              first_call: dict[str, float], f1_split: Split, stored_dir: Path | None, peak: CpuPeak) -> list[dict]:
+    """One row per runner: what it is, its macro-F1, and a timing cell per workload, with ratios
+    to the first row (the FP32 baseline)."""
+    rows = []
+    for r in tqdm(runners, desc="macro-F1", unit="variant"):
+        stored = stored_dir / f"{r.name}.json" if stored_dir is not None and r.backend == PROJECT_BACKEND else None
+        f1, f1_source = macro_f1(r, f1_split, stored)
+        timings = {w.name: cell(w, samples[r.name][w.name]["pass_ms"], samples[r.name][w.name]["warmup_ms"], peak)
+                   for w in workloads}
+        rows.append({"variant": r.name, "backend": r.backend, "macro_f1": round(f1, 4), "macro_f1_source": f1_source,
+                     **r.info, "first_call_s": first_call[r.name], "timings": timings})
+    base = rows[0]
+    for row in rows:
+        row["macro_f1_delta_points"] = round(100 * (row["macro_f1"] - base["macro_f1"]), 2)
+        for name, c in row["timings"].items():
+            c["speedup_vs_baseline"] = round(c["throughput_ex_per_s"]["median"]
+                                             / base["timings"][name]["throughput_ex_per_s"]["median"], 2)
+    return rows
+
+
 def print_table(result: dict[str, Any]) -> None:
     names = [w["name"] for w in result["workloads"]]
-    base = result["rows"][0]
     print(f"\n{'variant':24} {'F1':>6} {'bits':>4} " + " ".join(f"{n:>11}" for n in names)
           + "   (examples/s, x baseline)")
     for row in result["rows"]:
         cells = []
         for n in names:
-            t, b = row["timings"][n]["throughput_ex_per_s"]["median"], base["timings"][n]["throughput_ex_per_s"]["median"]
-            cells.append(f"{t:>6.0f} {t / b:>3.1f}x")
+            t = row["timings"][n]["throughput_ex_per_s"]["median"]
+            cells.append(f"{t:>6.0f} {row['timings'][n]['speedup_vs_baseline']:>3.1f}x")
         bits = row.get("weight_bits") or "-"
         print(f"{row['variant']:24} {100 * row['macro_f1']:6.2f} {bits:>4} " + " ".join(cells))
     print(f"peak (estimate): {result['peak']['formula']}")
@@ -165,11 +193,16 @@ def print_table(result: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     if not (args.models / args.baseline / MANIFEST).is_file():
-        raise VariantError(f"{args.models / args.baseline / MANIFEST} not found: train the baseline first (make baseline)")
+        raise VariantError(f"{args.models / args.baseline / MANIFEST} not found: "
+                           "train the baseline first (make baseline)")
     dataset, model_tag = args.models.parent.name, args.models.name
     split = load_split(args.dataset_dir, f"{dataset}_test")
     f1_split = split if args.f1_limit is None else load_split(args.dataset_dir, f"{dataset}_test", args.f1_limit)
     peak = this_cpu(args.threads)
+    load_start = os.getloadavg()[0]
+    if load_start > args.threads + 0.5:
+        print(f"warning: load average {load_start:.1f} on this machine: other processes compete with the "
+              f"{args.threads} benchmark threads and timings will be noisy", file=sys.stderr)
     start = time.perf_counter()
     runners, onnx_info, skipped = build_runners(args)
     counter = FlopCounter(runners[0].model.config)
@@ -182,25 +215,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             first_call[r.name] = round(r.first_call(first_batch), 2)
         except Exception as err:  # noqa: BLE001  (a variant that cannot run: record it, keep the rest)
+            if r is runners[0]:
+                raise VariantError(f"the baseline {args.models / args.baseline} fails its first forward: "
+                                   f"{err}") from err
             skipped.append({"variant": r.name, "error": f"first forward failed: {type(err).__name__}: {err}"})
             runners.remove(r)
     setup_s = time.perf_counter() - start
-    samples = measure(runners, workloads, args.warmup, args.repeats)
-    rows = []
-    for r in tqdm(runners, desc="macro-F1", unit="variant"):
-        stored = None if args.f1_limit or r.backend != PROJECT_BACKEND else \
-            args.results / dataset / model_tag / f"{r.name}.json"
-        f1, f1_source = macro_f1(r, f1_split, stored)
-        rows.append({"variant": r.name, "backend": r.backend, "macro_f1": round(f1, 4), "macro_f1_source": f1_source,
-                     **r.info, "first_call_s": first_call[r.name],
-                     "timings": {w.name: cell(w, samples[r.name][w.name]["pass_ms"], samples[r.name][w.name]["warmup_ms"],
-                                              peak) for w in workloads}})
-    base = rows[0]
-    for row in rows:
-        row["macro_f1_delta_points"] = round(100 * (row["macro_f1"] - base["macro_f1"]), 2)
-        for name, c in row["timings"].items():
-            c["speedup_vs_baseline"] = round(c["throughput_ex_per_s"]["median"]
-                                             / base["timings"][name]["throughput_ex_per_s"]["median"], 2)
+    samples = measure(runners, workloads, args.warmup, args.repeats, skipped)
+    stored_dir = None if args.f1_limit else args.results / dataset / model_tag
+    rows = make_rows(runners, workloads, samples, first_call, f1_split, stored_dir, peak)
     target_workload = f"real_b{args.target_batch_size}"
     target = check_target(rows, args.baseline, ORT_INT8, target_workload)
     # Where the time goes: the slowest project INT8 variant (the issue asks for it) and the target's pick.
@@ -227,6 +250,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "target": target, "profile": {"workload": target_workload, **profiles} if profiles else None,
         "onnx": onnx_info, "setup_s": round(setup_s, 1),
         "wall_s": round(time.perf_counter() - start, 1),
+        "load_average_1min": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2),
+                              "note": f"above {args.threads} means other processes competed for the CPU"},
         "provenance": provenance(data_sha256=split.sha256, threads=args.threads),
     }
 

@@ -104,7 +104,8 @@ def torchao_runner(baseline: Path, compile_model: bool) -> Runner:
     name = "torchao_int8_compiled" if compile_model else "torchao_int8_eager"
     info = {"source": str(baseline), "method": "torchao quantize_(Int8DynamicActivationInt8WeightConfig())"
             + (" + torch.compile(dynamic=True)" if compile_model else ""), "weight_bits": 8}
-    return Runner(name, "torchao", _torch_forward(model), variant.tokenizer, variant.labels, variant.max_length, info=info,
+    return Runner(name, "torchao", _torch_forward(model), variant.tokenizer, variant.labels, variant.max_length,
+                  info=info,
                   model=variant.model)
 
 

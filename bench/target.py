@@ -20,8 +20,8 @@ def check_target(rows: list[dict[str, Any]], baseline: str, ort_int8: str, workl
     all if none does) and say which criteria it meets, by how much."""
     by_name = {row["variant"]: row for row in rows}
     base, ort = by_name.get(baseline), by_name.get(ort_int8)
-    criteria = {"workload": workload, "min_speedup_vs_fp32": min_speedup, "max_macro_f1_loss_points": max_f1_loss_points,
-                "at_least_as_fast_as": ort_int8}
+    criteria = {"workload": workload, "min_speedup_vs_fp32": min_speedup,
+                "max_macro_f1_loss_points": max_f1_loss_points, "at_least_as_fast_as": ort_int8}
     candidates = int8_rows(rows, workload)
     if base is None or ort is None or not candidates or throughput(base, workload) is None:
         return {"criteria": criteria, "met": None,

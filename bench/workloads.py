@@ -39,8 +39,9 @@ class Workload:
     def describe(self) -> dict[str, Any]:
         batches = [b for one_pass in self.passes for b in one_pass]
         lengths = [int(b["input_ids"].shape[1]) for b in batches]
-        return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size, "distinct_passes": len(self.passes),
-                "batches_per_pass": len(self.passes[0]), "examples_per_pass": self.examples_per_pass,
+        return {"name": self.name, "kind": self.kind, "batch_size": self.batch_size,
+                "distinct_passes": len(self.passes), "batches_per_pass": len(self.passes[0]),
+                "examples_per_pass": self.examples_per_pass,
                 "padded_length": {"min": min(lengths), "median": float(np.median(lengths)), "max": max(lengths)},
                 "padding_share": round(1 - sum(int(b["attention_mask"].sum()) for b in batches)
                                        / sum(int(b["input_ids"].numel()) for b in batches), 3),

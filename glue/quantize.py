@@ -64,6 +64,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
         method.save(model, staging)
         copy_tokenizer(base, staging)
         block: dict[str, Any] = method.describe(model, config, config.bits)
+        training = context.stats.pop("training", None)  # QAT: reported like every trained variant's
         block.update(context.stats)
         block.update(quantize_time_s=round(seconds, 2), peak_memory=memory.as_dict(),
                      weights_mb=folder_mb(staging), baseline_weights_mb=folder_mb(base))
@@ -72,6 +73,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
                        max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
                        dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
                        recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
+                       **({"training": training} if training else {}),
                        provenance=provenance(seed=recipe.training.seed))
         if out.exists():
             shutil.rmtree(out)

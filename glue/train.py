@@ -147,6 +147,9 @@ def run_cli(argv: list[str] | None, doc: str, methods: tuple[str, ...], job: Cal
         if recipe.glue.method not in methods:
             raise RecipeError(f"{cli.recipe}: method {recipe.glue.method!r} is not trained by this job "
                               f"(it trains {', '.join(methods)})")
+        if (recipe.training.fp16 or recipe.training.bf16) and not torch.cuda.is_available():
+            raise RecipeError(f"{cli.recipe}: fp16/bf16 mixed precision needs a CUDA GPU and none is visible; "
+                              "run on a GPU, or override fp16=false bf16=false to train in FP32 on the CPU")
         out = Path(recipe.training.output_dir)
         if (out / MANIFEST).is_file() and not cli.force:
             print(f"{out} is complete; pass --force to retrain")

@@ -143,11 +143,13 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     # an FP32 model that declares 8-bit weights: enough for the bench, which reads only the manifest
     save_variant(tiny_bert(seed=3), models / "other", "other", quantization={"bits": 8})
     (models / "broken").mkdir()
-    (models / "broken" / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": LABELS}))
+    broken = {"method": "x", "loader": "os:system", "labels": LABELS}  # a loader outside glue/: refused
+    (models / "broken" / "variant.json").write_text(json.dumps(broken))
     out = tmp_path / "bench" / "tiny.json"
     main(["--models", str(models), "--dataset-dir", str(write_prepared(tmp_path / "data")),
           "--results", str(tmp_path / "results"), "--cache", str(tmp_path / "cache"), "--out", str(out),
-          "--batch-sizes", "1", "2", "--fixed-batch-sizes", "2", "--seq-len", "16", "--examples-per-pass", "2", "--target-batch-size", "2",
+          "--batch-sizes", "1", "2", "--fixed-batch-sizes", "2", "--seq-len", "16", "--examples-per-pass", "2",
+          "--target-batch-size", "2",
           "--repeats", "2", "--warmup", "1", "--threads", "1", "--no-compile"])
     result = json.loads(out.read_text())
     assert [r["variant"] for r in result["rows"]] == ["baseline", "other", "ort_fp32", "ort_int8", "torchao_int8_eager"]
@@ -170,7 +172,8 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
 def test_cli_missing_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "models" / "emotion" / "tiny").mkdir(parents=True)
     with pytest.raises(SystemExit) as exc:
-        main(["--models", str(tmp_path / "models" / "emotion" / "tiny"), "--dataset-dir", str(write_prepared(tmp_path / "data"))])
+        main(["--models", str(tmp_path / "models" / "emotion" / "tiny"),
+              "--dataset-dir", str(write_prepared(tmp_path / "data"))])
     assert exc.value.code == 1
     assert "make baseline" in capsys.readouterr().err
 

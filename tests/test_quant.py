@@ -111,7 +111,8 @@ def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path]) -> No
 def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
     static = load_variant(built["ptq_static"]).manifest["quantization"]
     assert static["calibration"]["samples"] == 16 and static["calibration"]["time_s"] >= 0
-    qat = load_variant(built["qat"]).manifest["quantization"]
+    qat = load_variant(built["qat"]).manifest
+    assert "training" not in qat["quantization"]
     assert qat["training"]["global_steps"] == 3 and qat["training"]["wall_time_s"] > 0
 
 
@@ -135,26 +136,6 @@ def test_fresh_process_reload_gives_the_same_predictions(built: dict[str, Path])
         assert torch.equal(reloaded.argmax(-1), here.argmax(-1)), folder
         # not bit-equal: fbgemm's int8 kernels may split work differently across threads
         assert torch.allclose(reloaded, here, rtol=0, atol=1e-5), folder
-
-
-def test_intmm_is_faster_than_dequant_on_a_wide_layer() -> None:
-    """The integer path must win where matmuls dominate (a MiniLM FFN layer, 32 x 64 tokens)."""
-    import time
-
-    from glue.quant.scratch_int8 import Int8Linear, ScratchConfig
-
-    layer, x = torch.nn.Linear(384, 1536), torch.randn(32 * 64, 384)
-    dequant = Int8Linear.from_float(layer, ScratchConfig(mode="dequant"))
-    intmm = Int8Linear.from_float(layer, ScratchConfig(mode="intmm"))
-
-    best = {"fp32": float("inf"), "dequant": float("inf"), "intmm": float("inf")}
-    with torch.inference_mode():
-        for _ in range(15):  # interleaved, best of 15: the machine is shared, so take each one's fastest run
-            for name, module in (("fp32", layer), ("dequant", dequant), ("intmm", intmm)):
-                start = time.perf_counter()
-                module(x)
-                best[name] = min(best[name], time.perf_counter() - start)
-    assert best["intmm"] < best["fp32"] and best["intmm"] < best["dequant"], best
 
 
 def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:

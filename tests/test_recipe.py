@@ -70,3 +70,14 @@ def test_llamafactory_rejects_glue_recipes():
 
     with pytest.raises(ValueError, match="Some keys are not used by the HfArgumentParser.*task"):
         _parse_train_args(yaml.safe_load(BASELINE.read_text()))
+
+
+def test_fp16_recipe_on_cpu_fails_with_the_fix():
+    import torch
+
+    from glue.train import main
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    with pytest.raises(SystemExit, match="fp16/bf16 mixed precision needs a CUDA GPU.*fp16=false"):
+        main([str(REPO / "recipes" / "emotion" / "baseline_bert.yaml")])

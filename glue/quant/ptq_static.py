@@ -35,6 +35,9 @@ class EagerConfig(QuantConfig):
     activation_granularity: Literal["per_tensor", "per_channel"] = "per_tensor"
     activation_observer: Literal["histogram", "minmax", "moving_average_minmax"] = "histogram"
     backend: Literal["x86", "fbgemm"] = "x86"
+    # 7-bit activations: torch.ao's x86/fbgemm default, for CPUs without VNNI whose int8 x uint8
+    # products saturate a 16-bit intermediate sum. CPUs with AVX-512 VNNI (this one) can use 8 bits.
+    reduce_range: bool = True
 
     def validate(self) -> None:
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: torch.ao static quantization has int8 "
@@ -56,20 +59,19 @@ class StaticConfig(EagerConfig):
 
 
 def eager_qconfig(config: EagerConfig, qat: bool) -> "torch.ao.quantization.QConfig":
-    """Observers (or, for QAT, fake-quantizers) for Linear inputs and weights. reduce_range keeps
-    activations to 7 bits, as torch.ao's x86/fbgemm defaults do, so int8 x uint8 products cannot
-    saturate the 16-bit intermediate sums of non-VNNI kernels."""
+    """Observers (or, for QAT, fake-quantizers) for Linear inputs and weights."""
     from torch.ao import quantization as q
 
     if qat:
         weight = q.default_per_channel_weight_fake_quant if config.granularity == "per_channel" else q.default_weight_fake_quant
-        activation = q.FakeQuantize.with_args(observer=q.MovingAverageMinMaxObserver, quant_min=0, quant_max=127,
-                                              dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=True)
+        activation = q.FakeQuantize.with_args(observer=q.MovingAverageMinMaxObserver, quant_min=0,
+                                              quant_max=127 if config.reduce_range else 255, dtype=torch.quint8,
+                                              qscheme=torch.per_tensor_affine, reduce_range=config.reduce_range)
         return q.QConfig(activation=activation, weight=weight)
     observers = {"histogram": q.HistogramObserver, "minmax": q.MinMaxObserver,
                  "moving_average_minmax": q.MovingAverageMinMaxObserver}
     weight = q.default_per_channel_weight_observer if config.granularity == "per_channel" else q.default_weight_observer
-    return q.QConfig(activation=observers[config.activation_observer].with_args(reduce_range=True), weight=weight)
+    return q.QConfig(activation=observers[config.activation_observer].with_args(reduce_range=config.reduce_range), weight=weight)
 
 
 def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
@@ -99,8 +101,8 @@ class PTQStatic(QuantMethod):
     def observers(self, config: EagerConfig) -> dict[str, str]:
         weight = ("PerChannelMinMaxObserver, symmetric qint8 per output row" if config.granularity == "per_channel"
                   else "MinMaxObserver, symmetric qint8 per tensor")
-        return {"weight": weight, "activation": f"{config.activation_observer} observer, affine quint8 per tensor, "
-                "reduce_range (7-bit)", "backend": config.backend}
+        return {"weight": weight, "activation": f"{config.activation_observer} observer, affine quint8 per tensor, " +
+                ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
     def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare

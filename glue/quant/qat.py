@@ -52,8 +52,8 @@ class QAT(PTQStatic):
     def observers(self, config: QATConfig) -> dict[str, str]:
         weight = ("FakeQuantize(MovingAveragePerChannelMinMaxObserver), symmetric qint8 per output row"
                   if config.granularity == "per_channel" else "FakeQuantize(MovingAverageMinMaxObserver), per tensor")
-        return {"weight": weight, "activation": "FakeQuantize(MovingAverageMinMaxObserver), affine quint8 per tensor, "
-                "reduce_range (7-bit)", "backend": config.backend}
+        return {"weight": weight, "activation": "FakeQuantize(MovingAverageMinMaxObserver), affine quint8 per tensor, " +
+                ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
     def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare_qat
