@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -47,8 +48,22 @@ def _scalar(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def compact_modules(names: list[str] | dict[str, str]) -> list[str]:
+    """Module names with layer indices folded: 36 names of a 6-layer encoder read as
+    ``bert.encoder.layer.*.attention.self.query (x6)``; a dict's values (dtypes) are kept."""
+    items = names.items() if isinstance(names, dict) else ((n, None) for n in names)
+    counts: dict[str, int] = {}
+    for name, value in items:
+        key = re.sub(r"\.\d+(?=\.|$)", ".*", name) + (f": {value}" if value else "")
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{key} (x{n})" if n > 1 else key for key, n in counts.items()]
+
+
 def flatten(block: Any, prefix: str = "") -> list[tuple[str, str]]:
     """A nested provenance block as (dotted key, short text) rows, whatever keys it has."""
+    if prefix.endswith("modules") and isinstance(block, (list, dict)) and block and \
+            all(isinstance(v, str) for v in (block.values() if isinstance(block, dict) else block)):
+        block = compact_modules(block)
     if isinstance(block, dict):
         rows = []
         for key, value in block.items():
@@ -133,6 +148,15 @@ def _training_rows(block: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(k, v) for k, v in flatten(kept) if v != "None"]
 
 
+# Bookkeeping left out of the report's method table (it stays in each result JSON): the full
+# per-module lists (their counts by type are shown), memory and timing of the quantization step.
+HIDDEN_QUANT_KEYS = re.compile(r"(^|\.)(modules|peak_memory|weights_mb|baseline_weights_mb|quantize_time_s|time_s)(\.|$)")
+
+
+def _quantization_rows(block: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in flatten(block) if not HIDDEN_QUANT_KEYS.search(k)]
+
+
 def _methods(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per distinct (variant, quantization block): the same PTQ run on two datasets is
     described once, with the groups it appears in."""
@@ -142,7 +166,7 @@ def _methods(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
             quant = r.result.get("quantization") or {}
             entry = seen.setdefault((r.variant, json.dumps(quant, sort_keys=True)), {
                 "variant": r.variant, "method": r.method, "description": methods.describe(r.method),
-                "quantization": flatten(quant), "training": _training_rows(r.result.get("training")), "groups": []})
+                "quantization": _quantization_rows(quant), "training": _training_rows(r.result.get("training")), "groups": []})
             entry["groups"].append(g["group"].dataset)
     return list(seen.values())
 
