@@ -21,7 +21,7 @@ export OMP_NUM_THREADS ?= 2
 .DEFAULT_GOAL := help
 
 help:  ## list targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: $(STAMP)  ## create .venv and install pinned packages (fast when already done)
 $(STAMP): requirements/*.txt tools/setup.sh pyproject.toml
