@@ -22,16 +22,25 @@ class Split:
         return len(self.texts)
 
 
-def load_split(dataset_dir: str | Path, dataset: str, limit: int | None = None) -> Split:
-    dataset_dir = Path(dataset_dir)
-    info_path = dataset_dir / "dataset_info.json"
+def dataset_file(dataset_dir: str | Path, dataset: str) -> Path:
+    """The prepared file a dataset name stands for, looked up in ``dataset_info.json``."""
+    info_path = Path(dataset_dir) / "dataset_info.json"
     if not info_path.is_file():
         raise DataError(f"{info_path} not found: prepare the data first (make data)")
     info = json.loads(info_path.read_text())
     if dataset not in info:
         raise DataError(f"dataset {dataset!r} is not registered in {info_path}; known: {', '.join(sorted(info))}")
-    path = dataset_dir / info[dataset]["file_name"]
-    meta = json.loads((path.parent / "meta.json").read_text())
+    return Path(dataset_dir) / info[dataset]["file_name"]
+
+
+def dataset_meta(dataset_dir: str | Path, dataset: str) -> dict:
+    """``meta.json`` (labels, instruction, sources) of the dataset a name belongs to."""
+    return json.loads((dataset_file(dataset_dir, dataset).parent / "meta.json").read_text())
+
+
+def load_split(dataset_dir: str | Path, dataset: str, limit: int | None = None) -> Split:
+    path = dataset_file(dataset_dir, dataset)
+    meta = dataset_meta(dataset_dir, dataset)
     label2id = meta["label2id"]
     rows = json.loads(path.read_text())
     if limit is not None:

@@ -137,19 +137,26 @@ def _check_keys(raw: dict[str, Any], classes: tuple[type, ...], path: Path) -> N
                               f"expected {getattr(hints[key], '__name__', str(hints[key]))}")
 
 
-def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
-    """Load, merge ``key=value`` overrides, validate, and parse a glue recipe."""
-    from transformers import HfArgumentParser
-
-    path = Path(path)
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A recipe file as a dict, read with OmegaConf as llamafactory-cli reads it: ``3e-5`` is a
+    float there, a string in PyYAML."""
     if not path.is_file():
         raise RecipeError(f"recipe {path} not found")
-    try:  # OmegaConf, as llamafactory-cli reads YAML: `3e-5` is a float there, a string in PyYAML
+    try:
         raw = OmegaConf.to_container(OmegaConf.load(path)) or {}
     except yaml.YAMLError as err:
         raise RecipeError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
+    return raw
+
+
+def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
+    """Load, merge ``key=value`` overrides, validate, and parse a glue recipe."""
+    from transformers import HfArgumentParser
+
+    path = Path(path)
+    raw = read_yaml(path)
     if isinstance(overrides, dict):
         raw.update(overrides)
     else:

@@ -14,11 +14,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from data_prep.common import DataError
+from data_prep.prepared import dataset_meta
 from glue.provenance import provenance
-from glue.recipe import RecipeError
+from glue.recipe import RecipeError, read_yaml
 from glue.variant import write_manifest
 
 ADAPTER = "adapter_model.safetensors"
@@ -39,9 +38,7 @@ def safetensors_numel(path: Path) -> int:
 
 
 def read_recipe(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise RecipeError(f"recipe {path} not found")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = read_yaml(path)
     for key in ("stage", "model_name_or_path", "output_dir", "dataset", "dataset_dir", "template"):
         if key not in raw:
             raise RecipeError(f"{path}: key {key!r} is required for an SFT classifier recipe")
@@ -51,24 +48,12 @@ def read_recipe(path: Path) -> dict[str, Any]:
     return raw
 
 
-def dataset_meta(raw: dict[str, Any]) -> dict[str, Any]:
-    """meta.json of the dataset the SFT trained on (labels, instruction)."""
-    info_path = Path(raw["dataset_dir"]) / "dataset_info.json"
-    if not info_path.is_file():
-        raise DataError(f"{info_path} not found: prepare the data first (python -m data_prep.agnews)")
-    info = json.loads(info_path.read_text())
-    name = str(raw["dataset"]).split(",")[0].strip()
-    if name not in info:
-        raise DataError(f"dataset {name!r} is not registered in {info_path}")
-    return json.loads((info_path.parent / info[name]["file_name"]).parent.joinpath("meta.json").read_text())
-
-
 def register(recipe_path: Path, variant: str, model_tag: str | None) -> Path:
     raw = read_recipe(recipe_path)
     out = Path(raw["output_dir"])
     if not (out / ADAPTER).is_file():
         raise RecipeError(f"{out} has no {ADAPTER}: run llamafactory-cli train {recipe_path} first")
-    meta = dataset_meta(raw)
+    meta = dataset_meta(raw["dataset_dir"], str(raw["dataset"]).split(",")[0].strip())
     results = json.loads((out / "train_results.json").read_text()) if (out / "train_results.json").is_file() else {}
     state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").is_file() else {}
     trainable = safetensors_numel(out / ADAPTER)

@@ -88,13 +88,12 @@ def _hyperparameters(rows: list[Row]) -> tuple[list[str], list[dict[str, Any]]]:
     return [label for _, label in keys], table
 
 
-def _references(dataset: str) -> dict[str, Any] | None:
-    refs = yaml.safe_load(REFERENCES.read_text())
+def _references(refs: dict[str, Any], dataset: str) -> dict[str, Any] | None:
     norm = {k.replace("_", ""): v for k, v in refs.items()}
     return norm.get(dataset.replace("_", ""))
 
 
-def _group_context(group: Group, fig_dir: Path, n_resamples: int) -> dict[str, Any]:
+def _group_context(group: Group, fig_dir: Path, n_resamples: int, refs: dict[str, Any]) -> dict[str, Any]:
     rows = analyse(group, n_resamples)
     batch = next((r.batch_size for r in rows if r.batch_size), None)
     pareto = figures.pareto(rows, group.split_label, fig_dir / f"pareto_{group.key}.png")
@@ -107,7 +106,7 @@ def _group_context(group: Group, fig_dir: Path, n_resamples: int) -> dict[str, A
         "variant_sentences": [insights.variant_sentence(r, batch) for r in rows if r.variant != "baseline"],
         "fidelity_sentences": [s for s in (insights.fidelity_sentence(r) for r in rows) if s],
         "hyper_cols": hyper_cols, "hyper_rows": hyper_rows,
-        "references": _references(group.dataset),
+        "references": _references(refs, group.dataset),
     }
 
 
@@ -183,12 +182,13 @@ def _text_metrics() -> dict[str, Any]:
 def render(results_dir: Path, out_dir: Path, pdf: bool = True, n_resamples: int = 2000) -> dict[str, Path]:
     groups = load_groups(results_dir)
     fig_dir = out_dir / "figures"
-    group_contexts = [_group_context(g, fig_dir, n_resamples) for g in groups]
+    refs = yaml.safe_load(REFERENCES.read_text())
+    group_contexts = [_group_context(g, fig_dir, n_resamples, refs) for g in groups]
     context = {
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "groups": group_contexts, "methods": _methods(group_contexts),
         "diagram": f"figures/{figures.ptq_vs_qat(fig_dir / 'ptq_vs_qat.png').name}",
-        "quant_references": yaml.safe_load(REFERENCES.read_text())["quantization"],
+        "quant_references": refs["quantization"],
         "bench": {name: {**_bench(data), "figure": _bench_figure(results_dir, name, fig_dir)}
                   for name, data in load_bench(results_dir).items()},
         "text_metrics": _text_metrics(),
