@@ -38,13 +38,37 @@ def locate_model(name: str) -> str:
     if path.is_absolute() or name.startswith(".") or name.count("/") > 1:
         raise RecipeError(f"model_name_or_path {name}: no such folder; build it first (see `make help`) or use "
                           + EMBEDDED)
-    try:
-        from transformers.utils import cached_file
+    from transformers.utils import cached_file
 
-        return str(Path(cached_file(name, "config.json")).parent)
+    try:
+        return str(Path(cached_file(name, "config.json", local_files_only=True)).parent)
     except OSError:
-        raise RecipeError(f"model_name_or_path {name!r}: not a local folder, not in the Hugging Face cache, and the "
-                          f"hub cannot be reached. Offline, use an embedded model: {EMBEDDED}") from None
+        pass
+    try:
+        if hub_reachable():
+            return str(Path(cached_file(name, "config.json")).parent)
+    except OSError:
+        pass
+    raise RecipeError(f"model_name_or_path {name!r}: not a local folder, not in the Hugging Face cache, and the "
+                      f"hub cannot be reached. Offline, use an embedded model: {EMBEDDED}")
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One quick connection to the hub's host, so an offline machine fails at once instead of after
+    huggingface_hub's retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
 
 
 def label_kwargs(labels: list[str]) -> dict[str, Any]:
