@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from data_prep.common import DataError
 from data_prep.prepared import Split, load_split
 from glue.provenance import provenance
@@ -98,9 +100,12 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     """Train a sequence classifier and export it to ``out``; returns ``out`` on the saving process."""
     from transformers import AutoTokenizer, set_seed
 
+    model_path = locate_model(str(raw.get("model_name_or_path") or ""))
+    if training_args.fp16 and not torch.cuda.is_available():
+        raise RecipeError(f"{where}: fp16: true needs a CUDA GPU and none is visible; run on a GPU, or override "
+                          "fp16=false (FP32), or bf16=true on a CPU with AVX-512 BF16 / AMX")
     train_split, eval_split = load_data(data_args, where)
     labels = train_split.label_names
-    model_path = locate_model(str(raw.get("model_name_or_path") or ""))
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     set_seed(training_args.seed)
     model, setup = build(model_path, tokenizer, labels, model_args, finetuning_args, training_args.device)

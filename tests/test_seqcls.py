@@ -133,6 +133,8 @@ def run_stage(raw: dict) -> None:
     ({"eval_strategy": "epoch", "eval_dataset": None}, "eval_dataset be provided"),
     ({"model_name_or_path": "outputs/no/such/model"}, "no such folder"),
     ({"dataset": "nosuch_train"}, "nosuch_train"),
+    pytest.param({"fp16": True}, "fp16: true needs a CUDA GPU.*fp16=false",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")),
 ])
 def test_recipes_that_cannot_apply_stop_with_one_line(extra, message, tiny_bert_dir, prepared_dir, tmp_path):
     with pytest.raises(SystemExit, match=message) as stop:
