@@ -20,7 +20,7 @@ from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
 from glue.provenance import provenance
 from glue.recipe import RecipeError, read_yaml
-from glue.variant import write_manifest
+from glue.variant import weights_origin, write_manifest
 
 ADAPTER = "adapter_model.safetensors"
 
@@ -76,7 +76,8 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     manifest = write_manifest(
         out, method=variant, variant=variant, loader="glue.sft_classifier:load", labels=meta["labels"],
         instruction=meta["instruction"], template=raw["template"], max_length=raw.get("cutoff_len", 256),
-        base_model=raw["model_name_or_path"], model_tag=model_tag,
+        base_model=raw["model_name_or_path"], weights_origin=weights_origin(raw["model_name_or_path"]),
+        model_tag=model_tag,
         dataset=meta["name"], recipe_path=str(recipe_path), recipe=raw, quantization=quantization,
         training={"trainer": "llamafactory-cli train (stage sft)", "wall_time_s": results.get("train_runtime"),
                   "s_per_step": (round(results["train_runtime"] / state["global_step"], 3)
