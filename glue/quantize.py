@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def quantize_recipe(recipe: Recipe) -> Path:
         write_manifest(staging, method=method.name, loader=LOADER, labels=baseline.labels,
                        max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
                        weights_origin=baseline.manifest.get("weights_origin"),
+                       command=f"python -m glue.quantize {' '.join(sys.argv[1:])}".strip(),
+                       base_command=baseline.manifest.get("command"),
                        dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
                        recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
                        **({"training": training} if training else {}),
