@@ -2,14 +2,12 @@
 #   make all      train the baselines, build every compressed variant, evaluate, print the table
 #   make test     run the test suite
 #   make help     list every target
-# DATA_DIR: folder with the original emotion files; empty means the Hugging Face hub.
+# make data DATASET=name [DATA_DIR=folder]: prepare any dataset registered in data/dataset_info.json.
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
 SHARED     ?= ../shared/data
-DATA_DIR   ?= $(if $(wildcard $(SHARED)/emotion/train.txt),$(SHARED)/emotion,)
-AGNEWS_DIR ?= $(if $(wildcard $(SHARED)/ag_news/test.csv),$(SHARED)/ag_news,)
 OUT        := outputs
 PREP       := $(OUT)/data
 MODELS     := $(OUT)/models
@@ -17,7 +15,7 @@ RESULTS    := results
 STAMP      := $(VENV)/.setup-stamp
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: all setup test data baseline eval-all help clean
+.PHONY: all setup test baseline eval-all help clean
 .DEFAULT_GOAL := help
 
 help:  ## list targets
@@ -30,10 +28,6 @@ $(STAMP): requirements/*.txt tools/setup.sh pyproject.toml
 
 test: setup  ## run the test suite
 	$(PY) -m pytest -q tests
-
-data: $(PREP)/emotion/meta.json  ## prepare dair-ai/emotion (local DATA_DIR, else the hub)
-$(PREP)/emotion/meta.json: data_prep/emotion.py data_prep/common.py | setup
-	$(PY) -m data_prep.emotion --data-dir "$(DATA_DIR)" --out $(PREP)
 
 baseline: $(MODELS)/emotion/minilm-l6/baseline/variant.json  ## fine-tune the embedded MiniLM baseline (FP32, CPU)
 $(MODELS)/emotion/minilm-l6/baseline/variant.json: recipes/emotion/baseline_minilm.yaml | data

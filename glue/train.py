@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from data_prep.common import DataError
-from data_prep.prepared import Split, load_split
+from data_prep.prepared import Split, check_same_labels, load_split
 from glue.data import EncodedSplit, ensure_pad_token
 from glue.provenance import PeakMemory, provenance
 from glue.recipe import Recipe, RecipeError, load_recipe
@@ -52,6 +52,8 @@ def load_splits(recipe: Recipe) -> tuple[Split, Split | None]:
     data = recipe.data
     train_split = load_split(data.dataset_dir, data.dataset[0], recipe.glue.max_train_samples)
     eval_split = load_split(data.dataset_dir, data.eval_dataset[0]) if data.eval_dataset else None
+    if eval_split is not None:
+        check_same_labels(train_split, eval_split)
     return train_split, eval_split
 
 

@@ -11,11 +11,7 @@ AG_SFT     := recipes/agnews/qlora_sft_smollm2.yaml
 # The quantizers' sources (mk/quant.mk's QUANT_SRC is defined after this file is read).
 AG_QSRC    := $(wildcard glue/quant/*.py) glue/quantize.py
 
-.PHONY: agnews agnews-data smollm2 agnews-baseline agnews-quant agnews-sft
-
-agnews-data: $(AG_PREP)  ## prepare AG News (AGNEWS_DIR's CSVs, else the hub; offline: subsets of test.csv)
-$(AG_PREP): data_prep/agnews.py data_prep/common.py | setup
-	$(PY) -m data_prep.agnews --data-dir "$(AGNEWS_DIR)" --out $(PREP)
+.PHONY: agnews smollm2 agnews-baseline agnews-quant agnews-sft
 
 smollm2: $(SMOLLM2)/config.json  ## convert the embedded SmolLM2-135M GGUF (Q4_1) to an FP32 safetensors folder
 $(SMOLLM2)/config.json: data_prep/smollm2.py | setup
