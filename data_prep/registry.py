@@ -37,7 +37,6 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "header": ((bool,), "true or false (csv/tsv: is the first row column names?)"),
     "separator": ((str,), "one character, e.g. \";\""),
     "columns": ((dict,), "{\"text\": \"sentence\", \"label\": \"label\"} (names, or 0-based indices)"),
-    "hub_columns": ((dict,), "like columns, for the hub copy when its columns differ"),
     "labels": ((list,), "the label names in id order, e.g. [\"negative\", \"positive\"]"),
     "label_names": ((list, dict), "[\"neg\", \"pos\"] (index -> name) or {\"0\": \"neg\", \"1\": \"pos\"}"),
     "label_file": ((str,), "a .txt (one name per line) or .json (list or mapping) file of label names"),
@@ -68,7 +67,6 @@ class DatasetSpec:
     header: bool | None = None
     separator: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
-    hub_columns: dict[str, Any] = field(default_factory=dict)
     labels: list[str] | None = None
     label_names: list[str] | dict[str, str] | None = None
     label_file: str | None = None
@@ -83,15 +81,19 @@ class DatasetSpec:
 
     def text_columns(self, hub: bool = False) -> list[Column]:
         """The column(s) joined (by a space) into the text, e.g. AG News' title and description."""
-        text = (self.hub_columns if hub and self.hub_columns else self.columns).get("text", self._default(0, "text"))
+        text = self._column("text", 0, hub)
         return text if isinstance(text, list) else [text]
 
     def label_column(self, hub: bool = False) -> Column:
-        return (self.hub_columns if hub and self.hub_columns else self.columns).get("label", self._default(1, "label"))
+        return self._column("label", 1, hub)
 
-    def _default(self, index: int, name: str) -> Column:
-        """Without names to go by (no header, or ``text;label`` lines), columns are positions."""
-        return index if self.header is False or self.format == "txt" else name
+    def _column(self, role: str, position: int, hub: bool) -> Any:
+        """``columns[role]``; by default the role's name, or its position in files without names
+        (no header, ``text;label`` lines). Hub datasets have names: positions give way to defaults."""
+        if hub:
+            value = self.columns.get(role, role)
+            return role if any(isinstance(v, int) for v in (value if isinstance(value, list) else [value])) else value
+        return self.columns.get(role, position if self.header is False or self.format == "txt" else role)
 
 
 def _fail(spec_source: str, key: str, message: str) -> DataError:
@@ -155,8 +157,7 @@ def parse_entry(name: str, raw: Any, source: str, root: Path) -> DatasetSpec:
         raise _fail(where, "format", f"{raw['format']!r} is not one of {', '.join(FORMATS)}")
     if len(raw.get("separator", ",")) != 1:
         raise _fail(where, "separator", f"{raw['separator']!r} is not one character")
-    for key in ("columns", "hub_columns"):
-        _check_columns(where, key, raw.get(key, {}))
+    _check_columns(where, "columns", raw.get("columns", {}))
     for key in ("validation_size", "test_size"):
         _check_sizes(where, key, raw.get(key, DEFAULT_CARVE))
     if raw.get("train_fallback", "test") != "test":
