@@ -95,8 +95,8 @@ def read_sources(spec: DatasetSpec, data_dir: Path | None, strict: bool = True
 
 def _carve(spec: DatasetSpec, examples: dict[str, list[Example]], sources: dict[str, dict], n_classes: int
            ) -> tuple[dict[str, list[Example]], dict[str, str], str]:
-    """Fill in the missing splits from train (or, with ``train_fallback``, train from test) and
-    say so: split labels for results, and a note."""
+    """Fill in the missing splits from train (or, with ``train_fallback``, train from test);
+    return the splits, the split labels results print, and a note (both empty if none was carved)."""
     def source_name(split: str) -> str:
         source = sources[split]
         return Path(source["path"]).name if "path" in source else f"{source['hub']}[{split}]"
@@ -117,8 +117,13 @@ def _carve(spec: DatasetSpec, examples: dict[str, list[Example]], sources: dict[
     made = [s for s in ("validation", "test") if s in splits and (s not in examples or fallback and s == "test")]
     if not made:
         return splits, {}, ""
-    carved = ["train", *made]
-    n, title = len(pool), spec.title
+    return splits, *_describe(spec, splits, ["train", *made], src, len(pool), fallback)
+
+
+def _describe(spec: DatasetSpec, splits: dict[str, list[Example]], carved: list[str], src: str, n: int,
+              fallback: bool) -> tuple[dict[str, str], str]:
+    """How results name carved splits (never as the official test set) and a note on the carving."""
+    title, test = spec.title, splits["test"]
     official = "; not the official " + title + " test set" if fallback else ""
     labels = {s: f"{title} {s} part of {src} ({len(splits[s]):,} of {n:,} rows)" for s in SPLITS if s in carved}
     if "test" in carved:
@@ -128,13 +133,14 @@ def _carve(spec: DatasetSpec, examples: dict[str, list[Example]], sources: dict[
     how = f"a stratified seeded split (seed {spec.seed}) into {', '.join(parts[:-1])} and {parts[-1]} rows"
     if fallback:
         expected = spec.expected_rows.get("train")
-        missing = " or ".join(spec.splits["train"]) + (f" ({expected:,} rows)" if expected else "")
+        missing = (" or ".join(map(_shown, spec.splits.get("train", []))) or "train split") + (
+            f" ({expected:,} rows)" if expected else "")
         notes = (f"The official {missing} was not available, so every split comes from the official "
                  f"{src} ({n:,} rows): {how}. Results on {split_name(spec.name, 'test')} are on that held-out "
                  f"subset and are not comparable with published {title} test numbers.")
     else:
         notes = f"Splits not given were carved from {src} ({n:,} rows): {how}."
-    return splits, labels, notes
+    return labels, notes
 
 
 def prepare(spec: DatasetSpec, data_dir: Path | None = None, strict: bool = True) -> PreparedDataset:
