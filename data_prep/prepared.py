@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.common import DataError, sha256_file, split_parts
+from data_prep.common import DataError, sha256_file, split_name, split_parts
 from data_prep.labels import unknown_label
 
 
@@ -86,9 +86,9 @@ def _check_seen_in_train(split: Split) -> None:
 def check_same_labels(train: Split, evaluation: Split) -> None:
     """Train and eval splits must share label names in the same order (ids are positions)."""
     if train.label_names != evaluation.label_names:
-        raise DataError(f"{train.name} has labels {train.label_names} but {evaluation.name} has "
-                        f"{evaluation.label_names}; ids would mean different classes: evaluate on a split "
-                        f"of the same dataset (eval_dataset={split_parts(train.name)[0]}_validation)")
+        raise DataError(f"eval_dataset {evaluation.name} has labels {evaluation.label_names}, dataset {train.name} "
+                        f"has {train.label_names}; ids would mean different classes: evaluate on a split of the "
+                        f"same dataset (e.g. eval_dataset={split_name(split_parts(train.name)[0], 'validation')})")
 
 
 def load_split(dataset_dir: str | Path, dataset: str, limit: int | None = None) -> Split:

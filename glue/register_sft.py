@@ -1,8 +1,8 @@
 """Write variant.json for a model folder ``llamafactory-cli train`` produced (stage sft, LoRA or
 QLoRA), so the common evaluation can load it as a classifier (glue.sft_classifier).
 
-    llamafactory-cli train recipes/agnews/qlora_sft_smollm2.yaml
-    python -m glue.register_sft recipes/agnews/qlora_sft_smollm2.yaml [--variant qlora_sft]
+    llamafactory-cli train recipes/qlora_sft_smollm2.yaml
+    python -m glue.register_sft recipes/qlora_sft_smollm2.yaml [--variant qlora_sft]
 
 Records the recipe, trainable parameters (adapter vs base), wall time and the final loss.
 """

@@ -19,6 +19,8 @@ import torch
 from data_prep.common import atomic_write_json
 
 MANIFEST = "variant.json"
+# Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
+LOADER_PACKAGES = ("glue.", "seqcls.")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
 
@@ -89,8 +91,9 @@ def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Varian
     path = Path(path)
     manifest = read_manifest(path)
     module_name, _, func_name = manifest["loader"].partition(":")
-    if not module_name.startswith("glue."):
-        raise VariantError(f"{path / MANIFEST}: loader {manifest['loader']!r} is outside glue/; refusing to import it")
+    if not module_name.startswith(LOADER_PACKAGES):
+        raise VariantError(f"{path / MANIFEST}: loader {manifest['loader']!r} is outside {', '.join(LOADER_PACKAGES)}; "
+                           "refusing to import it")
     loader = getattr(importlib.import_module(module_name), func_name)
     return loader(path, manifest, torch.device(device))
 

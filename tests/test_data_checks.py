@@ -150,7 +150,7 @@ def test_load_split_refuses_eval_labels_train_never_shows(prepared_toy):
 def test_train_and_eval_labels_must_agree_in_order(prepared_toy, prepared_dir):
     train = load_split(prepared_toy, "toy_train")
     check_same_labels(train, load_split(prepared_toy, "toy_test"))
-    with pytest.raises(DataError, match=r"toy_train has labels \['neg', 'pos'\] but emotion_validation has"):
+    with pytest.raises(DataError, match=r"eval_dataset emotion_validation has labels \[.*\], dataset toy_train has \['neg', 'pos'\].*eval_dataset=toy_validation"):
         check_same_labels(train, load_split(prepared_dir, "emotion_validation"))
 
 

@@ -1,10 +1,16 @@
 """Datasets other than emotion, end to end: registry -> prepared data -> baseline (a tiny random
-BERT, two steps) -> one quantization (dynamic INT8) -> evaluation. Three shapes: integer labels
+BERT, two steps of the seq_cls stage on the shipped recipe, overridden) -> one quantization
+(dynamic INT8, the shipped recipe) -> evaluation. The first dataset trains through the literal
+`llamafactory-cli train` command; the others call the stage in-process (the same code, without
+a second CLI start-up). Three shapes: integer labels
 with a mapping file (tweet_eval's layout, 4 labels), string labels in a CSV (3 labels, one class
 missing from test), and JSONL (2 labels)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +20,10 @@ from conftest import REPO
 from data_registry import prepare_into, register, write_lines
 from eval.evaluate import evaluate_folder, write_result
 from glue.quantize import quantize_recipe
-from glue.recipe import load_recipe
-from glue.train import train
+from glue.recipe import load_recipe, read_yaml
+from seqcls.workflow import parse, run_seq_cls
+
+CLI = Path(sys.executable).with_name("llamafactory-cli")
 
 WORDS = ["calm", "angry", "bright", "dull", "quick", "slow", "warm", "cold"]
 
@@ -61,21 +69,32 @@ def tiny_encoder(tmp_path_factory, minilm_path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name, write, labels, absent", [
-    ("tweetemo", tweet_pairs, ["anger", "joy", "optimism", "sadness"], []),
-    ("tickets", string_csv, ["billing", "delivery", "refund"], ["refund"]),
-    ("yesno", jsonl, ["no", "yes"], []),
+def train_baseline(overrides: dict, in_process: bool) -> None:
+    """baseline_minilm.yaml with ``overrides``, by the CLI or by the stage's own entry in-process."""
+    if in_process:
+        raw = {**read_yaml(REPO / "recipes/baseline_minilm.yaml"), **overrides}
+        run_seq_cls(*parse(raw, "test")[:4], [], Path(overrides["output_dir"]), raw, "test")
+        return
+    done = subprocess.run([str(CLI), "train", "recipes/baseline_minilm.yaml", *(f"{k}={v}" for k, v in overrides.items())],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{CLI.parent}{os.pathsep}{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name, write, labels, absent, in_process", [
+    ("tweetemo", tweet_pairs, ["anger", "joy", "optimism", "sadness"], [], False),
+    ("tickets", string_csv, ["billing", "delivery", "refund"], ["refund"], True),
+    ("yesno", jsonl, ["no", "yes"], [], True),
 ])
-def test_dataset_runs_end_to_end(tmp_path, tiny_encoder, name, write, labels, absent):
+def test_dataset_runs_end_to_end(tmp_path, tiny_encoder, name, write, labels, absent, in_process):
     data, models, results = tmp_path / "data", tmp_path / "models" / name / "tiny", tmp_path / "results"
     spec = register(tmp_path / "registry", name, write(tmp_path / "registry"))
     prepare_into(spec, data)
-    common = {"dataset_dir": str(data), "dataset": f"{name}_train", "model_tag": "tiny", "report_to": "none"}
-    baseline = train(load_recipe(REPO / "recipes/emotion/baseline_minilm.yaml", {
-        **common, "model_name_or_path": str(tiny_encoder), "eval_dataset": f"{name}_validation",
-        "output_dir": str(models / "baseline"), "max_steps": 2, "per_device_train_batch_size": 8,
-        "save_strategy": "no", "eval_strategy": "no", "logging_steps": 1}))
-    quantized = quantize_recipe(load_recipe(REPO / "recipes/emotion/ptq_dynamic.yaml", {
+    baseline, common = models / "baseline", {"dataset_dir": str(data), "dataset": f"{name}_train"}
+    train_baseline({**common, "model_name_or_path": str(tiny_encoder), "output_dir": str(baseline), "max_steps": 2,
+                    "per_device_train_batch_size": 8, "save_strategy": "no", "eval_strategy": "no",
+                    "logging_steps": 1, "eval_dataset": f"{name}_validation"}, in_process)
+    quantized = quantize_recipe(load_recipe(REPO / "recipes/quantize/ptq_dynamic.yaml", {
         **common, "model_name_or_path": str(baseline), "base_model_dir": str(baseline),
         "output_dir": str(models / "ptq_dynamic")}))
     for folder in (baseline, quantized):
