@@ -102,6 +102,8 @@ def encode(records: list[Record], names: LabelNames, labels: list[str], train_so
     for record in records:
         name = names.name(record)
         if name not in label2id:
-            raise unknown_label(name, labels, record.where, fix)
+            integer = name.lstrip("-").isdigit() and not names.mapping
+            raise unknown_label(name, labels, record.where, "integer labels need \"label_names\" or "
+                                "\"label_file\" in the registry entry to name them" if integer else fix)
         examples.append(Example(text=record.text, label=label2id[name], where=record.where))
     return examples

@@ -90,6 +90,12 @@ def test_test_label_unseen_in_train_is_an_error(tmp_path):
         prepare(spec)
 
 
+def test_integer_labels_against_declared_names_ask_for_a_mapping(tmp_path):
+    spec = csv_dataset(tmp_path, rows(6, ("0", "1")), rows(4, ("0", "1"), tag="t "), labels=["neg", "pos"])
+    with pytest.raises(DataError, match=r"train\.csv:2: unknown label '0'; .*need \"label_names\" or \"label_file\""):
+        prepare(spec)
+
+
 def test_wrong_case_says_what_is_expected(tmp_path):
     spec = csv_dataset(tmp_path, rows(6), ["shouty,POS", *rows(3, tag="t ")])
     with pytest.raises(DataError, match=r"test\.csv:2: label 'POS' should be 'pos' \(labels are case-sensitive\)"):
