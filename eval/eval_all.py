@@ -55,7 +55,9 @@ def comparison_table(rows: list[dict]) -> str:
 def report(results_dir: Path) -> str:
     parts = []
     for (dataset, model_tag), rows in load_results(results_dir).items():
-        parts.append(f"### {dataset} / {model_tag} ({rows[0]['split_label']})\n\n{comparison_table(rows)}\n")
+        origin = (rows[0].get("weights_origin") or {}).get("note")
+        note = f"Weights: {origin}.\n\n" if origin else ""
+        parts.append(f"### {dataset} / {model_tag} ({rows[0]['split_label']})\n\n{note}{comparison_table(rows)}\n")
     return "\n".join(parts)
 
 

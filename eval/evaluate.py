@@ -101,7 +101,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     result["size_mb"] = result["size"]["state_dict_mb"]
     if manifest.get("disk_note"):
         result["size"]["disk_note"] = manifest["disk_note"]
-    for block in ("quantization", "training"):
+    for block in ("quantization", "training", "weights_origin"):
         if block in manifest:
             result[block] = manifest[block]
     result["fidelity"] = reference_fidelity(result, results_dir)

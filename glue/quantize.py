@@ -71,6 +71,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
         block["size_ratio"] = round(block["weights_mb"] / block["baseline_weights_mb"], 4)
         write_manifest(staging, method=method.name, loader=LOADER, labels=baseline.labels,
                        max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
+                       weights_origin=baseline.manifest.get("weights_origin"),
                        dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
                        recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
                        **({"training": training} if training else {}),

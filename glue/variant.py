@@ -19,6 +19,7 @@ import torch
 from data_prep.common import atomic_write_json
 
 MANIFEST = "variant.json"
+ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
@@ -76,6 +77,14 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise VariantError(f"{path} has no {MANIFEST}: it was not written by this project's glue scripts "
                            "(or the run that wrote it was interrupted; rerun it)")
     return json.loads(manifest_path.read_text())
+
+
+def weights_origin(model_dir: str | Path) -> dict[str, Any] | None:
+    """What a base model folder says about where its weights came from (``source.json``, written by
+    data_prep/smollm2.py: SmolLM2 is dequantised from a 4-bit GGUF). Every variant built on it
+    carries this into its manifest and result, so every table can say so."""
+    path = Path(model_dir) / ORIGIN_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def copy_tokenizer(src: str | Path, dst: str | Path) -> None:

@@ -14,7 +14,7 @@ import torch
 
 from glue.data import ensure_pad_token
 from glue.quant.base import DEFAULT_SKIP
-from glue.quant.bnb import BnbConfig
+from glue.quant.bnb import BnbConfig, kept_linears
 from glue.recipe import PKG_SCHEME, RecipeError, resolve_model_path
 
 # Models that ship inside PyPI packages, for the message when a hub model cannot be had.
@@ -86,9 +86,7 @@ def head_modules(model_path: str, labels: list[str]) -> list[str]:
     config = AutoConfig.from_pretrained(model_path, **label_kwargs(labels))
     with torch.device("meta"):
         skeleton = AutoModelForSequenceClassification.from_config(config)
-    skip = BnbConfig(skip_modules=list(DEFAULT_SKIP))
-    return [name for name, module in skeleton.named_modules()
-            if isinstance(module, torch.nn.Linear) and skip.skipped(name)]
+    return kept_linears(skeleton, BnbConfig(skip_modules=list(DEFAULT_SKIP)))
 
 
 def bnb_block(model_args: Any) -> BnbConfig | None:

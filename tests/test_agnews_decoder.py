@@ -207,7 +207,7 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     lm.save_pretrained(base)
     tokenizer.save_pretrained(base)
     recipe = yaml.safe_load(Path("recipes/qlora_sft_smollm2.yaml").read_text())
-    out = tmp_path / "sft"
+    out = tmp_path / "agnews" / "tiny-llama" / "qlora_sft"
     recipe.update(model_name_or_path=str(base), dataset_dir=str(prepared), output_dir=str(out), template="default")
     for key in ("quantization_bit", "quantization_method", "quantization_type", "double_quantization"):
         recipe.pop(key)  # plain LoRA: the tiny model's widths are below bitsandbytes' 4-bit block size
@@ -219,7 +219,7 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft_lm.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    register([str(recipe_path), "--model-tag", "tiny-llama"])
+    register([str(recipe_path), "logging_steps=1"])
     manifest = json.loads((out / "variant.json").read_text())
     adapter = sum(p.numel() for n, p in peft_lm.named_parameters() if "lora_" in n)
     assert manifest["training"]["parameters"]["trainable"] == adapter

@@ -45,7 +45,7 @@ def test_missing_or_foreign_folders_are_clear_errors(tmp_path):
     with pytest.raises(VariantError, match="has no variant.json"):
         load_variant(tmp_path)
     (tmp_path / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": []}))
-    with pytest.raises(VariantError, match="outside glue/"):
+    with pytest.raises(VariantError, match="outside glue., seqcls."):
         load_variant(tmp_path)
 
 

@@ -20,7 +20,7 @@ from glue.recipe import RecipeError, load_recipe
 from glue.variant import copy_tokenizer, load_variant, write_manifest
 
 REPO = Path(__file__).resolve().parent.parent
-RECIPES = REPO / "recipes" / "emotion"
+RECIPES = REPO / "recipes" / "quantize"
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so alone tonight", "what a wonderful surprise party", "i am furious with the delay",
          "this makes me nervous and scared", "i adore my little sister", "wow i did not expect that at all",

@@ -8,7 +8,7 @@ import typing
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -65,6 +65,38 @@ class QuantConfig:
 def require(condition: bool, setting: str, why: str) -> None:
     if not condition:
         raise RecipeError(f"quant_config.{setting}: {why}")
+
+
+# torchao's shape: ``filter_fn(module, fully_qualified_name) -> bool`` picks the modules a method touches.
+FilterFn = Callable[[torch.nn.Module, str], bool]
+
+
+def is_conv1d(module: torch.nn.Module) -> bool:
+    """transformers' GPT-2 Conv1D: a Linear whose weight is stored transposed, (in, out)."""
+    return type(module).__name__ == "Conv1D" and hasattr(module, "nf")
+
+
+def layer_filter(config: QuantConfig, conv1d: bool = False) -> FilterFn:
+    """nn.Linear layers (and GPT-2 Conv1D when ``conv1d``) outside the config's ``skip_modules``."""
+    return lambda module, fqn: ((isinstance(module, torch.nn.Linear) or (conv1d and is_conv1d(module)))
+                                and not config.skipped(fqn))
+
+
+def select(model: torch.nn.Module, filter_fn: FilterFn) -> list[tuple[str, torch.nn.Module]]:
+    """The one walk over a model every method uses: (name, module) pairs ``filter_fn`` accepts."""
+    chosen = [(fqn, module) for fqn, module in model.named_modules() if filter_fn(module, fqn)]
+    require(bool(chosen), "skip_modules", f"no layer of {type(model).__name__} is left to quantize")
+    return chosen
+
+
+def replace_modules(model: torch.nn.Module, filter_fn: FilterFn,
+                    replacement: Callable[[torch.nn.Module], torch.nn.Module]) -> int:
+    """Swap every module ``filter_fn`` accepts for ``replacement(module)``; returns how many."""
+    chosen = select(model, filter_fn)
+    for fqn, module in chosen:
+        parent, _, child = fqn.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, child, replacement(module))
+    return len(chosen)
 
 
 @dataclass

@@ -56,6 +56,12 @@ class BnbConfig(QuantConfig):
                                   bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype), llm_int8_skip_modules=skip)
 
 
+def kept_linears(model: torch.nn.Module, config: QuantConfig) -> list[str]:
+    """Full names of the Linear layers ``skip_modules`` keeps out of bitsandbytes."""
+    return [name for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and config.skipped(name)]
+
+
 class Bnb(QuantMethod):
     name = "bnb"
     config_cls = BnbConfig
@@ -81,8 +87,7 @@ class Bnb(QuantMethod):
                 f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
         # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
         # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
-        skip = [name for name, module in model.named_modules()
-                if isinstance(module, torch.nn.Linear) and config.skipped(name)]
+        skip = kept_linears(model, config)
         return self._from_pretrained(source, config.hf_config(skip))
 
     @staticmethod

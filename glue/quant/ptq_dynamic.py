@@ -9,7 +9,7 @@ from typing import Literal
 
 import torch
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, layer_filter, require, select
 
 
 @dataclass
@@ -50,16 +50,10 @@ class PTQDynamic(QuantMethod):
                                            per_channel_dynamic_qconfig, quantize_dynamic)
 
         linear_qconfig = per_channel_dynamic_qconfig if config.granularity == "per_channel" else default_dynamic_qconfig
-        spec: dict[str, object] = {}
-        for name, module in model.named_modules():
-            if config.skipped(name):
-                continue
-            if isinstance(module, torch.nn.Linear):
-                spec[name] = linear_qconfig
-            elif isinstance(module, torch.nn.Embedding) and (name in config.embeddings
-                                                             or name.rsplit(".", 1)[-1] in config.embeddings):
-                spec[name] = float_qparams_weight_only_qconfig
-        require(bool(spec), "skip_modules", "no Linear module is left to quantize")
+        spec: dict[str, object] = {name: linear_qconfig for name, _ in select(model, layer_filter(config))}
+        spec.update({name: float_qparams_weight_only_qconfig for name, module in model.named_modules()
+                     if isinstance(module, torch.nn.Embedding) and not config.skipped(name)
+                     and (name in config.embeddings or name.rsplit(".", 1)[-1] in config.embeddings)})
         missing = [e for e in config.embeddings if not any(n == e or n.endswith("." + e) for n in spec)]
         require(not missing, "embeddings", f"no Embedding module named {missing} in {type(model).__name__}")
         return quantize_dynamic(model.eval(), spec, dtype=torch.qint8, inplace=True)

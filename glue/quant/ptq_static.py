@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, layer_filter, replace_modules, require
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -78,15 +78,12 @@ def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
     """Wrap every non-skipped nn.Linear in a QuantWrapper carrying ``qconfig``; returns how many."""
     from torch.ao.quantization import QuantWrapper
 
-    targets = [(name, module) for name, module in model.named_modules()
-               if isinstance(module, torch.nn.Linear) and not config.skipped(name)]
-    require(bool(targets), "skip_modules", "no Linear module is left to quantize")
-    for name, module in targets:
-        parent_name, _, child = name.rpartition(".")
+    def wrap(module: torch.nn.Module) -> torch.nn.Module:
         wrapper = QuantWrapper(module)
         wrapper.qconfig = qconfig
-        setattr(model.get_submodule(parent_name) if parent_name else model, child, wrapper)
-    return len(targets)
+        return wrapper
+
+    return replace_modules(model, layer_filter(config), wrap)
 
 
 class PTQStatic(QuantMethod):

@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from safetensors.torch import load_model, save_model
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.quant.base import QuantConfig, QuantContext, QuantMethod, is_conv1d, layer_filter, replace_modules, require
 from glue.quant.int8_math import QTensor, dequantize, int8_matmul, quantize
 
 
@@ -35,11 +35,6 @@ class ScratchConfig(QuantConfig):
                 "dimension K and cannot be factored out of an integer matmul; use per_token")
         require(self.mode == "intmm" or self.activation_granularity == "per_token", "activation_granularity",
                 "only the intmm mode quantizes activations; leave it at per_token for mode dequant")
-
-
-def is_conv1d(module: torch.nn.Module) -> bool:
-    """transformers' GPT-2 Conv1D: a Linear whose weight is stored transposed, (in, out)."""
-    return type(module).__name__ == "Conv1D" and hasattr(module, "nf")
 
 
 class Int8Linear(torch.nn.Module):
@@ -106,13 +101,7 @@ class ScratchInt8(QuantMethod):
         return {"weight": weight, "activation": activation}
 
     def apply(self, model: torch.nn.Module, config: ScratchConfig, context: QuantContext) -> torch.nn.Module:
-        targets = [(name, module) for name, module in model.named_modules()
-                   if (isinstance(module, torch.nn.Linear) or is_conv1d(module)) and not config.skipped(name)]
-        require(bool(targets), "skip_modules", "no Linear or Conv1D module is left to quantize")
-        for name, module in targets:
-            parent_name, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent_name) if parent_name else model, child,
-                    Int8Linear.from_float(module, config))
+        replace_modules(model, layer_filter(config, conv1d=True), lambda module: Int8Linear.from_float(module, config))
         return model.eval()
 
     def rebuild(self, model: torch.nn.Module, config: ScratchConfig) -> torch.nn.Module:
