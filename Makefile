@@ -3,6 +3,7 @@
 #   make all DATASET=mydata [MODEL=minilm-l6]   one track on a registered dataset
 #   make test     run the test suite
 #   make help     list every target
+#   make data DATASET=name [DATA_DIR=folder]   prepare a dataset registered in data/dataset_info.json
 # Training runs `llamafactory-cli train RECIPE` (stage seq_cls, see seqcls/); post-training methods
 # run `python -m glue.quantize recipes/quantize/<variant>.yaml` on the exported baseline.
 
@@ -11,8 +12,6 @@ VENV       ?= .venv
 PY         := $(VENV)/bin/python
 LF         := PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/llamafactory-cli
 SHARED     ?= ../shared/data
-DATA_DIR   ?= $(if $(wildcard $(SHARED)/emotion/train.txt),$(SHARED)/emotion,)
-AGNEWS_DIR ?= $(if $(wildcard $(SHARED)/ag_news/test.csv),$(SHARED)/ag_news,)
 OUT        := outputs
 PREP       := $(OUT)/data
 MODELS     := $(OUT)/models
@@ -35,7 +34,7 @@ VARIANTS   := $(if $(filter smollm2-135m gpt2-large,$(MODEL)),$(DECODER_VARIANTS
 MODEL_DIR  := $(MODELS)/$(DATASET)/$(MODEL)
 BASELINE   := $(MODEL_DIR)/baseline/variant.json
 
-.PHONY: all track setup test data eval-all help clean
+.PHONY: all track setup test eval-all help clean
 .DEFAULT_GOAL := help
 
 help:  ## list targets
@@ -50,12 +49,6 @@ test: setup  ## run the test suite
 	$(PY) -m pytest -q tests
 
 include $(wildcard mk/*.mk)
-
-data: $(PREP)/$(DATASET)/meta.json  ## prepare DATASET (emotion: DATA_DIR, agnews: AGNEWS_DIR; empty = the hub)
-$(PREP)/emotion/meta.json: data_prep/emotion.py data_prep/common.py | setup
-	$(PY) -m data_prep.emotion --data-dir "$(DATA_DIR)" --out $(PREP)
-$(PREP)/agnews/meta.json: data_prep/agnews.py data_prep/common.py | setup
-	$(PY) -m data_prep.agnews --data-dir "$(AGNEWS_DIR)" --out $(PREP) --validation-size 0
 
 track: baseline $(addprefix $(MODEL_DIR)/,$(addsuffix /variant.json,$(VARIANTS)))  ## DATASET/MODEL: baseline and every variant of its track
 

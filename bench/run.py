@@ -30,7 +30,7 @@ from bench.profile import top_ops
 from bench.runners import PROJECT_BACKEND, Runner, ort_runner, project_runner, spread, time_pass, torchao_runner
 from bench.target import check_target, slowest_int8_variant
 from bench.workloads import Workload, fixed_workload, real_workload
-from data_prep.common import DataError, atomic_write_json
+from data_prep.common import DataError, atomic_write_json, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
@@ -196,8 +196,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise VariantError(f"{args.models / args.baseline / MANIFEST} not found: "
                            "train the baseline first (make baseline)")
     dataset, model_tag = args.models.parent.name, args.models.name
-    split = load_split(args.dataset_dir, f"{dataset}_test")
-    f1_split = split if args.f1_limit is None else load_split(args.dataset_dir, f"{dataset}_test", args.f1_limit)
+    split = load_split(args.dataset_dir, split_name(dataset, "test"))
+    f1_split = split if args.f1_limit is None else load_split(args.dataset_dir, split.name, args.f1_limit)
     peak = this_cpu(args.threads)
     load_start = os.getloadavg()[0]
     if load_start > args.threads + 0.5:

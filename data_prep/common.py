@@ -20,6 +20,19 @@ class DataError(ValueError):
 class Example:
     text: str
     label: int
+    where: str = field(default="", compare=False)  # "file:line" of the source row, for messages
+
+
+def split_name(dataset: str, split: str) -> str:
+    """The LLaMA-Factory dataset name of one split (``emotion`` + ``test`` -> ``emotion_test``):
+    the one place that spells the rule; ``split_parts`` reverses it."""
+    return f"{dataset}_{split}"
+
+
+def split_parts(name: str) -> tuple[str, str]:
+    """``emotion_test`` -> (``emotion``, ``test``); split names never contain ``_``."""
+    dataset, _, split = name.rpartition("_")
+    return dataset, split
 
 
 @dataclass
@@ -35,6 +48,7 @@ class PreparedDataset:
     # split -> how to name it in results when it is not the official split (e.g. AG News offline,
     # where train and test are both carved from the official test.csv); empty: official splits.
     split_labels: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # from data_prep.checks, kept in meta.json
 
 
 def sha256_file(path: Path) -> str:
@@ -76,7 +90,7 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
         ]
         file_name = f"{dataset.name}/{split}.json"
         atomic_write_json(out_dir / file_name, rows)
-        entries[f"{dataset.name}_{split}"] = {
+        entries[split_name(dataset.name, split)] = {
             "file_name": file_name,
             "formatting": "alpaca",
             "columns": {"prompt": "instruction", "query": "input", "response": "output"},
@@ -95,18 +109,21 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:
         "sources": dataset.sources,
         "notes": dataset.notes,
         "split_labels": dataset.split_labels,
+        "warnings": dataset.warnings,
     }
     atomic_write_json(ds_dir / "meta.json", meta)
-    register_datasets(out_dir, entries)
+    register_datasets(out_dir, dataset.name, entries)
     return ds_dir
 
 
-def register_datasets(out_dir: Path, entries: dict[str, dict]) -> None:
-    """Merge entries into ``dataset_info.json`` under a file lock: two preparers run side by
-    side (``make -j``) must not drop each other's datasets."""
+def register_datasets(out_dir: Path, name: str, entries: dict[str, dict]) -> None:
+    """Replace dataset ``name``'s entries in ``dataset_info.json`` under a file lock: two preparers
+    run side by side (``make -j``) must not drop each other's datasets, and a split this preparation
+    no longer has (AG News' validation, say) must not stay registered."""
     out_dir.mkdir(parents=True, exist_ok=True)
     info_path = out_dir / "dataset_info.json"
     with open(out_dir / ".dataset_info.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
-        atomic_write_json(info_path, {**info, **entries})
+        others = {key: entry for key, entry in info.items() if not entry["file_name"].startswith(f"{name}/")}
+        atomic_write_json(info_path, {**others, **entries})

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.common import DataError, sha256_file
+from data_prep.common import DataError, sha256_file, split_name, split_parts
+from data_prep.labels import unknown_label
 
 
 @dataclass
@@ -22,34 +23,87 @@ class Split:
         return len(self.texts)
 
 
+def read_json(path: Path) -> object:
+    """A prepared JSON file; a broken one is an error naming file and line, not a traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); re-run make data") from None
+
+
+def _remake(dataset: str) -> str:
+    return f"re-run make data DATASET={split_parts(dataset)[0]}"
+
+
 def dataset_file(dataset_dir: str | Path, dataset: str) -> Path:
     """The prepared file a dataset name stands for, looked up in ``dataset_info.json``."""
     info_path = Path(dataset_dir) / "dataset_info.json"
     if not info_path.is_file():
         raise DataError(f"{info_path} not found: prepare the data first (make data)")
-    info = json.loads(info_path.read_text())
+    info = read_json(info_path)
     if dataset not in info:
         raise DataError(f"dataset {dataset!r} is not registered in {info_path}; known: {', '.join(sorted(info))}")
-    return Path(dataset_dir) / info[dataset]["file_name"]
+    path = Path(dataset_dir) / info[dataset]["file_name"]
+    if not path.is_file():
+        raise DataError(f"{path} not found (registered as {dataset!r} in {info_path}); {_remake(dataset)}")
+    return path
 
 
 def dataset_meta(dataset_dir: str | Path, dataset: str) -> dict:
-    """``meta.json`` (labels, instruction, sources) of the dataset a name belongs to."""
-    return json.loads((dataset_file(dataset_dir, dataset).parent / "meta.json").read_text())
+    """``meta.json`` (labels, label2id, instruction, sources) of the dataset a name belongs to."""
+    path = dataset_file(dataset_dir, dataset).parent / "meta.json"
+    if not path.is_file():
+        raise DataError(f"{path} not found (it holds {dataset}'s labels); {_remake(dataset)}")
+    meta = read_json(path)
+    for key in ("labels", "label2id"):
+        if key not in meta:
+            raise DataError(f"{path}: no {key!r} key; {_remake(dataset)}")
+    return meta
+
+
+def _label_ids(path: Path, rows: list[dict], label2id: dict[str, int], dataset: str) -> list[int]:
+    ids = []
+    for i, row in enumerate(rows, start=1):
+        if row.get("output") not in label2id:
+            raise unknown_label(str(row.get("output")), label2id, f"{path}: row {i}",
+                                f"meta.json's label2id does not have it; {_remake(dataset)}")
+        ids.append(label2id[row["output"]])
+    return ids
+
+
+def _check_seen_in_train(split: Split) -> None:
+    """An eval split's labels must all occur in train: a classifier cannot learn the others."""
+    dataset, part = split_parts(split.name)
+    train_counts = split.meta.get("class_counts", {}).get("train")
+    if part == "train" or train_counts is None:
+        return
+    unseen = sorted({split.label_names[y] for y in split.labels if not train_counts.get(split.label_names[y])})
+    if unseen:
+        raise DataError(f"{split.name} has labels that {dataset}_train never shows ({', '.join(unseen)}); "
+                        f"add train examples of them and {_remake(split.name)}")
+
+
+def check_same_labels(train: Split, evaluation: Split) -> None:
+    """Train and eval splits must share label names in the same order (ids are positions)."""
+    if train.label_names != evaluation.label_names:
+        raise DataError(f"eval_dataset {evaluation.name} has labels {evaluation.label_names}, dataset {train.name} "
+                        f"has {train.label_names}; ids would mean different classes: evaluate on a split of the "
+                        f"same dataset (e.g. eval_dataset={split_name(split_parts(train.name)[0], 'validation')})")
 
 
 def load_split(dataset_dir: str | Path, dataset: str, limit: int | None = None) -> Split:
     path = dataset_file(dataset_dir, dataset)
     meta = dataset_meta(dataset_dir, dataset)
-    label2id = meta["label2id"]
-    rows = json.loads(path.read_text())
+    rows = read_json(path)
     if limit is not None:
         rows = rows[:limit]
-    return Split(
+    split = Split(
         name=dataset,
         texts=[row["input"] for row in rows],
-        labels=[label2id[row["output"]] for row in rows],
+        labels=_label_ids(path, rows, meta["label2id"], dataset),
         label_names=meta["labels"],
         sha256=sha256_file(path),
         meta=meta,
     )
+    _check_seen_in_train(split)
+    return split

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from data_prep.common import DataError, atomic_write_json
+from data_prep.common import DataError, atomic_write_json, split_name, split_parts
 from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
 from eval.metrics import classification_metrics, fidelity, softmax
@@ -47,7 +47,7 @@ def identity(folder: Path, manifest: dict) -> tuple[str, str, str]:
 
 
 def split_label(split: Split, limit: int | None = None) -> str:
-    label = split.meta.get("split_labels", {}).get(split.name.rsplit("_", 1)[-1]) or \
+    label = split.meta.get("split_labels", {}).get(split_parts(split.name)[1]) or \
         f"{split.name.replace('_', ' ')} ({len(split):,})"
     return f"{label}; first {len(split):,} examples only" if limit is not None else label
 
@@ -76,7 +76,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     folder, results_dir = Path(folder), Path(results_dir)
     manifest = read_manifest(folder)
     dataset, model_tag, variant_name = identity(folder, manifest)
-    data = load_split(dataset_dir, split or f"{dataset}_test", limit)
+    data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     with PeakMemory() as memory:
         variant = load_variant(folder, device)
         if variant.labels != data.label_names:

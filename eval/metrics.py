@@ -10,9 +10,13 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 
 def classification_metrics(y_true: list[int], y_pred: list[int], labels: list[str]) -> dict:
+    """Macro averages run over the classes with examples in ``y_true``: a class the split lacks
+    would add an F1 of 0 whatever the model does. ``macro_over`` and ``classes_without_examples``
+    say which classes that was."""
     ids = list(range(len(labels)))
+    present = sorted(set(y_true))
     p, r, f, support = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
-    macro = precision_recall_fscore_support(y_true, y_pred, labels=ids, average="macro", zero_division=0)
+    macro = precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro", zero_division=0)
     weighted = precision_recall_fscore_support(y_true, y_pred, labels=ids, average="weighted", zero_division=0)
     cm = confusion_matrix(y_true, y_pred, labels=ids)
     row_sums = cm.sum(axis=1, keepdims=True)
@@ -22,6 +26,8 @@ def classification_metrics(y_true: list[int], y_pred: list[int], labels: list[st
         "macro_precision": float(macro[0]), "macro_recall": float(macro[1]),
         "weighted_precision": float(weighted[0]), "weighted_recall": float(weighted[1]),
         "weighted_f1": float(weighted[2]),
+        "macro_over": [labels[i] for i in present],
+        "classes_without_examples": [label for i, label in enumerate(labels) if i not in present],
         "per_class": {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                               "support": int(support[i])} for i, label in enumerate(labels)},
         "per_class_f1": {label: float(f[i]) for i, label in enumerate(labels)},

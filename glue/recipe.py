@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from omegaconf import OmegaConf
 
+from data_prep.common import split_parts
 from glue.quiet import quiet
 
 quiet()
@@ -63,7 +64,7 @@ class Recipe:
     @property
     def dataset_name(self) -> str:
         """The task's dataset family, e.g. "emotion" for ``dataset: emotion_train``."""
-        return self.data.dataset[0].rsplit("_", 1)[0]
+        return split_parts(self.data.dataset[0])[0]
 
 
 def _arg_classes() -> tuple[type, ...]:

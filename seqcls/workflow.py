@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from data_prep.common import DataError
-from data_prep.prepared import Split, load_split
+from data_prep.prepared import Split, check_same_labels, load_split
 from glue.provenance import provenance
 from glue.recipe import RecipeError
 from glue.variant import MANIFEST, VariantError, weights_origin
@@ -82,10 +82,7 @@ def load_data(data_args: Any, where: str) -> tuple[Split, Split | None]:
     evaluation = None
     if data_args.eval_dataset:
         evaluation = load_split(data_args.dataset_dir, data_args.eval_dataset[0], data_args.max_samples)
-        if evaluation.label_names != train.label_names:
-            raise RecipeError(f"{where}: eval_dataset {evaluation.name} has labels {evaluation.label_names}, "
-                              f"dataset {train.name} has {train.label_names}; evaluate on a split of the same "
-                              f"dataset (e.g. eval_dataset={train.name.rsplit('_', 1)[0]}_validation)")
+        check_same_labels(train, evaluation)
     return train, evaluation
 
 

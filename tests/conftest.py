@@ -37,10 +37,11 @@ def emotion_raw_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prepared_dir(emotion_raw_dir, tmp_path_factory) -> Path:
     from data_prep.common import write_prepared
-    from data_prep.emotion import from_local
+    from data_prep.prepare import prepare
+    from data_prep.registry import dataset_spec
 
     out = tmp_path_factory.mktemp("prepared")
-    write_prepared(from_local(emotion_raw_dir, strict_sizes=False), out)
+    write_prepared(prepare(dataset_spec("emotion"), emotion_raw_dir, strict=False), out)
     return out
 
 

@@ -42,3 +42,15 @@ def test_kl_matches_hand_computation():
     expected = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
     assert kl_divergence(p, q)[0] == pytest.approx(expected)
     assert kl_divergence(q, p)[0] != pytest.approx(expected)  # KL is not symmetric
+
+
+def test_macro_averages_skip_classes_without_examples_and_say_so():
+    labels = ["a", "b", "c", "d"]
+    y_true = [0, 0, 1, 1]                   # c and d have no examples
+    perfect = classification_metrics(y_true, y_true, labels)
+    assert perfect["macro_f1"] == 1.0 and perfect["accuracy"] == 1.0
+    assert perfect["macro_over"] == ["a", "b"] and perfect["classes_without_examples"] == ["c", "d"]
+    assert perfect["per_class"]["c"]["support"] == 0
+    m = classification_metrics(y_true, [0, 2, 1, 1], labels)  # a false "c" lowers a's recall, not a 0 for c
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 1.0) / 2)  # a: P 1, R 1/2; b: perfect
+    assert classification_metrics([0, 1, 2, 3], [0, 1, 2, 3], labels)["classes_without_examples"] == []
