@@ -15,6 +15,7 @@ import csv
 import random
 from pathlib import Path
 
+from core.paths import portable
 from data_prep.common import (
     DataError,
     Example,
@@ -124,7 +125,7 @@ def from_local(data_dir: Path, test_size: int, validation_size: int) -> Prepared
         path = data_dir / f"{split}.csv"
         if path.is_file():
             read[split] = read_csv_file(path)
-            sources[split] = {"path": str(path.resolve()), "sha256": sha256_file(path), "rows": len(read[split])}
+            sources[split] = {"path": portable(path, data_dir), "sha256": sha256_file(path), "rows": len(read[split])}
     splits, split_labels, notes = _splits(read.get("train"), read["test"], test_size, validation_size)
     return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources, notes, split_labels)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.paths import portable
 from data_prep.common import DataError, Example, PreparedDataset, sha256_file, write_prepared
 
 NAME = "emotion"
@@ -65,7 +66,7 @@ def from_local(data_dir: Path, strict_sizes: bool = True) -> PreparedDataset:
         examples = read_split_file(path)
         _check_size(split, len(examples), str(path), strict_sizes)
         splits[split] = examples
-        sources[split] = {"path": str(path.resolve()), "sha256": sha256_file(path), "rows": len(examples)}
+        sources[split] = {"path": portable(path, data_dir), "sha256": sha256_file(path), "rows": len(examples)}
     return PreparedDataset(NAME, LABELS, splits, INSTRUCTION, sources)
 
 

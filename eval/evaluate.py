@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.paths import portable
 from data_prep.common import DataError, atomic_write_json
 from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
@@ -96,7 +97,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
         "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
         "memory": memory.as_dict(),
         "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist()},
-        "recipe": {"path": manifest.get("recipe_path"), "content": manifest.get("recipe")},
+        "recipe": {"path": manifest.get("recipe_path") and portable(manifest["recipe_path"]), "content": manifest.get("recipe")},
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
     if manifest.get("disk_note"):
