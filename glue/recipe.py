@@ -16,15 +16,16 @@ import enum
 import importlib.util
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal
 
 import yaml
 from omegaconf import OmegaConf
 
 from glue.quiet import quiet
+from glue.weights import folder_problem
 
 quiet()
 
@@ -49,6 +50,8 @@ class GlueArguments:
     quant_config: dict = field(default_factory=dict, metadata={"help": "options of the quantization method"})
     max_train_samples: int = field(default=None, metadata={"help": "train on the first N examples only"})
     pad_to_multiple_of: int = field(default=None, metadata={"help": "pad batches to a multiple of N tokens"})
+    allow_pickle_weights: bool = field(default=False, metadata={
+        "help": "accept a model folder whose weights are pickle files only (.bin/.pt): they can run code"})
 
     def __post_init__(self) -> None:
         self.variant = self.variant or self.method
@@ -85,6 +88,16 @@ def resolve_model_path(name: str) -> str:
     if spec is None or not spec.submodule_search_locations:
         raise RecipeError(f"model {name!r}: package {package!r} is not installed (run make setup)")
     return str(Path(list(spec.submodule_search_locations)[0]) / sub)
+
+
+def check_model_folder(model_path: str, allow_pickle: bool, recipe_path: str | Path) -> None:
+    """A local ``model_name_or_path`` folder must hold intact weights, and not only pickle ones
+    unless the recipe says ``allow_pickle_weights: true`` (glue/weights.py). Hub ids and folders
+    that do not exist yet (a baseline still to train) are left to the job that loads them."""
+    if Path(model_path).is_dir():
+        problem = folder_problem(model_path, allow_pickle)
+        if problem:
+            raise RecipeError(f"{recipe_path}: model_name_or_path {model_path}: {problem}")
 
 
 def _type_ok(value: Any, hint: Any) -> bool:
@@ -278,4 +291,5 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
     if not data.dataset:
         raise RecipeError(f"{path}: key 'dataset' is required (e.g. emotion_train)")
     check_values(model, data, training, finetuning, path, raw)
+    check_model_folder(model.model_name_or_path, glue_args.allow_pickle_weights, path)
     return Recipe(path, raw, model, data, training, finetuning, glue_args)
