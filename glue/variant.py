@@ -22,6 +22,8 @@ from data_prep.common import atomic_write_json
 from glue.weights import folder_problem
 
 MANIFEST = "variant.json"
+# Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
+LOADER_PACKAGES = ("glue.", "seqcls.")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
 
@@ -99,13 +101,13 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
-    """The function a manifest's ``loader`` (``glue.<module>:<function>``) names."""
+    """The function a manifest's ``loader`` (``<package>.<module>:<function>``) names."""
     where = path / MANIFEST
     module_name, _, func_name = name.partition(":") if isinstance(name, str) else ("", "", "")
     if not module_name or not func_name:
-        raise VariantError(f"{where}: loader {name!r} is not of the form glue.<module>:<function>; {REBUILD}")
-    if not module_name.startswith("glue."):
-        raise VariantError(f"{where}: loader {name!r} is outside glue/; refusing to import it")
+        raise VariantError(f"{where}: loader {name!r} is not of the form <module>:<function>; {REBUILD}")
+    if not module_name.startswith(LOADER_PACKAGES):
+        raise VariantError(f"{where}: loader {name!r} is outside {', '.join(LOADER_PACKAGES)}; refusing to import it")
     try:
         loader = getattr(importlib.import_module(module_name), func_name, None)
     except ModuleNotFoundError:
@@ -125,7 +127,7 @@ def copy_tokenizer(src: str | Path, dst: str | Path) -> None:
 
 
 # What a loader raises when the files it reads are damaged in a way the checks above missed.
-LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
 def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Variant:
@@ -142,6 +144,9 @@ def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Varian
         return loader(path, manifest, torch.device(device))
     except VariantError:
         raise
+    except pickle.UnpicklingError:
+        raise VariantError(f"{path}: a weights file holds objects other than tensors, which this project never "
+                           f"writes; refused without running them (torch.load weights_only): {REBUILD}") from None
     except LOAD_ERRORS as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise VariantError(f"{path}: loader {manifest['loader']} failed ({type(err).__name__}: {first}); "

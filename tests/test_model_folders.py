@@ -66,7 +66,7 @@ def test_manifest_that_is_not_utf8(folder):
     ("glue.no_such_module:load", "unknown loader"),
     ("glue.variant", "not of the form"),
     (["glue.variant:load_hf_classifier"], "not of the form"),
-    ("os:system", "outside glue/"),
+    ("os:system", "outside glue"),
 ])
 def test_unknown_loader(folder, loader, message):
     _manifest(folder, loader=loader)

@@ -22,4 +22,9 @@ if ! "$VENV/bin/python" -c "import torchaudio" >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip uninstall -q -y torchaudio >/dev/null 2>&1 || true
     "${PIP[@]}" --no-deps ./tools/torchaudio_shim
 fi
+# The seq_cls stage for LLaMA-Factory (seqcls/): a .pth file imports its hook at interpreter start;
+# the hook patches LLaMA-Factory only when LLaMA-Factory is imported (see seqcls/hook.py).
+SITE=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "import seqcls.hook; seqcls.hook.install()" > "$SITE/seqcls-llamafactory.pth"
+"$VENV/bin/python" -c "import seqcls.hook as h; assert h.is_active(), 'seq_cls hook not active'"
 "$VENV/bin/python" -c "import torch, transformers, peft, bitsandbytes, llamafactory; print(f'setup ok: torch {torch.__version__}, transformers {transformers.__version__}')" 2>/dev/null

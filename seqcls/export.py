@@ -1,0 +1,87 @@
+"""Write a trained classifier as a model folder (glue/variant.py's contract) and load it back.
+
+Full and freeze fine-tunes are plain Hugging Face folders (``glue.variant:load_hf_classifier``).
+LoRA / QLoRA folders hold only the adapters and the head; :func:`load_adapter` rebuilds the body
+from the manifest's ``base_model`` (in 4/8 bits when a ``quantization`` block says so) and applies them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glue.data import ensure_pad_token
+from glue.quant.bnb import METHOD as BNB, BnbConfig
+from glue.variant import Variant, write_manifest
+from seqcls.model import load_classifier, locate_model
+
+HF_LOADER = "glue.variant:load_hf_classifier"
+ADAPTER_LOADER = "seqcls.export:load_adapter"
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """Build into a hidden sibling folder; replace ``out`` only when the block succeeds, so a failed
+    or killed export never destroys a finished model."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    os.chmod(staging, 0o755)
+    try:
+        yield staging
+        for item in staging.rglob("*"):  # readable by others, whatever umask the writers used
+            os.chmod(item, 0o755 if item.is_dir() else 0o644)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def quantization_block(model: torch.nn.Module, quant: BnbConfig) -> dict[str, Any]:
+    """The same ``quantization`` block shape as every glue.quant method, by walking the model."""
+    block = BNB.describe(model, quant, quant.bits)
+    block["scope"] = "pretrained body frozen in bitsandbytes; LoRA adapters and the head train in full precision"
+    return block
+
+
+def export(out: Path, model: torch.nn.Module, tokenizer, setup: dict[str, Any], **fields: Any) -> None:
+    """Save weights (safetensors), tokenizer and variant.json atomically into ``out``."""
+    lora = setup["finetuning_type"] == "lora"
+    quant: BnbConfig | None = setup["quant"]
+    with staged(out) as staging:
+        model.save_pretrained(staging)  # LoRA: adapter_model.safetensors holds adapters + head
+        tokenizer.save_pretrained(staging)
+        extra: dict[str, Any] = {}
+        if quant is not None:
+            extra["quantization"] = quantization_block(model, quant)
+        if lora:
+            extra["lora"] = setup["lora"]
+        if "freeze" in setup:
+            extra["freeze"] = setup["freeze"]
+        write_manifest(staging, loader=ADAPTER_LOADER if lora else HF_LOADER, **extra, **fields)
+
+
+def load_adapter(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+    """Loader named in variant.json: the body rebuilt from ``base_model``, then adapters and head."""
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    block = manifest.get("quantization")
+    quant = BnbConfig.from_dict(block["config"]) if block else None
+    base = load_classifier(locate_model(manifest["base_model"]), manifest["labels"], quant, device)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    ensure_pad_token(tokenizer, base)
+    model = PeftModel.from_pretrained(base, path).eval()
+    if quant is None:  # a bitsandbytes body is placed while loading and refuses .to()
+        model.to(device)
+    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)

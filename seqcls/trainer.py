@@ -1,0 +1,71 @@
+"""Training helpers shared by every training path (the seq_cls stage and QAT): the Hugging Face
+Trainer with per-batch padding and macro-F1, parameter counts, and the manifest's training block."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from data_prep.prepared import Split
+from glue.data import EncodedSplit
+from glue.provenance import PeakMemory
+
+
+def compute_metrics(eval_pred) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    logits, labels = eval_pred
+    preds = np.argmax(logits, axis=-1)
+    return {"macro_f1": f1_score(labels, preds, average="macro"), "accuracy": accuracy_score(labels, preds)}
+
+
+def logical_numel(param: torch.Tensor) -> int:
+    """Weights a parameter stands for: a bitsandbytes 4-bit tensor packs two per byte, and its
+    ``quant_state`` keeps the real shape."""
+    quant_state = getattr(param, "quant_state", None)
+    return int(np.prod(quant_state.shape)) if quant_state is not None else param.numel()
+
+
+def count_parameters(model: torch.nn.Module) -> dict[str, float]:
+    total = sum(logical_numel(p) for p in model.parameters())
+    trainable = sum(logical_numel(p) for p in model.parameters() if p.requires_grad)
+    return {"total": total, "trainable": trainable, "trainable_pct": round(100 * trainable / total, 4)}
+
+
+def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Split, eval_split: Split | None,
+                 max_length: int, callbacks: list | None = None, pad_to_multiple_of: int | None = None):
+    """The HF Trainer every classifier job uses: per-batch padding, macro-F1 on the eval split."""
+    from transformers import DataCollatorWithPadding, Trainer
+
+    return Trainer(
+        model=model, args=args, processing_class=tokenizer,
+        train_dataset=EncodedSplit(train_split, tokenizer, max_length),
+        eval_dataset=EncodedSplit(eval_split, tokenizer, max_length) if eval_split else None,
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of),
+        compute_metrics=compute_metrics, callbacks=callbacks,
+    )
+
+
+def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
+    """Train (resuming from ``resume_from`` when given) and return the manifest's training block;
+    callers add what they know (validation metrics, parameter counts)."""
+    start = time.perf_counter()
+    with PeakMemory() as memory:
+        result = trainer.train(resume_from_checkpoint=resume_from)
+    wall_s = time.perf_counter() - start
+    steps = max(result.global_step, 1)
+    return {"wall_time_s": round(wall_s, 1), "s_per_step": round(wall_s / steps, 3), "resumed_from": resume_from,
+            "train_loss": result.training_loss, "global_steps": result.global_step,
+            "epochs": trainer.args.num_train_epochs, "train_examples": len(trainer.train_dataset),
+            "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history}
+
+
+def remove_checkpoints(out: Path) -> None:
+    """The finished model supersedes the Trainer's checkpoints (and its pickled training args)."""
+    (out / "training_args.bin").unlink(missing_ok=True)
+    for ckpt in out.glob("checkpoint-*"):
+        shutil.rmtree(ckpt, ignore_errors=True)
