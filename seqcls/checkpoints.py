@@ -3,12 +3,13 @@ whole run (not its last piece) after a resume.
 
 How the sequence-classification stage uses it:
 
-    fingerprint = recipe_fingerprint(recipe_dict)
-    resumed = resume_point(output_dir, fingerprint)   # None: start fresh
-    record = RunRecord(fingerprint, resumed)
-    trainer.add_callback(record)
-    trainer.train(resume_from_checkpoint=resumed)
+    record = start_run(recipe_dict, work_dir)         # before LLaMA-Factory's get_train_args
+    trainer.add_callback(record)                       # or pass it in the Trainer's callbacks
+    trainer.train(resume_from_checkpoint=record.resumed_from)
     stats = record.whole_run(trainer.state)            # loss, wall time, steps/s of the whole run
+
+``start_run`` must run before LLaMA-Factory parses the recipe: its ``get_train_args`` resumes
+from the newest ``checkpoint-N`` folder whatever state it is in, which is the reported crash.
 
 A checkpoint is complete when every file the Trainer (transformers 5.6 ``_save_checkpoint``)
 writes is there and intact (weights, optimizer.pt, scheduler.pt, rng_state*.pth,
@@ -37,6 +38,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from data_prep.common import atomic_write_json
+from glue.recipe import RecipeError
 from glue.weights import file_problem
 
 RUN_RECORD = "run_record.json"
@@ -52,8 +54,8 @@ NOT_FINGERPRINTED = frozenset({
     "resume_from_checkpoint"})
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that must not be resumed, worded for the user with the fix."""
+class CheckpointError(RecipeError):
+    """A checkpoint that must not be resumed (another recipe wrote it), worded with the fix."""
 
 
 def recipe_fingerprint(recipe: Mapping[str, Any]) -> str:
@@ -180,7 +182,7 @@ class RunRecord(TrainerCallback):
     of every checkpoint, and gives the whole run's statistics after training."""
 
     def __init__(self, fingerprint: str, resumed_from: str | None = None) -> None:
-        self.fingerprint = fingerprint
+        self.fingerprint, self.resumed_from = fingerprint, resumed_from
         self.earlier: list[dict[str, Any]] = (
             json.loads((Path(resumed_from) / RUN_RECORD).read_text())["segments"] if resumed_from else [])
         self.start_step = 0
@@ -207,3 +209,11 @@ class RunRecord(TrainerCallback):
         """Call after ``trainer.train()``: the manifest's training statistics for the whole run,
         with the Trainer's total_flos (which it already accumulates across resumes)."""
         return {**whole_run_stats(state.log_history, self.segments), "total_flos": state.total_flos}
+
+
+def start_run(recipe: Mapping[str, Any], work_dir: str | Path) -> RunRecord:
+    """Decide where a run starts: incomplete checkpoints in ``work_dir`` are set aside, another
+    recipe's are refused, and the returned callback knows the checkpoint to resume from
+    (``resumed_from``, None for a fresh start)."""
+    fingerprint = recipe_fingerprint(recipe)
+    return RunRecord(fingerprint, resume_point(work_dir, fingerprint))

@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from glue.recipe import RecipeError
 from seqcls.checkpoints import (
     RUN_RECORD,
     CheckpointError,
@@ -15,6 +16,7 @@ from seqcls.checkpoints import (
     checkpoint_problem,
     recipe_fingerprint,
     resume_point,
+    start_run,
     whole_run_stats,
 )
 
@@ -188,3 +190,14 @@ def test_run_record_chains_segments_across_a_resume(tmp_path):
     history = _history(LOSSES[:8], 1, 3) + _history(LOSSES[:8], 1, 8, start=3) + [_final(LOSSES[:8], 3)]
     stats = second.whole_run(SimpleNamespace(log_history=history, total_flos=123.0))
     assert stats["train_loss"] == pytest.approx(sum(LOSSES[:8]) / 8) and stats["total_flos"] == 123.0
+
+
+def test_start_run_sets_aside_refuses_and_resumes(tmp_path):
+    recipe = {"learning_rate": 1e-4, "output_dir": "x"}
+    assert start_run(recipe, tmp_path).resumed_from is None
+    good = make_checkpoint(tmp_path, 4, fingerprint=recipe_fingerprint(recipe))
+    (make_checkpoint(tmp_path, 8, fingerprint=recipe_fingerprint(recipe)) / "trainer_state.json").unlink()
+    record = start_run({**recipe, "output_dir": "y"}, tmp_path)
+    assert record.resumed_from == str(good) and [s["end_step"] for s in record.earlier] == [4]
+    with pytest.raises(RecipeError, match="another recipe"):
+        start_run({**recipe, "learning_rate": 2e-4}, tmp_path)
