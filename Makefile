@@ -1,12 +1,15 @@
 # Model-compression recipes: fine-tune, compress, evaluate, report.
-#   make all      train the baselines, build every compressed variant, evaluate, print the table
+#   make all      both tracks (emotion on MiniLM-L6, AG News on SmolLM2-135M), evaluate, table, report
+#   make all DATASET=mydata [MODEL=minilm-l6]   one track on a registered dataset
 #   make test     run the test suite
 #   make help     list every target
-# DATA_DIR: folder with the original emotion files; empty means the Hugging Face hub.
+# Training runs `llamafactory-cli train RECIPE` (stage seq_cls, see seqcls/); post-training methods
+# run `python -m glue.quantize recipes/quantize/<variant>.yaml` on the exported baseline.
 
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
+LF         := PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/llamafactory-cli
 SHARED     ?= ../shared/data
 DATA_DIR   ?= $(if $(wildcard $(SHARED)/emotion/train.txt),$(SHARED)/emotion,)
 AGNEWS_DIR ?= $(if $(wildcard $(SHARED)/ag_news/test.csv),$(SHARED)/ag_news,)
@@ -17,7 +20,22 @@ RESULTS    := results
 STAMP      := $(VENV)/.setup-stamp
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: all setup test data baseline eval-all help clean
+# What to run: a registered dataset and a model tag. Each model tag names its training recipes
+# (recipes/baseline_<recipe>.yaml, recipes/qlora_<recipe>.yaml) and its track's variants.
+DATASET    ?= emotion
+MODEL      ?= $(if $(filter agnews,$(DATASET)),smollm2-135m,minilm-l6)
+RECIPE_minilm-l6    := minilm
+RECIPE_bert-base    := bert
+RECIPE_smollm2-135m := smollm2
+RECIPE_gpt2-large   := gpt2_large
+RECIPE     := $(or $(RECIPE_$(MODEL)),$(error MODEL=$(MODEL) is unknown; known: minilm-l6 bert-base smollm2-135m gpt2-large))
+ENCODER_VARIANTS := ptq_dynamic ptq_static qat scratch_int8_dequant scratch_int8_intmm bnb_int8 bnb_nf4 qlora
+DECODER_VARIANTS := scratch_int8_dequant scratch_int8_intmm bnb_int8 bnb_nf4 qlora_sft
+VARIANTS   := $(if $(filter smollm2-135m gpt2-large,$(MODEL)),$(DECODER_VARIANTS),$(ENCODER_VARIANTS))
+MODEL_DIR  := $(MODELS)/$(DATASET)/$(MODEL)
+BASELINE   := $(MODEL_DIR)/baseline/variant.json
+
+.PHONY: all track setup test data eval-all help clean
 .DEFAULT_GOAL := help
 
 help:  ## list targets
@@ -31,22 +49,30 @@ $(STAMP): requirements/*.txt tools/setup.sh pyproject.toml
 test: setup  ## run the test suite
 	$(PY) -m pytest -q tests
 
-data: $(PREP)/emotion/meta.json  ## prepare dair-ai/emotion (local DATA_DIR, else the hub)
-$(PREP)/emotion/meta.json: data_prep/emotion.py data_prep/common.py | setup
-	$(PY) -m data_prep.emotion --data-dir "$(DATA_DIR)" --out $(PREP)
-
-baseline: $(MODELS)/emotion/minilm-l6/baseline/variant.json  ## fine-tune the embedded MiniLM baseline (FP32, CPU)
-$(MODELS)/emotion/minilm-l6/baseline/variant.json: recipes/emotion/baseline_minilm.yaml | data
-	$(PY) -m glue.train $<
-
 include $(wildcard mk/*.mk)
 
-eval-all: setup  ## evaluate every built variant in one run and print the comparison table
-	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS)
+data: $(PREP)/$(DATASET)/meta.json  ## prepare DATASET (emotion: DATA_DIR, agnews: AGNEWS_DIR; empty = the hub)
+$(PREP)/emotion/meta.json: data_prep/emotion.py data_prep/common.py | setup
+	$(PY) -m data_prep.emotion --data-dir "$(DATA_DIR)" --out $(PREP)
+$(PREP)/agnews/meta.json: data_prep/agnews.py data_prep/common.py | setup
+	$(PY) -m data_prep.agnews --data-dir "$(AGNEWS_DIR)" --out $(PREP) --validation-size 0
 
-all: baseline $(ALL_TARGETS)  ## everything: train, compress, evaluate, print the table, render the report
+track: baseline $(addprefix $(MODEL_DIR)/,$(addsuffix /variant.json,$(VARIANTS)))  ## DATASET/MODEL: baseline and every variant of its track
+
+# Without DATASET on the command line: both default tracks. With it: that dataset's track only.
+all:  ## everything: train, compress, evaluate, print the table, render the report
+ifeq ($(origin DATASET),command line)
+	$(MAKE) track DATASET=$(DATASET) MODEL=$(MODEL)
+	$(MAKE) eval-all DATASET=$(DATASET)
+else
+	$(MAKE) track DATASET=emotion
+	$(MAKE) track DATASET=agnews
 	$(MAKE) eval-all
+endif
 	$(MAKE) report
+
+eval-all: setup  ## evaluate every built variant (DATASET=... limits it) in one run; print the table
+	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS) $(if $(filter command line,$(origin DATASET)),--dataset $(DATASET))
 
 clean:  ## remove outputs/ (models, prepared data); results/ stays
 	rm -rf $(OUT)

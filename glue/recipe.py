@@ -1,13 +1,14 @@
-"""Parse a recipe: a YAML file in LLaMA-Factory's schema plus a few glue-only keys.
+"""Parse a post-training recipe (recipes/quantize/): LLaMA-Factory's schema plus a few glue-only keys.
 
 Shared keys are parsed by LLaMA-Factory's own argument classes (``ModelArguments``,
 ``DataArguments``, ``TrainingArguments``, ``FinetuningArguments``), so ``learning_rate`` or
 ``lora_rank`` mean exactly what they mean there. Keys neither LLaMA-Factory nor glue knows,
 and values of the wrong type, are rejected with a message that names the key.
 
-The glue-only keys (``task``, ``method``, ...) are also why ``llamafactory-cli train`` refuses
-these files ("Some keys are not used by the HfArgumentParser: ['task', ...]") instead of
-training something meaningless: LLaMA-Factory has no sequence-classification stage.
+Training recipes are LLaMA-Factory's own (``stage: seq_cls``, run by ``llamafactory-cli train``;
+see seqcls/). The glue-only keys here (``task``, ``method``, ``quant_config``, ...) make
+``llamafactory-cli train`` refuse a post-training recipe ("Some keys are not used by the
+HfArgumentParser: ['task', ...]") instead of training something meaningless.
 """
 from __future__ import annotations
 
@@ -42,19 +43,15 @@ class GlueArguments:
     """Keys LLaMA-Factory does not have. Everything else in a recipe is LLaMA-Factory's."""
 
     task: Literal["sequence_classification"] = field(
-        default=None, metadata={"help": "marks a glue recipe; run it with python -m glue.<job>, not llamafactory-cli"})
-    model_tag: str = field(default=None, metadata={"help": "short model name: results/<dataset>/<model_tag>/"})
-    method: str = field(default="baseline", metadata={"help": "baseline, qlora, or a method in glue/quant/"})
-    variant: str = field(default=None, metadata={"help": "result name; defaults to the method"})
+        default=None, metadata={"help": "marks a post-training glue recipe: python -m glue.quantize, not llamafactory-cli"})
+    model_tag: str = field(default=None, metadata={"help": "short model name; defaults to output_dir's parent folder"})
+    method: str = field(default=None, metadata={"help": "a method in glue/quant/"})
+    variant: str = field(default=None, metadata={"help": "result name; defaults to output_dir's folder name"})
     base_model_dir: str = field(default=None, metadata={"help": "fine-tuned baseline folder a method starts from"})
     quant_config: dict = field(default_factory=dict, metadata={"help": "options of the quantization method"})
-    max_train_samples: int = field(default=None, metadata={"help": "train on the first N examples only"})
-    pad_to_multiple_of: int = field(default=None, metadata={"help": "pad batches to a multiple of N tokens"})
+    max_train_samples: int = field(default=None, metadata={"help": "calibrate / fine-tune on the first N examples only"})
     allow_pickle_weights: bool = field(default=False, metadata={
         "help": "accept a model folder whose weights are pickle files only (.bin/.pt): they can run code"})
-
-    def __post_init__(self) -> None:
-        self.variant = self.variant or self.method
 
 
 @dataclass
@@ -286,8 +283,11 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
         model, data, training, finetuning, glue_args = HfArgumentParser(classes).parse_dict(parsed)
     except (ValueError, TypeError) as err:
         raise RecipeError(f"{path}: {err}") from None
-    if not glue_args.model_tag:
-        raise RecipeError(f"{path}: key 'model_tag' is required (names results/<dataset>/<model_tag>/)")
+    if not glue_args.method:
+        raise RecipeError(f"{path}: key 'method' is required (a method in glue/quant/, e.g. ptq_dynamic)")
+    # output_dir is outputs/models/<dataset>/<model_tag>/<variant>: the result's name follows it.
+    glue_args.model_tag = glue_args.model_tag or Path(training.output_dir).parent.name
+    glue_args.variant = glue_args.variant or Path(training.output_dir).name
     if not data.dataset:
         raise RecipeError(f"{path}: key 'dataset' is required (e.g. emotion_train)")
     check_values(model, data, training, finetuning, path, raw)

@@ -1,8 +1,10 @@
 """Write variant.json for a model folder ``llamafactory-cli train`` produced (stage sft, LoRA or
 QLoRA), so the common evaluation can load it as a classifier (glue.sft_classifier).
 
-    llamafactory-cli train recipes/agnews/qlora_sft_smollm2.yaml
-    python -m glue.register_sft recipes/agnews/qlora_sft_smollm2.yaml [--variant qlora_sft]
+    llamafactory-cli train recipes/qlora_sft_smollm2.yaml [key=value ...]
+    python -m glue.register_sft recipes/qlora_sft_smollm2.yaml [the same key=value ...]
+
+As everywhere, output_dir is outputs/models/<dataset>/<model>/<variant>: the result's name follows it.
 
 Records the recipe, trainable parameters (adapter vs base), wall time and the final loss.
 """
@@ -37,8 +39,14 @@ def safetensors_numel(path: Path) -> int:
     return total
 
 
-def read_recipe(path: Path) -> dict[str, Any]:
-    raw = read_yaml(path)
+def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
+    """The recipe merged with command-line overrides, exactly as llamafactory-cli merged them."""
+    from omegaconf import OmegaConf
+
+    bad = [item for item in overrides if "=" not in item]
+    if bad:
+        raise RecipeError(f"override {bad[0]!r} is not key=value")
+    raw = {**read_yaml(path), **OmegaConf.to_container(OmegaConf.from_cli(overrides))}
     for key in ("stage", "model_name_or_path", "output_dir", "dataset", "dataset_dir", "template"):
         if key not in raw:
             raise RecipeError(f"{path}: key {key!r} is required for an SFT classifier recipe")
@@ -48,9 +56,10 @@ def read_recipe(path: Path) -> dict[str, Any]:
     return raw
 
 
-def register(recipe_path: Path, variant: str, model_tag: str | None) -> Path:
-    raw = read_recipe(recipe_path)
+def register(recipe_path: Path, overrides: list[str]) -> Path:
+    raw = read_recipe(recipe_path, overrides)
     out = Path(raw["output_dir"])
+    variant, model_tag = out.name, out.parent.name
     if not (out / ADAPTER).is_file():
         raise RecipeError(f"{out} has no {ADAPTER}: run llamafactory-cli train {recipe_path} first")
     meta = dataset_meta(raw["dataset_dir"], str(raw["dataset"]).split(",")[0].strip())
@@ -67,7 +76,7 @@ def register(recipe_path: Path, variant: str, model_tag: str | None) -> Path:
     manifest = write_manifest(
         out, method=variant, variant=variant, loader="glue.sft_classifier:load", labels=meta["labels"],
         instruction=meta["instruction"], template=raw["template"], max_length=raw.get("cutoff_len", 256),
-        base_model=raw["model_name_or_path"], model_tag=model_tag or Path(raw["model_name_or_path"]).name,
+        base_model=raw["model_name_or_path"], model_tag=model_tag,
         dataset=meta["name"], recipe_path=str(recipe_path), recipe=raw, quantization=quantization,
         training={"trainer": "llamafactory-cli train (stage sft)", "wall_time_s": results.get("train_runtime"),
                   "s_per_step": (round(results["train_runtime"] / state["global_step"], 3)
@@ -88,11 +97,10 @@ def register(recipe_path: Path, variant: str, model_tag: str | None) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe")
-    parser.add_argument("--variant", default="qlora_sft", help="result name (default qlora_sft)")
-    parser.add_argument("--model-tag", default=None, help="results/<dataset>/<model_tag>/; default: base folder name")
+    parser.add_argument("overrides", nargs="*", help="the key=value overrides given to llamafactory-cli train")
     args = parser.parse_args(argv)
     try:
-        register(Path(args.recipe), args.variant, args.model_tag)
+        register(Path(args.recipe), args.overrides)
     except (RecipeError, DataError) as err:
         raise SystemExit(f"error: {err}") from None
 

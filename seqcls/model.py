@@ -146,9 +146,11 @@ def lora_targets(model: torch.nn.Module, targets: list[str]) -> list[str]:
     """``lora_target: all`` means every Linear of the body (LLaMA-Factory's meaning), never the head."""
     if targets != ["all"]:
         return targets
+    from transformers.pytorch_utils import Conv1D  # GPT-2's linear layers
+
     heads = set(DEFAULT_SKIP)
     names = {name.split(".")[-1] for name, m in model.named_modules()
-             if isinstance(m, (torch.nn.Linear,)) and not heads & set(name.split("."))}
+             if isinstance(m, (torch.nn.Linear, Conv1D)) and not heads & set(name.split("."))}
     return sorted(names)
 
 

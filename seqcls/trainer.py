@@ -37,7 +37,7 @@ def count_parameters(model: torch.nn.Module) -> dict[str, float]:
 
 
 def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Split, eval_split: Split | None,
-                 max_length: int, callbacks: list | None = None, pad_to_multiple_of: int | None = None):
+                 max_length: int, callbacks: list | None = None):
     """The HF Trainer every classifier job uses: per-batch padding, macro-F1 on the eval split."""
     from transformers import DataCollatorWithPadding, Trainer
 
@@ -45,7 +45,7 @@ def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Spli
         model=model, args=args, processing_class=tokenizer,
         train_dataset=EncodedSplit(train_split, tokenizer, max_length),
         eval_dataset=EncodedSplit(eval_split, tokenizer, max_length) if eval_split else None,
-        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of),
+        data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics, callbacks=callbacks,
     )
 

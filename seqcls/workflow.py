@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from data_prep.common import DataError
 from data_prep.prepared import Split, load_split
 from glue.provenance import provenance
@@ -37,6 +39,24 @@ def command_line() -> str:
     """The command that trained this model, as the user typed it (torchrun's workers included)."""
     prefix = "FORCE_TORCHRUN=1 " if os.environ.get("FORCE_TORCHRUN") else ""
     return f"{prefix}llamafactory-cli train {' '.join(sys.argv[1:])}".strip()
+
+
+def yaml_no_as_word(raw: dict[str, Any]) -> dict[str, Any]:
+    """YAML 1.1 (and so OmegaConf, on the command line too) reads a bare ``no`` as False; for a
+    key that is not a boolean (``save_strategy``, ``eval_strategy``, ...) the user meant the word."""
+    import dataclasses
+    import typing
+
+    from llamafactory.hparams import DataArguments, FinetuningArguments, ModelArguments, TrainingArguments
+
+    fixed = dict(raw)
+    for cls in (ModelArguments, DataArguments, TrainingArguments, FinetuningArguments):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            hint = hints.get(f.name)
+            if fixed.get(f.name) is False and hint is not bool and bool not in typing.get_args(hint):
+                fixed[f.name] = "no"
+    return fixed
 
 
 def parse(raw: dict[str, Any], where: str) -> tuple[Any, ...]:
@@ -80,12 +100,12 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     """Train a sequence classifier and export it to ``out``; returns ``out`` on the saving process."""
     from transformers import AutoTokenizer, set_seed
 
-    if training_args.eval_strategy != "no" and not data_args.eval_dataset:
-        raise RecipeError(f"{where}: eval_strategy is {training_args.eval_strategy!s} but no eval_dataset is "
-                          "given; add eval_dataset (e.g. emotion_validation) or set eval_strategy: \"no\"")
+    model_path = locate_model(str(raw.get("model_name_or_path") or ""))
+    if training_args.fp16 and not torch.cuda.is_available():
+        raise RecipeError(f"{where}: fp16: true needs a CUDA GPU and none is visible; run on a GPU, or override "
+                          "fp16=false (FP32), or bf16=true on a CPU with AVX-512 BF16 / AMX")
     train_split, eval_split = load_data(data_args, where)
     labels = train_split.label_names
-    model_path = locate_model(str(raw.get("model_name_or_path") or ""))
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     set_seed(training_args.seed)
     model, setup = build(model_path, tokenizer, labels, model_args, finetuning_args, training_args.device)
@@ -117,7 +137,7 @@ def run_from_cli(args: Any, callbacks: list) -> None:
     try:
         if not isinstance(args, dict):
             raise RecipeError(f"stage {STAGE} reads a recipe file: llamafactory-cli train RECIPE.yaml [key=value ...]")
-        raw = dict(args)
+        raw = yaml_no_as_word(args)
         if not raw.get("output_dir"):
             raise RecipeError(f"{where}: key 'output_dir' is required (e.g. outputs/models/<dataset>/<model>/baseline)")
         out = Path(raw["output_dir"])

@@ -1,5 +1,6 @@
 """The AG News decoder track on tiny random decoders: GPT-2 specifics (pad token, Conv1D,
-last-token pooling) through glue.train / glue.quantize, and the SFT classifier's label scoring."""
+last-token pooling) through the seq_cls stage and glue.quantize, with the gpt2-large recipe's own keys,
+and the SFT classifier's label scoring."""
 from __future__ import annotations
 
 import json
@@ -71,41 +72,79 @@ def test_pad_token_and_last_token_pooling(gpt2_dir):
     torch.testing.assert_close(padded, single, atol=1e-5, rtol=1e-4)  # the head reads the last real token
 
 
-def agnews_recipe(name: str, tmp_path: Path, prepared: Path, **overrides):
-    return load_recipe(f"recipes/agnews/{name}.yaml", {"dataset_dir": str(prepared), **overrides})
+def quantize_recipe(name: str, prepared: Path, base: Path, out: Path):
+    return load_recipe(f"recipes/quantize/{name}.yaml", {
+        "dataset_dir": str(prepared), "dataset": "agnews_train", "base_model_dir": str(base),
+        "model_name_or_path": str(base), "output_dir": str(out)})
 
 
-def test_baseline_train_then_scratch_int8_on_conv1d(gpt2_dir, prepared, tmp_path):
-    from glue.quantize import quantize_recipe
-    from glue.train import train
+def test_gpt2_large_recipe_on_a_tiny_gpt2_then_scratch_int8_and_bnb_config(gpt2_dir, prepared, tmp_path):
+    """recipes/baseline_gpt2_large.yaml's own keys (fp16 aside: no GPU here) through the stage."""
+    from llamafactory.train.tuner import run_exp
 
-    base = tmp_path / "baseline"
-    train(agnews_recipe("baseline_smollm2", tmp_path, prepared, model_name_or_path=str(gpt2_dir),
-                        output_dir=str(base), max_train_samples=8, per_device_train_batch_size=4,
-                        model_tag="tiny-gpt2", logging_steps=1))
+    from glue.quant.bnb import METHOD as BNB
+    from glue.quantize import quantize_recipe as quantize
+    from glue.recipe import read_yaml
+
+    base = tmp_path / "agnews" / "tiny-gpt2" / "baseline"
+    raw = read_yaml(Path("recipes/baseline_gpt2_large.yaml"))
+    raw.update(model_name_or_path=str(gpt2_dir), dataset_dir=str(prepared), output_dir=str(base), fp16=False,
+               max_steps=2, per_device_train_batch_size=4, gradient_accumulation_steps=1, logging_steps=1,
+               save_strategy="no", eval_strategy="no")
+    run_exp(raw)
     manifest = json.loads((base / "variant.json").read_text())
-    assert manifest["training"]["global_steps"] == 2 and manifest["training"]["s_per_step"] > 0
+    assert manifest["training"]["global_steps"] == 2 and manifest["model_tag"] == "tiny-gpt2"
     baseline = load_variant(base)
-    assert baseline.tokenizer.pad_token == EOS
+    assert baseline.tokenizer.pad_token == EOS and type(baseline.model).__name__ == "GPT2ForSequenceClassification"
     reference = baseline.logits(TEXTS)
     assert reference.shape == (4, 4)
 
-    quantize_recipe(agnews_recipe("scratch_int8_dequant", tmp_path, prepared, base_model_dir=str(base),
-                                  model_name_or_path=str(base), output_dir=str(tmp_path / "int8")))
+    quantize(quantize_recipe("scratch_int8_dequant", prepared, base, tmp_path / "int8"))
     int8 = load_variant(tmp_path / "int8")
     conv1d = [m for m in int8.model.modules() if type(m).__name__ == "Conv1D"]
     assert not conv1d, "every GPT-2 Conv1D should have been replaced by an int8 layer"
     torch.testing.assert_close(int8.logits(TEXTS), reference, atol=0.05, rtol=0.05)
 
+    bnb = quantize_recipe("bnb_nf4", prepared, base, tmp_path / "nf4")
+    config = BNB.config_cls.from_recipe(bnb.glue.quant_config, bnb.model)
+    skip = [name for name, _ in baseline.model.named_modules() if config.skipped(name)]
+    assert skip == ["score"] and config.hf_config(skip).llm_int8_skip_modules == ["score"]
 
-def test_agnews_recipes_parse_and_name_the_smollm2_model():
-    for name in ("scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4", "baseline_smollm2"):
-        recipe = load_recipe(f"recipes/agnews/{name}.yaml")
-        assert recipe.glue.model_tag == "smollm2-135m" and recipe.data.dataset == ["agnews_train"]
-        assert "agnews/smollm2-135m" in recipe.training.output_dir
-    assert load_recipe("recipes/agnews/baseline_gpt2_large.yaml").training.fp16
+
+def test_freeze_tuning_trains_only_the_top_layers_of_a_decoder(gpt2_dir, prepared, tmp_path):
+    """recipes/baseline_smollm2.yaml freezes the lower layers: check which parameters moved."""
+    from llamafactory.train.tuner import run_exp
+    from safetensors.torch import load_file
+
+    from glue.recipe import read_yaml
+
+    out = tmp_path / "agnews" / "tiny-gpt2" / "freeze"
+    raw = read_yaml(Path("recipes/baseline_smollm2.yaml"))
+    raw.update(model_name_or_path=str(gpt2_dir), dataset_dir=str(prepared), output_dir=str(out),
+               freeze_trainable_layers=1, max_steps=2, per_device_train_batch_size=4, learning_rate=1e-2,
+               save_strategy="no")
+    run_exp(raw)
+    before, after = load_file(gpt2_dir / "model.safetensors"), load_file(out / "model.safetensors")
+    moved = {k for k in after if k.startswith("transformer.") and
+             not torch.equal(after[k], before[k])}
+    assert moved and all(k.startswith(("transformer.h.1.", "transformer.ln_f.")) for k in moved)
+    assert json.loads((out / "variant.json").read_text())["freeze"]["trainable_layers"] == [1]
+
+
+def test_agnews_recipes_parse():
+    from seqcls.workflow import parse
+
+    for name in ("scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"):
+        recipe = load_recipe(f"recipes/quantize/{name}.yaml", [
+            "dataset=agnews_train", "output_dir=outputs/models/agnews/smollm2-135m/" + name])
+        assert recipe.glue.model_tag == "smollm2-135m" and recipe.glue.variant == name
+    from glue.recipe import read_yaml
+
+    smollm2 = parse(read_yaml(Path("recipes/baseline_smollm2.yaml")), "smollm2")
+    assert smollm2[3].stage == "seq_cls" and smollm2[3].freeze_trainable_layers == 12
+    assert parse(read_yaml(Path("recipes/baseline_gpt2_large.yaml")), "gpt2")[2].fp16
     with pytest.raises(RecipeError, match="not a glue recipe"):
-        load_recipe("recipes/agnews/qlora_sft_smollm2.yaml")  # LLaMA-Factory's own file
+        load_recipe("recipes/qlora_sft_smollm2.yaml")  # LLaMA-Factory's own file
 
 
 # --- SFT classifier -------------------------------------------------------------------------
@@ -167,8 +206,8 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     base = tmp_path / "base"
     lm.save_pretrained(base)
     tokenizer.save_pretrained(base)
-    recipe = yaml.safe_load(Path("recipes/agnews/qlora_sft_smollm2.yaml").read_text())
-    out = tmp_path / "sft"
+    recipe = yaml.safe_load(Path("recipes/qlora_sft_smollm2.yaml").read_text())
+    out = tmp_path / "agnews" / "tiny-llama" / "qlora_sft"
     recipe.update(model_name_or_path=str(base), dataset_dir=str(prepared), output_dir=str(out), template="default")
     for key in ("quantization_bit", "quantization_method", "quantization_type", "double_quantization"):
         recipe.pop(key)  # plain LoRA: the tiny model's widths are below bitsandbytes' 4-bit block size
@@ -180,7 +219,7 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft_lm.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    register([str(recipe_path), "--model-tag", "tiny-llama"])
+    register([str(recipe_path), "logging_steps=1"])
     manifest = json.loads((out / "variant.json").read_text())
     adapter = sum(p.numel() for n, p in peft_lm.named_parameters() if "lora_" in n)
     assert manifest["training"]["parameters"]["trainable"] == adapter

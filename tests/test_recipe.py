@@ -6,7 +6,7 @@ import yaml
 from glue.recipe import RecipeError, load_recipe, resolve_model_path
 
 REPO = Path(__file__).resolve().parent.parent
-BASELINE = REPO / "recipes" / "emotion" / "baseline_minilm.yaml"
+BASELINE = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
 
 
 def _write(tmp_path, **changes):
@@ -19,15 +19,14 @@ def _write(tmp_path, **changes):
     return path
 
 
-def test_baseline_recipe_parses_with_llamafactory_meanings():
+def test_quantize_recipe_parses_with_llamafactory_meanings():
     recipe = load_recipe(BASELINE)
-    assert recipe.training.learning_rate == pytest.approx(1e-4)
-    assert recipe.training.per_device_train_batch_size == 32
     assert recipe.data.dataset == ["emotion_train"] and recipe.data.cutoff_len == 128
-    assert recipe.finetuning.finetuning_type == "full"
-    assert recipe.glue.model_tag == "minilm-l6" and recipe.glue.variant == "baseline"
-    assert Path(recipe.model.model_name_or_path, "config.json").is_file()  # pkg:// resolved
+    assert recipe.glue.method == "ptq_dynamic" and recipe.glue.quant_config["bits"] == 8
+    assert recipe.glue.model_tag == "minilm-l6" and recipe.glue.variant == "ptq_dynamic"  # from output_dir
     assert recipe.dataset_name == "emotion"
+    other = load_recipe(BASELINE, ["output_dir=outputs/models/mydata/mpnet-base/ptq_dyn2"])
+    assert other.glue.model_tag == "mpnet-base" and other.glue.variant == "ptq_dyn2"
 
 
 def test_overrides_apply_with_yaml_types():
@@ -42,7 +41,7 @@ def test_overrides_apply_with_yaml_types():
     ({"learning_rate": "fast"}, "key 'learning_rate' has value 'fast' of type str, expected float"),
     ({"num_train_epochs": True}, "key 'num_train_epochs'"),
     ({"quant_config": [1, 2]}, "key 'quant_config'"),
-    ({"model_tag": None}, "'model_tag' is required"),
+    ({"method": None}, "'method' is required"),
     ({"task": None}, "not a glue recipe"),
 ])
 def test_bad_recipes_name_the_key(tmp_path, changes, message):
@@ -70,14 +69,3 @@ def test_llamafactory_rejects_glue_recipes():
 
     with pytest.raises(ValueError, match="Some keys are not used by the HfArgumentParser.*task"):
         _parse_train_args(yaml.safe_load(BASELINE.read_text()))
-
-
-def test_fp16_recipe_on_cpu_fails_with_the_fix():
-    import torch
-
-    from glue.train import main
-
-    if torch.cuda.is_available():
-        pytest.skip("a GPU is visible")
-    with pytest.raises(SystemExit, match="fp16/bf16 mixed precision needs a CUDA GPU.*fp16=false"):
-        main([str(REPO / "recipes" / "emotion" / "baseline_bert.yaml")])

@@ -60,7 +60,7 @@ class QAT(PTQStatic):
         from transformers import DataCollatorWithPadding, Trainer
 
         from glue.data import EncodedSplit
-        from glue.train import compute_metrics, count_parameters
+        from seqcls.trainer import compute_metrics, count_parameters
 
         require(context.training_args is not None and context.split is not None, "method",
                 "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")

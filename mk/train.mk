@@ -1,0 +1,43 @@
+# Training (llamafactory-cli, stage seq_cls) and the post-training variants of one DATASET/MODEL.
+# Every recipe is reused across datasets by override; output_dir names the result
+# (outputs/models/<dataset>/<model>/<variant> -> results/<dataset>/<model>/<variant>.json).
+
+QUANT_SRC  := $(wildcard glue/quant/*.py) glue/quantize.py
+# The eval split when the dataset has one (offline AG News has none: every non-test row trains).
+EVAL_ARGS   = $$(grep -q '"$(DATASET)_validation"' $(PREP)/dataset_info.json && echo eval_dataset=$(DATASET)_validation \
+              || echo eval_dataset=null eval_strategy=no)
+# A finished folder is retrained only when make decides it is stale; an interrupted run resumes.
+LF_TRAIN    = $(LF) train $< dataset=$(DATASET)_train $(EVAL_ARGS) output_dir=$(@D) $(if $(wildcard $@),overwrite_output_dir=true)
+
+.PHONY: baseline qlora ptq qat scratch bnb agnews smollm2
+
+baseline: $(BASELINE)  ## fine-tune DATASET's baseline on MODEL (llamafactory-cli, stage seq_cls)
+$(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(if $(filter smollm2-135m,$(MODEL)),smollm2)
+	$(LF_TRAIN)
+
+qlora: $(MODEL_DIR)/qlora/variant.json  ## QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls)
+$(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data
+	$(LF_TRAIN)
+
+ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json  ## PTQ dynamic + static INT8 (torch.ao)
+qat: $(MODEL_DIR)/qat/variant.json  ## quantization-aware training INT8 (torch.ao, short CPU fine-tune)
+scratch: $(MODEL_DIR)/scratch_int8_dequant/variant.json $(MODEL_DIR)/scratch_int8_intmm/variant.json  ## from-scratch INT8 (dequant and torch._int_mm modes)
+bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## bitsandbytes INT8 and NF4 loads of the baseline
+
+$(MODEL_DIR)/%/variant.json: recipes/quantize/%.yaml $(BASELINE) $(QUANT_SRC) | data
+	$(PY) -m glue.quantize $< base_model_dir=$(MODEL_DIR)/baseline model_name_or_path=$(MODEL_DIR)/baseline \
+		dataset=$(DATASET)_train output_dir=$(@D) --force
+
+# The decoder track's LLaMA-Factory SFT (label word as the answer), scored on the label tokens.
+$(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/register_sft.py | data smollm2
+	rm -f $@  # a failed rerun must not leave the old manifest beside a new adapter
+	$(LF) train $< dataset=$(DATASET)_train output_dir=$(@D)
+	$(PY) -m glue.register_sft $< output_dir=$(@D)
+
+agnews:  ## the AG News decoder track (SmolLM2-135M): baseline, scratch INT8 x2, bnb INT8/NF4, QLoRA SFT
+	$(MAKE) track DATASET=agnews
+
+SMOLLM2 := $(OUT)/base_models/smollm2-135m
+smollm2: $(SMOLLM2)/config.json  ## convert the embedded SmolLM2-135M GGUF (Q4_1) to an FP32 safetensors folder
+$(SMOLLM2)/config.json: data_prep/smollm2.py | setup
+	$(PY) -m data_prep.smollm2 --out $(SMOLLM2)
