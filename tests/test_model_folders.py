@@ -11,7 +11,7 @@ from glue.variant import MANIFEST, VariantError, load_variant
 from glue.weights import TORCH_STATE, folder_problem
 
 REPO = Path(__file__).resolve().parent.parent
-BASELINE = REPO / "recipes" / "emotion" / "baseline_minilm.yaml"
+PTQ = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
 
 
 @pytest.fixture
@@ -127,16 +127,16 @@ def test_pickle_only_variant_is_refused_unless_the_manifest_allows_it(folder):
 
 def test_pickle_only_model_in_a_recipe_is_refused_unless_allowed(folder):
     _pickle_only(folder)
-    with pytest.raises(RecipeError, match=r"baseline_minilm.yaml: model_name_or_path .*only pickle weights"):
-        load_recipe(BASELINE, [f"model_name_or_path={folder}"])
-    recipe = load_recipe(BASELINE, [f"model_name_or_path={folder}", "allow_pickle_weights=true"])
+    with pytest.raises(RecipeError, match=r"ptq_dynamic.yaml: model_name_or_path .*only pickle weights"):
+        load_recipe(PTQ, [f"model_name_or_path={folder}"])
+    recipe = load_recipe(PTQ, [f"model_name_or_path={folder}", "allow_pickle_weights=true"])
     assert recipe.glue.allow_pickle_weights is True
 
 
 def test_damaged_model_in_a_recipe_is_refused(folder):
     _truncate(folder / "model.safetensors")
     with pytest.raises(RecipeError, match="model.safetensors holds .* bytes but its header describes"):
-        load_recipe(BASELINE, [f"model_name_or_path={folder}"])
+        load_recipe(PTQ, [f"model_name_or_path={folder}"])
 
 
 def test_missing_shard(folder):

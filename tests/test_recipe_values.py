@@ -7,8 +7,7 @@ import yaml
 from glue.recipe import RecipeError, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
-BASELINE = REPO / "recipes" / "emotion" / "baseline_minilm.yaml"
-PTQ = REPO / "recipes" / "emotion" / "ptq_dynamic.yaml"
+PTQ = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
 
 
 @pytest.mark.parametrize("key, bad", [
@@ -18,18 +17,18 @@ PTQ = REPO / "recipes" / "emotion" / "ptq_dynamic.yaml"
     ("learning_rate", ".nan"), ("cutoff_len", 0), ("cutoff_len", -128),
 ])
 def test_unusable_values_name_key_and_fix(key, bad):
-    with pytest.raises(RecipeError, match=rf"baseline_minilm.yaml: key '{key}' is .*; set it to "):
-        load_recipe(BASELINE, [f"{key}={bad}"])
+    with pytest.raises(RecipeError, match=rf"ptq_dynamic.yaml: key '{key}' is .*; set it to "):
+        load_recipe(PTQ, [f"{key}={bad}"])
 
 
 @pytest.mark.parametrize("epochs, steps", [(0, -1), (-1, 0), (0, 0)])
 def test_nothing_to_train_is_refused(epochs, steps):
     with pytest.raises(RecipeError, match="nothing would train; set num_train_epochs"):
-        load_recipe(BASELINE, [f"num_train_epochs={epochs}", f"max_steps={steps}"])
+        load_recipe(PTQ, [f"num_train_epochs={epochs}", f"max_steps={steps}"])
 
 
 def test_bad_values_in_the_file_are_refused_too(tmp_path):
-    raw = yaml.safe_load(BASELINE.read_text())
+    raw = yaml.safe_load(PTQ.read_text())
     raw["lora_dropout"] = 1.5
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -38,7 +37,7 @@ def test_bad_values_in_the_file_are_refused_too(tmp_path):
 
 
 def test_max_steps_alone_is_enough():
-    assert load_recipe(BASELINE, ["num_train_epochs=0", "max_steps=5"]).training.max_steps == 5
+    assert load_recipe(PTQ, ["num_train_epochs=0", "max_steps=5"]).training.max_steps == 5
 
 
 def test_nested_override_changes_one_key_of_the_block():
@@ -50,13 +49,13 @@ def test_nested_override_changes_one_key_of_the_block():
 
 
 def test_no_on_the_command_line_is_the_string():
-    recipe = load_recipe(BASELINE, ["save_strategy=no", "eval_strategy=no"])
+    recipe = load_recipe(PTQ, ["save_strategy=no", "eval_strategy=no"])
     assert recipe.raw["save_strategy"] == "no" and recipe.raw["eval_strategy"] == "no"
     assert recipe.training.save_strategy.value == "no"
 
 
 def test_no_in_the_file_is_the_string_and_real_booleans_stay(tmp_path):
-    text = BASELINE.read_text().replace("eval_strategy: epoch", "eval_strategy: no").replace("fp16: false", "fp16: no")
+    text = PTQ.read_text() + "\neval_strategy: no\nfp16: no\n"
     path = tmp_path / "r.yaml"
     path.write_text(text)
     recipe = load_recipe(path)
@@ -66,4 +65,4 @@ def test_no_in_the_file_is_the_string_and_real_booleans_stay(tmp_path):
 
 def test_override_without_a_key_is_refused():
     with pytest.raises(RecipeError, match="override '=3' is not key=value"):
-        load_recipe(BASELINE, ["=3"])
+        load_recipe(PTQ, ["=3"])
