@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,18 @@ def portable(path: str | Path, base: str | Path | None = None) -> str:
         except ValueError:
             continue
     return full.name
+
+
+def portable_values(obj: Any) -> Any:
+    """``obj`` (a recipe, a result, any JSON value) with every string that is an absolute path
+    made portable."""
+    if isinstance(obj, dict):
+        return {key: portable_values(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [portable_values(value) for value in obj]
+    if isinstance(obj, str) and os.path.isabs(obj):
+        return portable(obj)
+    return obj
 
 
 def portable_argv(argv: list[str]) -> list[str]:

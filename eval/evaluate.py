@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.paths import portable
+from core.paths import portable_values
 from data_prep.common import DataError, atomic_write_json
 from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
@@ -97,7 +97,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
         "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
         "memory": memory.as_dict(),
         "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist()},
-        "recipe": {"path": manifest.get("recipe_path") and portable(manifest["recipe_path"]), "content": manifest.get("recipe")},
+        "recipe": {"path": manifest.get("recipe_path"), "content": manifest.get("recipe")},
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
     if manifest.get("disk_note"):
@@ -117,8 +117,9 @@ def result_path(results_dir: Path, result: dict) -> Path:
 
 
 def write_result(result: dict, results_dir: Path) -> Path:
+    """Write the result JSON (no absolute path of this machine in it) and its figure."""
     path = result_path(results_dir, result)
-    atomic_write_json(path, result)
+    atomic_write_json(path, portable_values(result))
     save_confusion_matrix(result["metrics"]["confusion_matrix"], result["labels"],
                           f"{result['model_tag']} {result['variant']} ({result['split_label']})",
                           path.with_suffix(".png"))

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from core.io import staged_output
-from core.paths import portable
 from data_prep.common import DataError
 from data_prep.prepared import load_split
 from glue.provenance import PeakMemory, provenance
@@ -70,8 +69,8 @@ def quantize_recipe(recipe: Recipe) -> Path:
                      weights_mb=folder_mb(staging), baseline_weights_mb=folder_mb(base))
         block["size_ratio"] = round(block["weights_mb"] / block["baseline_weights_mb"], 4)
         write_manifest(staging, method=method.name, loader=LOADER, labels=baseline.labels,
-                       max_length=baseline.max_length, base_model_dir=portable(base), model_tag=glue.model_tag,
-                       dataset=recipe.dataset_name, variant=glue.variant, recipe_path=portable(recipe.path),
+                       max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
+                       dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
                        recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
                        **({"training": training} if training else {}),
                        provenance=provenance(seed=recipe.training.seed))

@@ -18,12 +18,15 @@ from typing import Any, Callable
 
 import torch
 
+from core.paths import portable_values
 from data_prep.common import atomic_write_json
 from glue.weights import folder_problem
 
 MANIFEST = "variant.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
+# Manifest fields a loader opens (the body an adapter goes on): kept as given, so the folder reloads.
+LOADER_PATHS = ("base_model",)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
 
@@ -61,10 +64,12 @@ class Variant:
 
 def write_manifest(out_dir: str | Path, **fields: Any) -> dict[str, Any]:
     """Write ``variant.json``. Required: method, loader, labels. Everything else is free-form
-    provenance the evaluation copies into its result (quantization block, training stats)."""
+    provenance the evaluation copies into its result (quantization block, training stats).
+    Absolute paths are recorded portably (core/paths.py), except those a loader opens."""
     for key in ("method", "loader", "labels"):
         if key not in fields:
             raise ValueError(f"variant manifest needs {key!r}")
+    fields = {key: value if key in LOADER_PATHS else portable_values(value) for key, value in fields.items()}
     atomic_write_json(Path(out_dir) / MANIFEST, fields)
     return fields
 

@@ -122,3 +122,23 @@ def test_prepared_data_records_paths_relative_to_the_data_folder(prepared_dir, u
 
     meta = json.loads((prepared_dir / "emotion" / "meta.json").read_text())
     assert sorted(s["path"] for s in meta["sources"].values()) == ["test.txt", "train.txt", "validation.txt"]
+
+
+def test_manifests_and_results_hold_no_absolute_path(tiny_bert_dir, prepared_dir, tmp_path):
+    import json
+    import shutil
+
+    from eval.evaluate import evaluate_folder, write_result
+    from glue.variant import MANIFEST, read_manifest, write_manifest
+
+    folder = Path(shutil.copytree(tiny_bert_dir, tmp_path / "models" / "emotion" / "tiny-bert" / "baseline"))
+    manifest = read_manifest(folder)
+    write_manifest(folder, **{**manifest, "recipe_path": str(tmp_path / "r.yaml"), "base_model": str(tiny_bert_dir),
+                              "recipe": {"dataset_dir": str(prepared_dir), "cutoff_len": 64},
+                              "training": {"resumed_from": str(tmp_path / "w" / "checkpoint-4")}})
+    written = json.loads((folder / MANIFEST).read_text())
+    assert written["base_model"] == str(tiny_bert_dir)  # a loader opens it: kept
+    assert written["recipe"]["dataset_dir"] == prepared_dir.name and written["recipe_path"] == "r.yaml"
+    result = evaluate_folder(folder, dataset_dir=prepared_dir, results_dir=tmp_path / "results", latency=False)
+    text = write_result(result, tmp_path / "results").read_text()
+    assert str(tmp_path) not in text and '"/' not in text
