@@ -142,3 +142,17 @@ def test_manifests_and_results_hold_no_absolute_path(tiny_bert_dir, prepared_dir
     result = evaluate_folder(folder, dataset_dir=prepared_dir, results_dir=tmp_path / "results", latency=False)
     text = write_result(result, tmp_path / "results").read_text()
     assert str(tmp_path) not in text and '"/' not in text
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_swap_with_and_without_an_atomic_exchange(tmp_path, monkeypatch, exchange):
+    import core.io
+
+    if not exchange:  # a file system without renameat2(RENAME_EXCHANGE): two renames
+        monkeypatch.setattr(core.io, "_exchange", lambda a, b: False)
+    out = tmp_path / "variant"
+    out.mkdir()
+    (out / "old").write_text("old")
+    with staged_output(out) as staging:
+        (staging / "new").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new"] and [p.name for p in tmp_path.iterdir()] == ["variant"]
