@@ -95,6 +95,11 @@ def test_killed_and_rerun_equals_uninterrupted(tiny_bert_dir, prepared_dir, tmp_
     got, got_weights = finished(out)
     assert got["training"]["global_steps"] == want["training"]["global_steps"] == STEPS, note
     assert metrics(got) == pytest.approx(metrics(want), rel=1e-5), note
+    # the manifest describes the whole run, not the last process's part of it
+    assert got["training"]["train_loss"] == pytest.approx(want["training"]["train_loss"], rel=1e-5), note
+    assert (want["training"]["resumes"], want["training"]["loss_steps"]) == (0, STEPS)
+    assert got["training"]["resumes"] >= 1 and got["training"]["loss_steps"] == STEPS, note
+    assert got["training"]["steps_per_s"] == pytest.approx(STEPS / got["training"]["wall_time_s"], rel=1e-3), note
     assert want_weights.keys() == got_weights.keys()
     for name, tensor in want_weights.items():
         assert (got_weights[name] - tensor).abs().max() <= 1e-6, f"{note} {name} differs"
