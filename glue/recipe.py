@@ -204,6 +204,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise RecipeError(f"recipe {path} not found")
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path)) or {}
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {err.start}); save the recipe as UTF-8") from None
     except yaml.YAMLError as err:
         raise RecipeError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):

@@ -66,3 +66,10 @@ def test_no_in_the_file_is_the_string_and_real_booleans_stay(tmp_path):
 def test_override_without_a_key_is_refused():
     with pytest.raises(RecipeError, match="override '=3' is not key=value"):
         load_recipe(PTQ, ["=3"])
+
+
+def test_recipe_that_is_not_utf8(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_bytes(PTQ.read_bytes() + b"\nrun_name: caf\xe9\n")
+    with pytest.raises(RecipeError, match=r"r.yaml: not UTF-8 text \(byte \d+\)"):
+        load_recipe(path)
