@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend first)
 
 from bench.runners import PROJECT_BACKEND  # noqa: E402
+from core.io import file_mode  # noqa: E402
 
 
 def plot_throughput(result: dict[str, Any], path: Path) -> None:
@@ -48,6 +49,7 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120)
+        os.chmod(tmp, file_mode())  # mkstemp's 0600 would hide the figure from other users
         os.replace(tmp, path)
     finally:
         plt.close(fig)

@@ -17,8 +17,12 @@ from data_prep.common import atomic_write_text
 
 
 def discover(models_dir: Path) -> list[Path]:
-    """Model folders (outputs/models/<dataset>/<model_tag>/<variant>/variant.json), baselines first."""
-    folders = sorted(p.parent for p in Path(models_dir).glob("*/*/*/variant.json"))
+    """Finished model folders (outputs/models/<dataset>/<model_tag>/<variant>/variant.json),
+    baselines first. Hidden folders are skipped: staging folders of a running or killed job
+    (core.io.staged_output) hold a variant.json before they are complete."""
+    models_dir = Path(models_dir)
+    folders = sorted(p.parent for p in models_dir.glob("*/*/*/variant.json")
+                     if not any(part.startswith(".") for part in p.parent.relative_to(models_dir).parts))
     return sorted(folders, key=lambda p: (p.parent.parent.name, p.parent.name, p.name != "baseline"))
 
 

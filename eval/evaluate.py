@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.paths import portable_values
 from data_prep.common import DataError, atomic_write_json, split_name, split_parts
 from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
@@ -116,8 +117,9 @@ def result_path(results_dir: Path, result: dict) -> Path:
 
 
 def write_result(result: dict, results_dir: Path) -> Path:
+    """Write the result JSON (no absolute path of this machine in it) and its figure."""
     path = result_path(results_dir, result)
-    atomic_write_json(path, result)
+    atomic_write_json(path, portable_values(result))
     save_confusion_matrix(result["metrics"]["confusion_matrix"], result["labels"],
                           f"{result['model_tag']} {result['variant']} ({result['split_label']})",
                           path.with_suffix(".png"))

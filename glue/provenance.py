@@ -13,9 +13,10 @@ from pathlib import Path
 
 import torch
 
+from core.paths import REPO, portable_argv
+
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "datasets", "llamafactory",
             "scikit-learn", "numpy", "torchao", "onnxruntime", "safetensors", "tokenizers")
-REPO = Path(__file__).resolve().parent.parent
 
 
 def package_versions() -> dict[str, str]:
@@ -55,7 +56,7 @@ def machine() -> dict[str, object]:
 
 def provenance(**extra: object) -> dict[str, object]:
     return {**git_commit(), "packages": package_versions(), "machine": machine(),
-            "argv": sys.argv, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
+            "argv": portable_argv(sys.argv), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
 
 
 def rss_mb() -> float:

@@ -3,21 +3,22 @@
     python -m glue.quantize recipes/emotion/ptq_dynamic.yaml [key=value ...] [--force]
 
 Reads the baseline folder (``base_model_dir``) through load_variant, applies the recipe's
-``method`` with its ``quant_config`` (glue/quant/), and writes ``output_dir`` atomically (a temp
-folder renamed at the end): the method's weights, config.json, the tokenizer, and variant.json
+``method`` with its ``quant_config`` (glue/quant/), and writes ``output_dir`` atomically
+(core.io.staged_output: a hidden staging folder swapped in at the end; a killed run's is
+removed by the next): the method's weights, config.json, the tokenizer, and variant.json
 with a ``quantization`` block computed by walking the quantized model. A finished folder is
 left alone unless ``--force`` is given.
 """
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from core.io import staged_output
 from data_prep.common import DataError
 from data_prep.prepared import load_split
 from glue.provenance import PeakMemory, provenance
@@ -51,9 +52,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
     if split.label_names != baseline.labels:
         raise RecipeError(f"dataset {split.name} labels {split.label_names} differ from the baseline's {baseline.labels}")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_output(out) as staging:
         with tempfile.TemporaryDirectory() as trainer_dir:
             recipe.training.output_dir = trainer_dir  # QAT's Trainer scratch space, never the variant folder
             context = QuantContext(tokenizer=baseline.tokenizer, split=split, max_length=baseline.max_length,
@@ -79,11 +78,6 @@ def quantize_recipe(recipe: Recipe) -> Path:
                        recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
                        **({"training": training} if training else {}),
                        provenance=provenance(seed=recipe.training.seed))
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "
           f"{block['weights_mb']} MB ({100 * block['size_ratio']:.1f}% of the baseline) in {seconds:.1f} s")
     return out

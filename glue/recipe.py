@@ -17,6 +17,7 @@ import enum
 import importlib.util
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from omegaconf import OmegaConf
 
 from data_prep.common import split_parts
 from glue.quiet import quiet
+from glue.weights import folder_problem
 
 quiet()
 
@@ -49,6 +51,8 @@ class GlueArguments:
     base_model_dir: str = field(default=None, metadata={"help": "fine-tuned baseline folder a method starts from"})
     quant_config: dict = field(default_factory=dict, metadata={"help": "options of the quantization method"})
     max_train_samples: int = field(default=None, metadata={"help": "calibrate / fine-tune on the first N examples only"})
+    allow_pickle_weights: bool = field(default=False, metadata={
+        "help": "accept a model folder whose weights are pickle files only (.bin/.pt): they can run code"})
 
 
 @dataclass
@@ -84,6 +88,16 @@ def resolve_model_path(name: str) -> str:
     return str(Path(list(spec.submodule_search_locations)[0]) / sub)
 
 
+def check_model_folder(model_path: str, allow_pickle: bool, recipe_path: str | Path) -> None:
+    """A local ``model_name_or_path`` folder must hold intact weights, and not only pickle ones
+    unless the recipe says ``allow_pickle_weights: true`` (glue/weights.py). Hub ids and folders
+    that do not exist yet (a baseline still to train) are left to the job that loads them."""
+    if Path(model_path).is_dir():
+        problem = folder_problem(model_path, allow_pickle)
+        if problem:
+            raise RecipeError(f"{recipe_path}: model_name_or_path {model_path}: {problem}")
+
+
 def _type_ok(value: Any, hint: Any) -> bool:
     """True when ``value`` (from YAML) fits the field type ``hint``; unknown hints pass."""
     origin = typing.get_origin(hint)
@@ -114,7 +128,8 @@ def _type_ok(value: Any, hint: Any) -> bool:
     return True
 
 
-def _check_keys(raw: dict[str, Any], classes: tuple[type, ...], path: Path) -> None:
+def field_hints(classes: tuple[type, ...]) -> dict[str, Any]:
+    """Every recipe key the argument classes know, with its type hint (first class wins)."""
     hints: dict[str, Any] = {}
     for cls in classes:
         try:
@@ -123,6 +138,10 @@ def _check_keys(raw: dict[str, Any], classes: tuple[type, ...], path: Path) -> N
             type_hints = {}
         for f in dataclasses.fields(cls):
             hints.setdefault(f.name, type_hints.get(f.name, Any))
+    return hints
+
+
+def _check_keys(raw: dict[str, Any], hints: dict[str, Any], path: Path) -> None:
     for key, value in raw.items():
         if key not in hints:
             import difflib
@@ -135,6 +154,50 @@ def _check_keys(raw: dict[str, Any], classes: tuple[type, ...], path: Path) -> N
                               f"expected {getattr(hints[key], '__name__', str(hints[key]))}")
 
 
+@dataclass(frozen=True)
+class ValueRule:
+    """One bound on a parsed recipe value: ``group`` is the argument object holding ``key``."""
+
+    group: Literal["model", "data", "training", "finetuning"]
+    key: str
+    ok: Callable[[Any], bool]
+    need: str  # what a good value is, with an example: the fix the error message gives
+
+
+VALUE_RULES = (
+    ValueRule("finetuning", "lora_rank", lambda v: v > 0, "a positive integer (e.g. 8)"),
+    ValueRule("finetuning", "lora_alpha", lambda v: v is None or v > 0,
+              "a positive number (e.g. 16), or left out for 2 x lora_rank"),
+    ValueRule("finetuning", "lora_dropout", lambda v: 0 <= v < 1, "a probability in [0, 1) (e.g. 0.05)"),
+    ValueRule("training", "per_device_train_batch_size", lambda v: v >= 1, "at least 1 (e.g. 32)"),
+    ValueRule("training", "per_device_eval_batch_size", lambda v: v >= 1, "at least 1 (e.g. 64)"),
+    ValueRule("training", "gradient_accumulation_steps", lambda v: v >= 1, "at least 1"),
+    ValueRule("training", "learning_rate", lambda v: v > 0, "a positive number (e.g. 2e-5)"),
+    ValueRule("data", "cutoff_len", lambda v: v > 0, "a positive number of tokens (e.g. 128)"),
+    ValueRule("model", "quantization_bit", lambda v: v is None or v > 0, "4 or 8, or left out"),
+)
+
+
+def check_values(model_args: Any, data_args: Any, training_args: Any, finetuning_args: Any, path: str | Path,
+                 raw: dict[str, Any] | None = None) -> None:
+    """Reject values no training can use, with one line naming the file, the key and the fix.
+    ``raw`` (the recipe as written) is checked where it has the key: LLaMA-Factory replaces some
+    values while parsing (``lora_alpha: 0`` becomes 2 x lora_rank)."""
+    groups = {"model": model_args, "data": data_args, "training": training_args, "finetuning": finetuning_args}
+    for rule in VALUE_RULES:
+        value = raw[rule.key] if raw and rule.key in raw else getattr(groups[rule.group], rule.key, None)
+        try:
+            good = rule.ok(value)
+        except TypeError:  # None where a number is needed
+            good = False
+        if not good:
+            raise RecipeError(f"{path}: key {rule.key!r} is {value!r}; set it to {rule.need}")
+    epochs, steps = training_args.num_train_epochs, training_args.max_steps
+    if not (epochs > 0 or steps > 0):
+        raise RecipeError(f"{path}: num_train_epochs is {epochs!r} and max_steps is {steps!r}, so nothing would "
+                          "train; set num_train_epochs to a positive number (e.g. 3) or max_steps > 0")
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """A recipe file as a dict, read with OmegaConf as llamafactory-cli reads it: ``3e-5`` is a
     float there, a string in PyYAML."""
@@ -142,10 +205,66 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise RecipeError(f"recipe {path} not found")
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path)) or {}
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {err.start}); save the recipe as UTF-8") from None
     except yaml.YAMLError as err:
         raise RecipeError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
+    return raw
+
+
+class _StringBoolLoader(yaml.SafeLoader):
+    """YAML without its 1.1 booleans: ``no`` stays the string it was written as."""
+
+
+_StringBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _spelling(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StringBoolLoader)
+    except yaml.YAMLError:
+        return text
+
+
+def merge_overrides(raw: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
+    """``raw`` with command-line ``key=value`` overrides merged in. A dotted key changes one
+    key of a block (``quant_config.bits=8`` keeps the block's other keys), as llamafactory-cli
+    merges its overrides."""
+    if not overrides:
+        return raw
+    if not isinstance(overrides, dict):
+        for item in overrides:
+            if "=" not in item or not item.partition("=")[0]:
+                raise RecipeError(f"override {item!r} is not key=value")
+        overrides = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(raw), OmegaConf.create(overrides)))
+
+
+def _restore_strings(raw: dict[str, Any], written: dict[str, Any], hints: dict[str, Any]) -> None:
+    """YAML 1.1 reads ``no``/``yes``/``off``/``on`` as booleans. For a key that takes a string
+    and no boolean (``save_strategy: no``), put back the string that was written."""
+    for key, value in raw.items():
+        spelled = written.get(key)
+        if (isinstance(value, bool) and key in hints and isinstance(spelled, str)
+                and not _type_ok(value, hints[key]) and _type_ok(spelled, hints[key])):
+            raw[key] = spelled
+
+
+def recipe_dict(path: str | Path, overrides: list[str] | dict[str, Any] | None, hints: dict[str, Any]) -> dict[str, Any]:
+    """A recipe file with overrides merged and YAML's boolean misreadings undone, for the
+    argument classes whose ``hints`` (field_hints) it is parsed with."""
+    path = Path(path)
+    raw = merge_overrides(read_yaml(path), overrides)
+    written = _spelling(path.read_text(encoding="utf-8", errors="replace"))
+    written = dict(written) if isinstance(written, dict) else {}
+    for item in overrides if isinstance(overrides, list) else []:
+        key, _, value = item.partition("=")
+        written[key] = value
+    _restore_strings(raw, written, hints)
     return raw
 
 
@@ -154,19 +273,13 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
     from transformers import HfArgumentParser
 
     path = Path(path)
-    raw = read_yaml(path)
-    if isinstance(overrides, dict):
-        raw.update(overrides)
-    else:
-        for item in overrides or []:
-            if "=" not in item:
-                raise RecipeError(f"override {item!r} is not key=value")
-        raw.update(OmegaConf.to_container(OmegaConf.from_cli(list(overrides or []))))
+    classes = _arg_classes()
+    hints = field_hints(classes)
+    raw = recipe_dict(path, overrides, hints)
     if raw.get("task") != TASK:
         raise RecipeError(f"{path}: not a glue recipe (task: {TASK} missing). Recipes without it are "
                           "LLaMA-Factory's own: run them with llamafactory-cli train")
-    classes = _arg_classes()
-    _check_keys(raw, classes, path)
+    _check_keys(raw, hints, path)
     parsed = dict(raw)
     parsed["model_name_or_path"] = resolve_model_path(str(raw.get("model_name_or_path", "")))
     try:
@@ -180,4 +293,6 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
     glue_args.variant = glue_args.variant or Path(training.output_dir).name
     if not data.dataset:
         raise RecipeError(f"{path}: key 'dataset' is required (e.g. emotion_train)")
+    check_values(model, data, training, finetuning, path, raw)
+    check_model_folder(model.model_name_or_path, glue_args.allow_pickle_weights, path)
     return Recipe(path, raw, model, data, training, finetuning, glue_args)

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import importlib
 import json
+import pickle
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
+from core.paths import portable_values
 from data_prep.common import atomic_write_json
+from glue.weights import folder_problem
 
 MANIFEST = "variant.json"
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
+# Manifest fields a loader opens (the body an adapter goes on): kept as given, so the folder reloads.
+LOADER_PATHS = ("base_model",)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
 
@@ -59,15 +65,21 @@ class Variant:
 
 def write_manifest(out_dir: str | Path, **fields: Any) -> dict[str, Any]:
     """Write ``variant.json``. Required: method, loader, labels. Everything else is free-form
-    provenance the evaluation copies into its result (quantization block, training stats)."""
+    provenance the evaluation copies into its result (quantization block, training stats).
+    Absolute paths are recorded portably (core/paths.py), except those a loader opens."""
     for key in ("method", "loader", "labels"):
         if key not in fields:
             raise ValueError(f"variant manifest needs {key!r}")
+    fields = {key: value if key in LOADER_PATHS else portable_values(value) for key, value in fields.items()}
     atomic_write_json(Path(out_dir) / MANIFEST, fields)
     return fields
 
 
+REBUILD = "rebuild the variant (rerun the job that wrote it, with --force)"
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
+    """``variant.json`` of a model folder, checked: a JSON object with method, loader and labels."""
     path = Path(path)
     manifest_path = path / MANIFEST
     if not path.is_dir():
@@ -76,7 +88,40 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise VariantError(f"{path} has no {MANIFEST}: it was not written by this project's glue scripts "
                            "(or the run that wrote it was interrupted; rerun it)")
-    return json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise VariantError(f"{manifest_path}: not UTF-8 text; {REBUILD}") from None
+    except json.JSONDecodeError as err:
+        raise VariantError(f"{manifest_path}: not valid JSON ({err.msg}, line {err.lineno}: truncated or "
+                           f"edited); {REBUILD}") from None
+    if not isinstance(manifest, dict):
+        raise VariantError(f"{manifest_path}: a JSON object is expected, found {type(manifest).__name__}; {REBUILD}")
+    missing = [key for key in ("method", "loader", "labels") if key not in manifest]
+    if missing:
+        raise VariantError(f"{manifest_path}: missing {', '.join(missing)}; {REBUILD}")
+    labels = manifest["labels"]
+    if not (isinstance(labels, list) and labels and all(isinstance(label, str) for label in labels)):
+        raise VariantError(f"{manifest_path}: 'labels' must be a non-empty list of names; {REBUILD}")
+    return manifest
+
+
+def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
+    """The function a manifest's ``loader`` (``<package>.<module>:<function>``) names."""
+    where = path / MANIFEST
+    module_name, _, func_name = name.partition(":") if isinstance(name, str) else ("", "", "")
+    if not module_name or not func_name:
+        raise VariantError(f"{where}: loader {name!r} is not of the form <module>:<function>; {REBUILD}")
+    if not module_name.startswith(LOADER_PACKAGES):
+        raise VariantError(f"{where}: loader {name!r} is outside {', '.join(LOADER_PACKAGES)}; refusing to import it")
+    try:
+        loader = getattr(importlib.import_module(module_name), func_name, None)
+    except ModuleNotFoundError:
+        loader = None
+    if not callable(loader):
+        raise VariantError(f"{where}: unknown loader {name!r} (no such function in this checkout); {REBUILD}, "
+                           "or update the checkout to the commit that wrote it")
+    return loader
 
 
 def weights_origin(model_dir: str | Path) -> dict[str, Any] | None:
@@ -95,16 +140,31 @@ def copy_tokenizer(src: str | Path, dst: str | Path) -> None:
             shutil.copy2(Path(src) / name, dst / name)
 
 
+# What a loader raises when the files it reads are damaged in a way the checks above missed.
+LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
 def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Variant:
-    """Load any model folder this project wrote, whatever produced it."""
+    """Load any model folder this project wrote, whatever produced it. The manifest, the loader
+    and every weight file are checked first; what still fails inside the loader is reported in
+    one line naming the folder."""
     path = Path(path)
     manifest = read_manifest(path)
-    module_name, _, func_name = manifest["loader"].partition(":")
-    if not module_name.startswith(LOADER_PACKAGES):
-        raise VariantError(f"{path / MANIFEST}: loader {manifest['loader']!r} is outside {', '.join(LOADER_PACKAGES)}; "
-                           "refusing to import it")
-    loader = getattr(importlib.import_module(module_name), func_name)
-    return loader(path, manifest, torch.device(device))
+    loader = find_loader(path, manifest["loader"])
+    problem = folder_problem(path, allow_pickle=manifest.get("allow_pickle_weights") is True)
+    if problem:
+        raise VariantError(f"{path}: {problem}")
+    try:
+        return loader(path, manifest, torch.device(device))
+    except VariantError:
+        raise
+    except pickle.UnpicklingError:
+        raise VariantError(f"{path}: a weights file holds objects other than tensors, which this project never "
+                           f"writes; refused without running them (torch.load weights_only): {REBUILD}") from None
+    except LOAD_ERRORS as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise VariantError(f"{path}: loader {manifest['loader']} failed ({type(err).__name__}: {first}); "
+                           f"the folder is damaged or incomplete: {REBUILD}") from None
 
 
 def load_hf_classifier(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:

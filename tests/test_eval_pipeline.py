@@ -44,7 +44,7 @@ def test_missing_or_foreign_folders_are_clear_errors(tmp_path):
         load_variant(tmp_path / "nope")
     with pytest.raises(VariantError, match="has no variant.json"):
         load_variant(tmp_path)
-    (tmp_path / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": []}))
+    (tmp_path / "variant.json").write_text(json.dumps({"method": "x", "loader": "os:system", "labels": ["a"]}))
     with pytest.raises(VariantError, match="outside glue., seqcls."):
         load_variant(tmp_path)
 

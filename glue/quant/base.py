@@ -14,6 +14,7 @@ import torch
 
 from data_prep.prepared import Split
 from glue.recipe import RecipeError, _type_ok
+from glue.weights import TORCH_STATE
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
 # the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.
@@ -132,7 +133,7 @@ class QuantMethod:
     name: ClassVar[str]
     config_cls: ClassVar[type[QuantConfig]]
     backend: ClassVar[str]
-    weights_file: ClassVar[str] = "quantized_state.pt"
+    weights_file: ClassVar[str] = TORCH_STATE
     # Ops that carry no weight and stay FP32, with the reason; recorded in the manifest.
     fp32_ops: ClassVar[str] = ""
     # torch.ao's quantized kernels exist for CPU only.

@@ -1,6 +1,7 @@
 """The loader every quantized variant's manifest names (``glue.quant.loader:load_quantized``):
 it rebuilds the method's config from the manifest's ``quantization`` block and lets the method
-rebuild the model; nothing is unpickled (safetensors, or torch.load(weights_only=True))."""
+rebuild the model; nothing is unpickled (safetensors, or torch.load(weights_only=True): see
+glue/weights.py for why that state file is allowed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,19 +10,24 @@ from typing import Any
 import torch
 
 from glue.quant import get_method
-from glue.variant import Variant, VariantError
+from glue.recipe import RecipeError
+from glue.variant import MANIFEST, REBUILD, Variant, VariantError
 
 
 def load_quantized(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
     from transformers import AutoTokenizer
 
     block = manifest.get("quantization")
-    if not block or "method" not in block:
-        raise VariantError(f"{path}/variant.json has no quantization block; rebuild the variant")
-    method = get_method(block["method"])
+    if not isinstance(block, dict) or "method" not in block or not isinstance(block.get("config"), dict):
+        raise VariantError(f"{path / MANIFEST}: no quantization block with method and config; {REBUILD}")
+    try:
+        method = get_method(block["method"])
+        config = method.config_cls.from_dict(block["config"])
+    except RecipeError as err:
+        raise VariantError(f"{path / MANIFEST}: quantization block: {err}; {REBUILD}") from None
     if device.type not in method.devices:
         raise VariantError(f"{path}: {method.name} runs on {', '.join(method.devices)} only, not {device}")
-    model = method.load(path, method.config_cls.from_dict(block["config"]))
+    model = method.load(path, config)
     if method.name != "bnb":  # bitsandbytes places its own modules
         model = model.to(device)
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -1,0 +1,45 @@
+"""Paths as results, manifests and provenance record them: never an absolute path of the
+machine that wrote them, so a result reads the same wherever it was produced."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def portable(path: str | Path, base: str | Path | None = None) -> str:
+    """``path`` relative to ``base`` (e.g. the data folder the user named) when inside it, else
+    relative to the repository or the working folder, else only its name."""
+    full = Path(os.path.abspath(path))
+    for anchor in (base, REPO, Path.cwd()):
+        if anchor is None:
+            continue
+        try:
+            return full.relative_to(os.path.abspath(anchor)).as_posix() or "."
+        except ValueError:
+            continue
+    return full.name
+
+
+def portable_values(obj: Any) -> Any:
+    """``obj`` (a recipe, a result, any JSON value) with every string that is an absolute path
+    made portable."""
+    if isinstance(obj, dict):
+        return {key: portable_values(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [portable_values(value) for value in obj]
+    if isinstance(obj, str) and os.path.isabs(obj):
+        return portable(obj)
+    return obj
+
+
+def portable_argv(argv: list[str]) -> list[str]:
+    """A command line with every absolute path in it (alone or after ``key=``) made portable."""
+    def one(arg: str) -> str:
+        head, eq, tail = arg.partition("=")
+        prefix, value = (head + eq, tail) if eq else ("", arg)
+        return prefix + portable(value) if os.path.isabs(value) else arg
+
+    return [one(arg) for arg in argv]

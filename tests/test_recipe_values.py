@@ -1,0 +1,75 @@
+"""Recipe values no training can use, nested overrides, and YAML's ``no``."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from glue.recipe import RecipeError, load_recipe
+
+REPO = Path(__file__).resolve().parent.parent
+PTQ = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
+
+
+@pytest.mark.parametrize("key, bad", [
+    ("lora_rank", 0), ("lora_rank", -4), ("lora_alpha", 0), ("lora_alpha", -2), ("lora_dropout", 1.0),
+    ("lora_dropout", -0.1), ("per_device_train_batch_size", 0), ("per_device_eval_batch_size", 0),
+    ("gradient_accumulation_steps", 0), ("learning_rate", 0), ("learning_rate", -1e-5),
+    ("learning_rate", ".nan"), ("cutoff_len", 0), ("cutoff_len", -128),
+])
+def test_unusable_values_name_key_and_fix(key, bad):
+    with pytest.raises(RecipeError, match=rf"ptq_dynamic.yaml: key '{key}' is .*; set it to "):
+        load_recipe(PTQ, [f"{key}={bad}"])
+
+
+@pytest.mark.parametrize("epochs, steps", [(0, -1), (-1, 0), (0, 0)])
+def test_nothing_to_train_is_refused(epochs, steps):
+    with pytest.raises(RecipeError, match="nothing would train; set num_train_epochs"):
+        load_recipe(PTQ, [f"num_train_epochs={epochs}", f"max_steps={steps}"])
+
+
+def test_bad_values_in_the_file_are_refused_too(tmp_path):
+    raw = yaml.safe_load(PTQ.read_text())
+    raw["lora_dropout"] = 1.5
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(RecipeError, match=rf"{path}: key 'lora_dropout' is 1.5"):
+        load_recipe(path)
+
+
+def test_max_steps_alone_is_enough():
+    assert load_recipe(PTQ, ["num_train_epochs=0", "max_steps=5"]).training.max_steps == 5
+
+
+def test_nested_override_changes_one_key_of_the_block():
+    written = load_recipe(PTQ).glue.quant_config
+    changed = load_recipe(PTQ, ["quant_config.granularity=per_tensor"]).glue.quant_config
+    assert changed == {**written, "granularity": "per_tensor"} and len(written) > 1
+    as_dict = load_recipe(PTQ, {"quant_config": {"granularity": "per_tensor"}}).glue.quant_config
+    assert as_dict == changed
+
+
+def test_no_on_the_command_line_is_the_string():
+    recipe = load_recipe(PTQ, ["save_strategy=no", "eval_strategy=no"])
+    assert recipe.raw["save_strategy"] == "no" and recipe.raw["eval_strategy"] == "no"
+    assert recipe.training.save_strategy.value == "no"
+
+
+def test_no_in_the_file_is_the_string_and_real_booleans_stay(tmp_path):
+    text = PTQ.read_text() + "\neval_strategy: no\nfp16: no\n"
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    recipe = load_recipe(path)
+    assert recipe.training.eval_strategy.value == "no"
+    assert recipe.raw["fp16"] is False  # a bool key keeps YAML's boolean
+
+
+def test_override_without_a_key_is_refused():
+    with pytest.raises(RecipeError, match="override '=3' is not key=value"):
+        load_recipe(PTQ, ["=3"])
+
+
+def test_recipe_that_is_not_utf8(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_bytes(PTQ.read_bytes() + b"\nrun_name: caf\xe9\n")
+    with pytest.raises(RecipeError, match=r"r.yaml: not UTF-8 text \(byte \d+\)"):
+        load_recipe(path)
