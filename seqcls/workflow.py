@@ -22,9 +22,10 @@ import torch
 from data_prep.common import DataError
 from data_prep.prepared import Split, check_same_labels, load_split
 from glue.provenance import provenance
-from glue.recipe import RecipeError
+from glue.recipe import RecipeError, check_values
 from glue.variant import MANIFEST, VariantError, weights_origin
 from seqcls import STAGE
+from seqcls.checkpoints import start_run
 from seqcls.export import export
 from seqcls.model import build, locate_model
 from seqcls.trainer import count_parameters, make_trainer, train_with_stats
@@ -144,10 +145,12 @@ def run_from_cli(args: Any, callbacks: list) -> None:
         work = work_dir(out)
         if raw.get("overwrite_output_dir"):
             shutil.rmtree(work, ignore_errors=True)  # a retrain starts fresh, never from old checkpoints
+        record = start_run(raw, work)  # before parsing: LLaMA-Factory would resume any newest checkpoint-N
         model_args, data_args, training_args, finetuning_args, _ = parse({**raw, "output_dir": str(work)}, where)
+        check_values(model_args, data_args, training_args, finetuning_args, where, raw)
         from llamafactory.train.callbacks import LogCallback
 
-        done = run_seq_cls(model_args, data_args, training_args, finetuning_args, [*callbacks, LogCallback()],
+        done = run_seq_cls(model_args, data_args, training_args, finetuning_args, [*callbacks, LogCallback(), record],
                            out, raw, where)
         if done is not None:
             shutil.rmtree(work, ignore_errors=True)
