@@ -11,11 +11,11 @@ on a carved split is labelled as such (``meta.json``'s ``split_labels``).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from core.paths import portable
 from data_prep.checks import check_prepared
 from data_prep.common import DataError, Example, PreparedDataset, sha256_file, split_name, write_prepared
 from data_prep.labels import LabelNames, encode, label_order
@@ -87,9 +87,10 @@ def read_sources(spec: DatasetSpec, data_dir: Path | None, strict: bool = True
         digests = {path: sha256_file(path) for path in paths}
         if strict:
             _check_source(spec, split, len(records[split]), str(paths[0]), digests)
-        sources[split] = {"path": os.path.relpath(paths[0]), "sha256": digests[paths[0]], "rows": len(records[split])}
+        # Relative to the data folder the user named: the record never holds this machine's paths.
+        sources[split] = {"path": portable(paths[0], folder), "sha256": digests[paths[0]], "rows": len(records[split])}
         if len(paths) == 2:
-            sources[split].update(label_path=os.path.relpath(paths[1]), label_sha256=digests[paths[1]])
+            sources[split].update(label_path=portable(paths[1], folder), label_sha256=digests[paths[1]])
     return records, sources, folder
 
 
