@@ -108,7 +108,7 @@ def test_notebook_reproduces_the_table_from_the_served_release(release, prepared
     last = results[VARIANTS[-1]]["metrics"]["macro_f1"]
     assert text.rstrip().splitlines()[-1].startswith(f"| {VARIANTS[-1]} | {last:.4f} |")  # the table comes last
     assert sum("image/png" in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", [])) == len(VARIANTS)
-    assert all(f"{variant}: " in text for variant in VARIANTS) and "verified; runs on cpu" in text
+    assert all(f"{variant} runs on cpu" in text for variant in VARIANTS)  # this machine has no CUDA
     assert set(json.loads((tmp_path / "work" / RUNTIME_FILE).read_text())) == set(VARIANTS)
     progress = "\n".join(str(o.get("text", "")) for cell in nb.cells for o in cell.get("outputs", [])
                          if o.get("name") == "stderr")
