@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -32,6 +33,12 @@ def execute(notebook: Path, env: dict[str, str], timeout_s: int = 3600) -> nbfor
     return nb
 
 
+def stop_message(err: CellExecutionError) -> str:
+    """The line a stopped notebook ended with (``SystemExit: error: ...``), without terminal colours."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    return next(line for line in reversed(lines) if line.strip())
+
+
 def runtime_table(runtime: dict[str, dict[str, float]]) -> str:
     lines = ["| variant | device | download s | evaluation s | total s |", "|---|---|---|---|---|"]
     for variant, r in runtime.items():
@@ -50,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         nb = execute(args.notebook, {"NB_WORK_DIR": str(work)})
     except CellExecutionError as err:
-        raise SystemExit(f"error: the notebook stopped: {str(err).strip().splitlines()[-1]}") from None
+        raise SystemExit(f"error: the notebook stopped: {stop_message(err)}") from None
     atomic_write_text(work / f"executed_{args.notebook.name}", nbformat.writes(nb))
     print(runtime_table(json.loads((work / RUNTIME_FILE).read_text())))
 

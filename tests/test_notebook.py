@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError
 from glue.quantize import quantize_recipe
 from glue.recipe import load_recipe
 from publish.manifest import MANIFEST_NAME
-from publish.run_notebook import RUNTIME_FILE, execute
+from publish.run_notebook import RUNTIME_FILE, execute, stop_message
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = ["baseline", "ptq_dynamic", "ptq_static"]
@@ -70,9 +70,11 @@ def release(server, models) -> tuple[str, Path]:
     """`make publish` output, written straight into the served folder."""
     url, site = server
     out = site / "v-test"
-    subprocess.run(["make", "-s", "publish", f"PY={sys.executable}", f"MODELS={models}", f"PUBLISH_OUT={out}",
-                    f"RELEASE_URL={url}/v-test", f"NOTEBOOK_NAME={NOTEBOOK_NAME}"], cwd=REPO, check=True,
-                   capture_output=True, text=True)
+    done = subprocess.run(["make", "-s", "publish", f"PY={sys.executable}", f"MODELS={models}", f"PUBLISH_OUT={out}",
+                           f"RELEASE_URL={url}/v-test", f"NOTEBOOK_NAME={NOTEBOOK_NAME}"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}/ (3 variants" in done.stdout
     return f"{url}/v-test", out
 
 
@@ -116,7 +118,7 @@ def test_notebook_reproduces_the_table_from_the_served_release(release, prepared
 
 
 def test_notebook_stops_on_a_tampered_file_before_loading(release, prepared_dir, tmp_path):
-    _, release_dir = release
+    release_url, release_dir = release
     manifest = json.loads((release_dir / MANIFEST_NAME).read_text())
     item = next(f for f in manifest["variants"]["emotion/tiny-bert/ptq_static"]["files"]
                 if f["file"] == "quantized_state.pt")
@@ -126,7 +128,11 @@ def test_notebook_stops_on_a_tampered_file_before_loading(release, prepared_dir,
     asset.unlink()  # a hard link into the model folder: write a new file, leave the model alone
     asset.write_bytes(bytes(data))
 
-    with pytest.raises(CellExecutionError, match=f"checksum error: {item['asset']} .* has sha256 "):
+    with pytest.raises(CellExecutionError) as stopped:
         run(release_dir, prepared_dir, tmp_path / "work")
+    message = stop_message(stopped.value)
+    assert message.startswith(f"SystemExit: error: checksum error: {item['asset']} ({release_url}/{item['asset']}) "
+                              "has sha256 ")
+    assert "nothing was loaded" in message and "Traceback" not in str(stopped.value)
     assert not (tmp_path / "work" / "results").exists()  # stopped before inference and evaluation
     assert not (tmp_path / "work" / "weights" / "emotion" / "tiny-bert" / "ptq_static").exists()
