@@ -15,13 +15,16 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
+from data_prep.common import sha256_file
 from glue.quantize import quantize_recipe
 from glue.recipe import load_recipe
 from publish.manifest import MANIFEST_NAME
 from publish.run_notebook import RUNTIME_FILE, execute, stop_message
+from publish.run_notebook import main as run_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = ["baseline", "ptq_dynamic", "ptq_static"]
@@ -78,11 +81,10 @@ def release(server, models) -> tuple[str, Path]:
     return f"{url}/v-test", out
 
 
-def run(release_dir: Path, prepared_dir: Path, work: Path) -> dict:
-    """Execute the notebook make publish wrote; its RELEASE line is the only pointer to the weights."""
-    return execute(release_dir / NOTEBOOK_NAME, {
-        "NB_MODEL_TAG": "tiny-bert", "NB_VARIANTS": ",".join(VARIANTS), "NB_DATASET_DIR": str(prepared_dir),
-        "NB_WORK_DIR": str(work), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}, timeout_s=180)
+def settings(prepared_dir: Path) -> dict[str, str]:
+    """The notebook's NB_* overrides for the tiny release; its RELEASE line is the only pointer to the weights."""
+    return {"NB_MODEL_TAG": "tiny-bert", "NB_VARIANTS": ",".join(VARIANTS), "NB_DATASET_DIR": str(prepared_dir),
+            "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def outputs(nb, kind: str) -> str:
@@ -90,13 +92,18 @@ def outputs(nb, kind: str) -> str:
                      for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
 
 
-def test_notebook_reproduces_the_table_from_the_served_release(release, prepared_dir, tmp_path):
+def test_notebook_reproduces_the_table_from_the_served_release(release, prepared_dir, tmp_path, monkeypatch, capsys):
     url, release_dir = release
     manifest = json.loads((release_dir / MANIFEST_NAME).read_text())
     assert manifest["base_url"] == url
     assert manifest["variants"]["emotion/tiny-bert/ptq_static"]["devices"] == ["cpu"]
 
-    nb = run(release_dir, prepared_dir, tmp_path / "work")
+    for key, value in settings(prepared_dir).items():
+        monkeypatch.setenv(key, value)
+    run_notebook([str(release_dir / NOTEBOOK_NAME), "--work-dir", str(tmp_path / "work")])  # what make notebook-runtime runs
+    printed = capsys.readouterr().out
+    assert all(f"| {variant} | cpu | " in printed for variant in VARIANTS)  # the runtime table
+    nb = nbformat.read(tmp_path / "work" / f"executed_{NOTEBOOK_NAME}", as_version=4)
     text = outputs(nb, "text/markdown")
     results = {v: json.loads((tmp_path / "work" / "results" / "emotion" / "tiny-bert" / f"{v}.json").read_text())
                for v in VARIANTS}
@@ -117,7 +124,7 @@ def test_notebook_reproduces_the_table_from_the_served_release(release, prepared
     assert "emotion--tiny-bert--baseline--model.safetensors" in progress  # the download's progress bar
 
 
-def test_notebook_stops_on_a_tampered_file_before_loading(release, prepared_dir, tmp_path):
+def test_notebook_stops_on_a_tampered_file_before_loading(release, models, prepared_dir, tmp_path):
     release_url, release_dir = release
     manifest = json.loads((release_dir / MANIFEST_NAME).read_text())
     item = next(f for f in manifest["variants"]["emotion/tiny-bert/ptq_static"]["files"]
@@ -129,10 +136,11 @@ def test_notebook_stops_on_a_tampered_file_before_loading(release, prepared_dir,
     asset.write_bytes(bytes(data))
 
     with pytest.raises(CellExecutionError) as stopped:
-        run(release_dir, prepared_dir, tmp_path / "work")
+        execute(release_dir / NOTEBOOK_NAME, {**settings(prepared_dir), "NB_WORK_DIR": str(tmp_path / "work")})
     message = stop_message(stopped.value)
     assert message.startswith(f"SystemExit: error: checksum error: {item['asset']} ({release_url}/{item['asset']}) "
                               "has sha256 ")
     assert "nothing was loaded" in message and "Traceback" not in str(stopped.value)
     assert not (tmp_path / "work" / "results").exists()  # stopped before inference and evaluation
     assert not (tmp_path / "work" / "weights" / "emotion" / "tiny-bert" / "ptq_static").exists()
+    assert sha256_file(models / "emotion" / "tiny-bert" / "ptq_static" / item["file"]) == item["sha256"]  # untouched
