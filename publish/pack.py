@@ -27,7 +27,7 @@ from eval.eval_all import discover
 from eval.evaluate import identity
 from glue.provenance import git_commit
 from glue.quant import get_method
-from glue.quantize import LOADER as QUANTIZED_LOADER
+from glue.quant.loader import load_quantized
 from glue.variant import VariantError, read_manifest
 from publish.manifest import (ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of,
                               variant_key)
@@ -74,7 +74,7 @@ def shipped_files(folder: Path) -> list[Path]:
 def devices(manifest: dict[str, Any]) -> list[str]:
     """Where the folder's loader runs it: torch.ao's int8 kernels are CPU-only (QuantMethod.devices
     says which); every other loader also runs on CUDA."""
-    if manifest["loader"] == QUANTIZED_LOADER:
+    if manifest["loader"] == f"{load_quantized.__module__}:{load_quantized.__name__}":
         return list(get_method(manifest["quantization"]["method"]).devices)
     return ["cuda", "cpu"]
 
