@@ -63,12 +63,15 @@ def mismatch(path: Path, item: dict[str, Any], digest: str | None = None) -> str
 def download(url: str, path: Path, item: dict[str, Any]) -> None:
     """Stream to ``path`` with a progress bar, hashing on the way; raise ChecksumError on a mismatch."""
     digest = hashlib.sha256()
-    with _open(url) as response, open(path, "wb") as out, \
-            tqdm(total=item["size"], unit="B", unit_scale=True, unit_divisor=1024, desc=item["asset"]) as bar:
-        for block in iter(lambda: response.read(BLOCK), b""):
-            out.write(block)
-            digest.update(block)
-            bar.update(len(block))
+    try:
+        with _open(url) as response, open(path, "wb") as out, \
+                tqdm(total=item["size"], unit="B", unit_scale=True, unit_divisor=1024, desc=item["asset"]) as bar:
+            for block in iter(lambda: response.read(BLOCK), b""):
+                out.write(block)
+                digest.update(block)
+                bar.update(len(block))
+    except OSError as err:  # a dropped connection or a full disk half-way through
+        raise PublishError(f"{item['asset']}: download interrupted ({err}); nothing was loaded; run it again") from None
     why = mismatch(path, item, digest.hexdigest())
     if why:
         raise ChecksumError(f"checksum error: {item['asset']} ({url}) has {why}. The file is corrupt or was changed "

@@ -102,9 +102,7 @@ def stamp_notebook(src: Path, dst: Path, release: dict[str, str]) -> None:
     raise PublishError(f"{src}: no line starting with {RELEASE_LINE!r} in a code cell; restore it from git")
 
 
-def pack_variant(folder: Path, staging: Path) -> tuple[str, dict[str, Any]]:
-    manifest = read_manifest(folder)
-    key = variant_key(*identity(folder, manifest))
+def pack_variant(folder: Path, manifest: dict[str, Any], key: str, staging: Path) -> dict[str, Any]:
     files = []
     for path in shipped_files(folder):
         asset = asset_name(key, path.name)
@@ -115,7 +113,7 @@ def pack_variant(folder: Path, staging: Path) -> tuple[str, dict[str, Any]]:
              "loader": manifest["loader"], "devices": devices(manifest), "files": files}
     if manifest.get("base_model"):  # loaded at run time (a pkg:// model, or a folder the loader rebuilds)
         entry["base_model"] = manifest["base_model"]
-    return key, entry
+    return entry
 
 
 def pack(models_dir: Path, out: Path, base_url: str, notebook_name: str) -> dict[str, Any]:
@@ -131,7 +129,15 @@ def pack(models_dir: Path, out: Path, base_url: str, notebook_name: str) -> dict
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        variants = dict(pack_variant(folder, staging) for folder in folders)
+        variants, sources = {}, {}
+        for folder in folders:
+            variant_manifest = read_manifest(folder)
+            key = variant_key(*identity(folder, variant_manifest))
+            if key in sources:
+                raise PublishError(f"{folder}/variant.json and {sources[key]}/variant.json both describe {key}; "
+                                   "rename one variant (or remove the stale folder)")
+            sources[key] = folder
+            variants[key] = pack_variant(folder, variant_manifest, key, staging)
         manifest = {"schema": SCHEMA, "base_url": base_url, "release": release or None,
                     "commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "variants": variants}
         atomic_write_json(staging / MANIFEST_NAME, manifest)

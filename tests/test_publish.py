@@ -76,6 +76,14 @@ def test_pack_refuses_a_pt_file_that_needs_unpickling(models, tmp_path):
         pack(models, tmp_path / "o", URL, "nb.ipynb")
 
 
+def test_pack_refuses_two_folders_that_claim_one_variant(models, tmp_path):
+    tiny = models / "emotion" / "tiny-bert"
+    shutil.copytree(tiny / "baseline", tiny / "baseline_old")  # its variant.json still says "baseline"
+    with pytest.raises(PublishError, match=r"baseline_old/variant.json and .*/baseline/variant.json both describe "
+                                           "emotion/tiny-bert/baseline"):
+        pack(models, tmp_path / "o", URL, "nb.ipynb")
+
+
 def test_fetch_verifies_then_loads(models, tmp_path):
     out = tmp_path / "release"
     pack(models, out, URL, "nb.ipynb")
