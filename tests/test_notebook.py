@@ -59,12 +59,11 @@ def models(tiny_bert_dir, prepared_dir, tmp_path_factory) -> Path:
     shutil.copytree(tiny_bert_dir, base)
     for variant in VARIANTS[1:]:
         overrides = {"base_model_dir": str(base), "model_name_or_path": str(base), "dataset_dir": str(prepared_dir),
-                     "output_dir": str(base.parent / variant), "model_tag": "tiny-bert"}
-        recipe_path = REPO / "recipes" / "emotion" / f"{variant}.yaml"
-        if variant == "ptq_static":
-            overrides["quant_config"] = {**load_recipe(recipe_path).glue.quant_config, "calibration_samples": 16,
-                                         "calibration_batch_size": 8}
-        quantize_recipe(load_recipe(recipe_path, overrides))
+                     "output_dir": str(base.parent / variant)}
+        recipe_path = REPO / "recipes" / "quantize" / f"{variant}.yaml"
+        if variant == "ptq_static":  # a dotted override changes that key only
+            overrides.update({"quant_config.calibration_samples": 16, "quant_config.calibration_batch_size": 8})
+        quantize_recipe(load_recipe(recipe_path, [f"{key}={value}" for key, value in overrides.items()]))
     return root
 
 
