@@ -13,6 +13,7 @@ import torch
 from data_prep.prepared import Split
 from glue.data import EncodedSplit
 from glue.provenance import PeakMemory
+from seqcls.checkpoints import RunRecord
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:
@@ -58,10 +59,14 @@ def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
         result = trainer.train(resume_from_checkpoint=resume_from)
     wall_s = time.perf_counter() - start
     steps = max(result.global_step, 1)
-    return {"wall_time_s": round(wall_s, 1), "s_per_step": round(wall_s / steps, 3), "resumed_from": resume_from,
-            "train_loss": result.training_loss, "global_steps": result.global_step,
-            "epochs": trainer.args.num_train_epochs, "train_examples": len(trainer.train_dataset),
-            "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history}
+    stats = {"wall_time_s": round(wall_s, 1), "s_per_step": round(wall_s / steps, 3), "resumed_from": resume_from,
+             "train_loss": result.training_loss, "global_steps": result.global_step,
+             "epochs": trainer.args.num_train_epochs, "train_examples": len(trainer.train_dataset),
+             "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history}
+    record = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunRecord)), None)
+    if record is not None:  # the whole run, across resumes, not only this process's part of it
+        stats.update(record.whole_run(trainer.state))
+    return stats
 
 
 def remove_checkpoints(out: Path) -> None:

@@ -73,3 +73,19 @@ def test_recipe_that_is_not_utf8(tmp_path):
     path.write_bytes(PTQ.read_bytes() + b"\nrun_name: caf\xe9\n")
     with pytest.raises(RecipeError, match=r"r.yaml: not UTF-8 text \(byte \d+\)"):
         load_recipe(path)
+
+
+def test_the_training_stage_calls_the_same_checks(tiny_bert_dir, prepared_dir, tmp_path, monkeypatch):
+    """llamafactory-cli train (stage seq_cls) refuses the same values, before any training."""
+    import sys
+
+    from glue.recipe import read_yaml
+    from seqcls.workflow import run_from_cli
+
+    raw = read_yaml(REPO / "recipes" / "baseline_minilm.yaml")
+    raw.update(model_name_or_path=str(tiny_bert_dir), dataset_dir=str(prepared_dir),
+               output_dir=str(tmp_path / "emotion" / "tiny" / "baseline"), learning_rate=0)
+    monkeypatch.setattr(sys, "argv", ["llamafactory-cli", "baseline_minilm.yaml"])
+    with pytest.raises(SystemExit, match="error: baseline_minilm.yaml: key 'learning_rate' is 0; set it to"):
+        run_from_cli(raw, [])
+    assert not (tmp_path / "emotion" / "tiny" / "baseline").exists()
