@@ -121,8 +121,8 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
         base = a.row("baseline")
         rss = (f"peak RSS {row.rss_peak_mb:.0f} MB against {base.rss_peak_mb:.0f} MB (one measurement)"
                if base and row.rss_peak_mb and base.rss_peak_mb else "no memory figure")
-        parts.append(f"on {a.group.model_tag}: {row.size_verdict.word} ({row.size_verdict.evidence}), "
-                     f"{row.speed_bn.word} at batch {a.batch_size} ({row.speed_bn.evidence}), {rss}")
+        parts.append(f"on {a.group.model_tag}: {row.size_verdict.word} ({row.size_verdict.evidence}); speed at batch "
+                     f"{a.batch_size}: {row.speed_bn.word} ({row.speed_bn.evidence}); {rss}")
     if not parts:
         return None
     text = f"bitsandbytes LLM.int8() measured on {', '.join(sorted(d or '?' for d in devices))}: " + "; ".join(parts)

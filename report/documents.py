@@ -39,8 +39,6 @@ def _track(a: Analysed, fig_dir: Path, results_dir: Path) -> dict[str, Any]:
     return {
         "a": a, "group": a.group, "rows": a.rows, "batch_size": a.batch_size,
         "summary": insights.group_sentences(a.rows, len(a.group.labels), a.n_resamples, a.batch_size),
-        "variant_sentences": [insights.variant_sentence(r, a.batch_size) for r in a.rows if r.variant != "baseline"],
-        "fidelity_sentences": [s for s in map(insights.fidelity_sentence, a.rows) if s],
         "method_notes": method_notes, "decisions": discussion.decision_table(a),
         "quant": [{"variant": r.variant, **blocks.quant_summary(r.result), "training": blocks.training_summary(r.result)}
                   for r in a.rows],

@@ -94,16 +94,3 @@ def group_sentences(rows: list[Row], n_labels: int, n_resamples: int, batch_size
     if not any(r.variant == BASELINE for r in rows):
         out.append("No baseline result exists for this group, so no speed-up, paired test or fidelity is shown.")
     return out
-
-
-def fidelity_sentence(row: Row) -> str | None:
-    """Accuracy can hide disagreement: state flips next to the accuracy change."""
-    fid = row.result.get("fidelity") or {}
-    if fid.get("flip_rate") is None or row.delta_acc is None:
-        return None
-    n = row.result["n_examples"]
-    flips = round(fid["flip_rate"] * n)
-    return (f"{row.variant}: accuracy {claims.pts(row.delta_acc.estimate)} points, yet {flips} of {n} "
-            f"predictions ({fid['flip_rate'] * 100:.1f}%) differ from the baseline: {fid.get('fixed', 0)} fixed, "
-            f"{fid.get('broken', 0)} broken, {fid.get('other_flips', 0)} changed between wrong labels; mean "
-            f"KL(baseline || variant) = {fid.get('kl_mean', float('nan')):.3g} nats.")

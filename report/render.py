@@ -80,33 +80,40 @@ def _write_pdf(html: str, out_dir: Path, name: str) -> tuple[Path, int]:
     return path, pages
 
 
-def contexts(results_dir: Path, out_dir: Path, n_resamples: int) -> dict[str, dict[str, Any]]:
-    """The four documents' template contexts, from the result JSONs alone."""
+DOCUMENTS = ("emotion", "agnews", "metrics", "appendix")
+
+
+def contexts(results_dir: Path, out_dir: Path, n_resamples: int,
+             only: tuple[str, ...] = DOCUMENTS) -> dict[str, dict[str, Any]]:
+    """The documents' template contexts (all four by default), from the result JSONs alone."""
     from report import metrics_essay
 
     fig_dir = out_dir / "figures"
     tracks = documents.analysed_tracks(load_groups(results_dir), n_resamples)
     everything = tracks["emotion"] + tracks["agnews"] + tracks["other"]
     out = {}
-    if tracks["emotion"]:
+    if "emotion" in only and tracks["emotion"]:
         out["emotion"] = documents.quantization_report(
             "emotion", "Quantizing an emotion classifier: PTQ, QAT, QLoRA and INT8 on CPU", tracks["emotion"],
             everything, fig_dir, results_dir, diagram=True)
-    if tracks["agnews"]:
+    if "agnews" in only and tracks["agnews"]:
         out["agnews"] = documents.quantization_report(
             "agnews", "Quantizing a decoder news classifier: INT8 from scratch and bitsandbytes", tracks["agnews"],
             everything, fig_dir, results_dir, diagram=False)
-    out["metrics"] = metrics_essay.context()
-    out["appendix"] = documents.appendix(everything, results_dir, fig_dir)
+    if "metrics" in only:
+        out["metrics"] = metrics_essay.context()
+    if "appendix" in only:
+        out["appendix"] = documents.appendix(everything, results_dir, fig_dir)
     return out
 
 
-def render(results_dir: Path, out_dir: Path, pdf: bool = True, n_resamples: int = 2000) -> dict[str, Rendered]:
+def render(results_dir: Path, out_dir: Path, pdf: bool = True, n_resamples: int = 2000,
+           only: tuple[str, ...] = DOCUMENTS) -> dict[str, Rendered]:
     env = _environment()
     css = (TEMPLATES / "style.css").read_text()
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     outputs = {}
-    for name, context in contexts(results_dir, out_dir, n_resamples).items():
+    for name, context in contexts(results_dir, out_dir, n_resamples, only).items():
         html = env.get_template(f"{name}.html.j2").render(**context, css=css, created=created)
         html_path = out_dir / f"{name}.html"
         atomic_write_text(html_path, html)
