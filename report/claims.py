@@ -29,16 +29,21 @@ def pts(value: float) -> str:
     return "0.0" if text in ("+0.0", "-0.0") else text
 
 
+def _beyond(low: float, high: float, neutral: float, above: str, below: str, evidence: str, tie_note: str) -> Verdict:
+    """``above`` when the whole range lies above ``neutral``, ``below`` when it lies below, else a tie."""
+    if low > neutral:
+        return Verdict(above, evidence)
+    if high < neutral:
+        return Verdict(below, evidence)
+    return Verdict(NO_DIFFERENCE, f"{evidence}, {tie_note}")
+
+
 def quality(delta: Interval | None) -> Verdict:
     """Variant minus reference (a paired bootstrap interval): higher, lower or a tie."""
     if delta is None:
         return Verdict(NOT_MEASURED, "no paired comparison")
     evidence = f"{pts(delta.estimate)} points, paired 95% CI {pts(delta.low)} to {pts(delta.high)}"
-    if delta.low > 0:
-        return Verdict("higher", evidence)
-    if delta.high < 0:
-        return Verdict("lower", evidence)
-    return Verdict(NO_DIFFERENCE, evidence + ", includes zero")
+    return _beyond(delta.low, delta.high, 0.0, "higher", "lower", evidence, "includes zero")
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,7 @@ def speed(r: SpeedRange | None) -> Verdict:
     if r is None:
         return Verdict(NOT_MEASURED, "no repeated latency rounds in the result JSONs, so no run-to-run spread")
     evidence = f"{r.estimate:.2f}x, {r.low:.2f}x to {r.high:.2f}x across rounds"
-    if r.low > 1:
-        return Verdict("faster", evidence)
-    if r.high < 1:
-        return Verdict("slower", evidence)
-    return Verdict(NO_DIFFERENCE, evidence + ", inside the run-to-run spread")
+    return _beyond(r.low, r.high, 1.0, "faster", "slower", evidence, "inside the run-to-run spread")
 
 
 def size(reference_mb: float | None, variant_mb: float | None) -> Verdict:
