@@ -8,7 +8,6 @@ from typing import Any
 
 from report.analysis import dig
 
-MAX_VALUE_CHARS = 160
 # 4-bit-only settings bitsandbytes' config carries even for an 8-bit load: shown only when bits == 4.
 FOUR_BIT_ONLY = ("quant_type", "double_quant", "compute_dtype")
 # Bookkeeping left out of the appendix's quantization listing (it stays in each result JSON).
@@ -52,7 +51,7 @@ def flatten(block: Any, prefix: str = "") -> list[tuple[str, str]]:
         text = json.dumps(block, separators=(", ", ": "))
     else:
         text = scalar(block)
-    return [(prefix, text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…")]
+    return [(prefix, text)]  # never truncated: the tables wrap long values
 
 
 def _module_types(block: dict[str, Any] | None) -> set[str]:

@@ -130,8 +130,22 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
         text += (". No GPU result exists here, so its GPU behaviour is not measured: on a GPU it runs int8 matmuls "
                  "with outlier columns in 16-bit (Dettmers et al. 2022), designed to halve weight memory of large "
                  "models rather than to speed up a model that fits; on a CPU it stores int8 and computes the rest "
-                 "in float, so any speed-up here must come from the table above, not from int8 arithmetic.")
+                 "in float, so any speed-up here must come from the table above, not from int8 arithmetic")
     return text + "."
+
+
+def scratch_modes(a: Analysed) -> str | None:
+    """The hand-written INT8 in its two modes: the same int8 weights, float or integer matmul."""
+    deq, imm = a.row("scratch_int8_dequant"), a.row("scratch_int8_intmm")
+    if deq is None or imm is None:
+        return None
+    quality = claims.quality(paired_delta(deq, imm, len(a.group.labels), a.n_resamples))
+    speed = claims.speed(claims.speed_range(deq.ms_batch, imm.ms_batch, deq.rounds("batch"), imm.rounds("batch"))
+                         if deq.ms_batch and imm.ms_batch else None)
+    return (f"This project's INT8 stores the same int8 weights in both modes; intmm also quantizes activations per "
+            f"token and multiplies in integers (torch._int_mm). {claims.phrase(quality, 'intmm', 'macro-F1', 'dequant')}; "
+            f"speed at batch {a.batch_size}: {speed.word} against dequant ({speed.evidence}). Dequant only saves "
+            f"size: it expands the weights to float for every matmul.")
 
 
 @dataclass(frozen=True)

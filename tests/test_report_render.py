@@ -20,6 +20,11 @@ QUANT_DOCS = ("emotion", "agnews", "appendix")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     write_fake_results(out, n_emotion=300, n_agnews=120)
+    for path in (out / "emotion" / "minilm-l6").glob("*.json"):  # a bert-base-sized track beside MiniLM
+        result = json.loads(path.read_text())
+        result["model_tag"] = "mpnet-base"
+        (out / "emotion" / "mpnet-base").mkdir(exist_ok=True)
+        (out / "emotion" / "mpnet-base" / path.name).write_text(json.dumps(result))
     (out / "bench").mkdir()
     (out / "bench" / "minilm-l6.json").write_text(json.dumps({  # the shape bench/run.py writes
         "rows": [{"variant": "baseline", "backend": "torch", "macro_f1": 0.9,
@@ -50,6 +55,12 @@ def test_page_limits_and_outputs(rendered):
     figures = rendered["emotion"].pdf.parent / "figures"
     for name in ("pipelines.png", "tradeoff_emotion_minilm-l6.png", "confusion_agnews_minilm-l6.png"):
         assert (figures / name).stat().st_size > 5000
+
+
+def test_bert_base_sized_track_leads(rendered):
+    html = rendered["emotion"].html.read_text()
+    assert html.index("Results: mpnet-base") < html.index("Beside it: minilm-l6")
+    assert "all-mpnet-base-v2" in html
 
 
 def test_numbers_in_the_pdf_text_equal_the_jsons(rendered, results):
