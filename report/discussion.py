@@ -66,8 +66,8 @@ def _sensitivity_sentence(sens: dict[str, Any] | None, where: str) -> str:
     total = sum(u["drop_points"] for u in singles)
     return (f"Quantizing one unit at a time with the same method ({where}, {sens['n_examples']} test examples), the "
             f"largest macro-F1 drops are {top}; the {len(singles)} single-layer drops sum to {total:+.2f} points "
-            f"against {sens['full']['drop_points']:+.2f} for the whole model. Single-unit drops this small are "
-            "within one or two changed predictions per class, so they rank layers but do not prove a cause.")
+            f"against {sens['full']['drop_points']:+.2f} for the whole model ({sens['full']['flips']} changed predictions). "
+            "Each drop is one measurement without an interval: it ranks the units, it does not test them.")
 
 
 def dynamic_losses(a: Analysed, sensitivity: dict[str, Any] | None, where: str) -> str | None:

@@ -85,8 +85,9 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
     views = []
     for a in tracks:
         sens, where = _sensitivity(results_dir, a)
+        confusion = figures.confusion_grid(a.group, fig_dir / f"confusion_{a.group.key}.png")
         views.append({
-            "a": a, "group": a.group, "rows": a.rows,
+            "a": a, "group": a.group, "rows": a.rows, "confusion": f"figures/{confusion.name}",
             "blocks": [{"variant": r.variant,
                         "quantization": blocks.appendix_rows(blocks.quant_block(r.result), blocks.HIDDEN_QUANT_KEYS),
                         "training": blocks.appendix_rows(r.result.get("training")),

@@ -55,7 +55,8 @@ SOURCE_COPY = "source copy"
 IDF_CORPUS = [c.reference for c in CASES] + ["The council met on Monday to discuss the budget.",
                                              "The new library opens on Monday.", "The park will close for the winter.",
                                              "Flights resumed after the storm."]
-# Unrelated pairs from these give BERTScore's rescaling baseline for MiniLM (the package ships none for it).
+# Unrelated pairs from these give BERTScore's rescaling baseline for MiniLM (the package ships none for
+# it) and ordered coverage's zero.
 BASELINE_SENTENCES = ["The recipe needs two cups of flour.", "Gluons bind quarks together.",
                       "The train to Lyon leaves at nine.", "She painted the fence green.",
                       "Interest rates rose again in March.", "The cat slept on the warm windowsill.",
@@ -72,22 +73,23 @@ def _bertscore_baseline(model: tm.MiniLM) -> tuple[float, float, float]:
     return float(p.mean()), float(r.mean()), float(f.mean())
 
 
-def score_case(model: tm.MiniLM, case: Case, extra: dict[str, str] | None = None,
-               baseline: tuple[float, float, float] | None = None) -> dict[str, dict[str, Any]]:
-    """Every metric on every candidate of one case (plus ``extra`` candidates)."""
+def score_case(model: tm.MiniLM, case: Case, baseline: tuple[float, float, float], floor: float,
+               extra: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Every metric on every candidate of one case (plus ``extra`` candidates); ``baseline`` is
+    BERTScore's rescaling baseline, ``floor`` ordered coverage's zero."""
     cands = case.candidates | (extra or {})
     names, texts = list(cands), list(cands.values())
     refs = [case.reference] * len(texts)
     raw = model.scorer().score(texts, refs)
     idf = model.scorer(idf_sents=IDF_CORPUS).score(texts, refs)
-    rescaled = model.scorer(baseline=baseline or _bertscore_baseline(model)).score(texts, refs)
+    rescaled = model.scorer(baseline=baseline).score(texts, refs)
     rows = {}
     for i, (name, text) in enumerate(zip(names, texts)):
         rows[name] = {"text": text, "bleu": tm.bleu(text, case.reference), "rouge": tm.rouge(text, case.reference),
                       "bertscore": {k: float(v[i]) for k, v in zip("prf", raw)},
                       "bertscore_idf_f": float(idf[2][i]), "bertscore_rescaled_f": float(rescaled[2][i]),
                       "source_sim": model.source_similarity(case.source, text),
-                      "ours": model.ordered_coverage(text, case.reference)}
+                      "ours": model.ordered_coverage(text, case.reference, floor)}
     return rows
 
 
@@ -125,8 +127,8 @@ def ranking_sentences(cases: list[Case], agreements: list[dict[str, dict[str, An
             out.append(f"'{tag}': only ordered coverage ranks " + "; ".join(f"{a} above {b}" for a, b in only_ours_right)
                        + " (the three others all get these pairs wrong).")
         if ours_wrong:
-            out.append(f"'{tag}': ordered coverage still ranks wrongly " + "; ".join(f"{b} level with or above {a}"
-                                                                                for a, b in agree[OURS]["wrong"]) + ".")
+            out.append(f"'{tag}': ordered coverage still puts " + "; ".join(f"{b} at or above {a}"
+                                                                          for a, b in agree[OURS]["wrong"]) + ".")
     return out
 
 
@@ -159,12 +161,12 @@ def worked_sentences(rows: dict[str, dict[str, Any]]) -> list[str]:
 def context() -> dict[str, Any]:
     """Everything metrics.html.j2 shows."""
     model = tm.MiniLM()
-    baseline = _bertscore_baseline(model)
-    worked = score_case(model, WORKED, {SOURCE_COPY: WORKED.source}, baseline)
-    scored = [worked] + [score_case(model, c, baseline=baseline) for c in CASES[1:]]
+    baseline, floor = _bertscore_baseline(model), model.coverage_floor(BASELINE_SENTENCES)
+    worked = score_case(model, WORKED, baseline, floor, {SOURCE_COPY: WORKED.source})
+    scored = [worked] + [score_case(model, c, baseline, floor) for c in CASES[1:]]
     agreements = [agreement(c, rows) for c, rows in zip(CASES, scored)]
     return {"title": "Evaluating generated text: ROUGE, BLEU, BERTScore, reference-free, and a metric of our own",
             "worked": worked, "case": WORKED, "cases": list(zip(CASES, scored, agreements)),
             "worked_sentences": worked_sentences(worked), "ranking_sentences": ranking_sentences(CASES, agreements),
-            "metrics": list(RANKED_METRICS), "layer": model.layer, "baseline": baseline,
+            "metrics": list(RANKED_METRICS), "layer": model.layer, "baseline": baseline, "floor": floor,
             "signature": tm.bleu_signature(), "skip": tm.SKIP_DISTANCE, "w_weight": tm.ROUGE_W_WEIGHT}

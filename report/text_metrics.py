@@ -109,19 +109,19 @@ def rouge(candidate: str, reference: str) -> dict[str, dict[str, float]]:
                   "rougeSU4": rouge_s(candidate, reference, unigrams=True)}
 
 
-def ordered_coverage(sim: np.ndarray, threshold: float) -> dict[str, float]:
+def ordered_coverage(sim: np.ndarray, floor: float) -> dict[str, float]:
     """This project's metric from a (reference content token x candidate content token) cosine
-    matrix: coverage = share of reference content tokens with a candidate match above
-    ``threshold`` (weighted by that similarity); order = share of matched reference-token pairs
-    whose matches keep their order; score = coverage x order."""
+    matrix: coverage = mean over reference content tokens of their best match, rescaled so that
+    ``floor`` (the best-match cosine of unrelated sentences) is 0 and identity is 1; order = share
+    of pairs of matched reference tokens whose matches keep their order; score = coverage x order."""
     if sim.size == 0:
         return {"coverage": 0.0, "order": 0.0, "score": 0.0}
     best, where = sim.max(1), sim.argmax(1)
-    matched = best >= threshold
-    coverage = float((best * matched).sum() / len(best))
-    positions = where[matched]
+    credit = np.clip((best - floor) / (1 - floor), 0.0, 1.0)
+    positions = where[credit > 0]
     pairs = [(a, b) for a, b in combinations(positions, 2) if a != b]
     order = 1.0 if not pairs else sum(a < b for a, b in pairs) / len(pairs)
+    coverage = float(credit.mean())
     return {"coverage": coverage, "order": order, "score": coverage * order}
 
 
@@ -179,12 +179,16 @@ class MiniLM:
         return BERTScorer(model_type=self.folder, num_layers=self.layer, idf=idf_sents is not None,
                           idf_sents=idf_sents, **kwargs)
 
-    def ordered_coverage(self, candidate: str, reference: str, threshold: float = 0.55) -> dict[str, float]:
-        def content(text: str) -> tuple[list[str], np.ndarray]:
-            pieces, emb = self.token_embeddings(text, self.layer)
-            keep = [i for i, p in enumerate(pieces) if p.isalnum() and p not in STOPWORDS]
-            emb = emb[keep]
-            return [pieces[i] for i in keep], emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    def content_tokens(self, text: str) -> np.ndarray:
+        """Unit embeddings (layer ``self.layer``) of the content word pieces: no stopwords, no punctuation."""
+        pieces, emb = self.token_embeddings(text, self.layer)
+        emb = emb[[i for i, p in enumerate(pieces) if p.isalnum() and p not in STOPWORDS]]
+        return emb / np.linalg.norm(emb, axis=1, keepdims=True)
 
-        (_, ref), (_, cand) = content(reference), content(candidate)
-        return ordered_coverage(ref @ cand.T, threshold)
+    def coverage_floor(self, unrelated: list[str]) -> float:
+        """Mean best-match cosine between content tokens of unrelated sentences: the metric's zero."""
+        pairs = list(combinations(unrelated, 2))
+        return float(np.mean([(self.content_tokens(a) @ self.content_tokens(b).T).max(1).mean() for a, b in pairs]))
+
+    def ordered_coverage(self, candidate: str, reference: str, floor: float) -> dict[str, float]:
+        return ordered_coverage(self.content_tokens(reference) @ self.content_tokens(candidate).T, floor)

@@ -51,12 +51,12 @@ def test_rouge_s_and_su_by_hand():
 
 
 def test_ordered_coverage_by_hand():
-    # 3 reference tokens; the first two match candidate tokens 1 and 0 (swapped), the third none
+    # 3 reference tokens; the first two match candidate tokens 1 and 0 (swapped), the third falls below the floor
     sim = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.4]])
-    out = tm.ordered_coverage(sim, threshold=0.5)
-    assert out["coverage"] == pytest.approx((0.9 + 0.8) / 3)
+    out = tm.ordered_coverage(sim, floor=0.5)
+    assert out["coverage"] == pytest.approx(((0.9 - 0.5) / 0.5 + (0.8 - 0.5) / 0.5 + 0) / 3)
     assert out["order"] == 0.0 and out["score"] == 0.0
-    in_order = tm.ordered_coverage(sim[:, ::-1], threshold=0.5)
+    in_order = tm.ordered_coverage(sim[:, ::-1], floor=0.5)
     assert in_order["order"] == 1.0 and in_order["score"] == pytest.approx(in_order["coverage"])
 
 
