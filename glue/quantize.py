@@ -1,6 +1,6 @@
 """Quantize a fine-tuned baseline as a recipe says and write the variant folder.
 
-    python -m glue.quantize recipes/emotion/ptq_dynamic.yaml [key=value ...] [--force]
+    python -m glue.quantize recipes/quantize/ptq_dynamic.yaml [key=value ...] [--force]
 
 Reads the baseline folder (``base_model_dir``) through load_variant, applies the recipe's
 ``method`` with its ``quant_config`` (glue/quant/), and writes ``output_dir`` atomically
