@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from core import MIB
 from core.paths import REPO, portable_argv
 
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "datasets", "llamafactory",
@@ -62,7 +63,7 @@ def provenance(**extra: object) -> dict[str, object]:
 def rss_mb() -> float:
     """Current resident set size of this process."""
     with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
 
 
 def max_rss_mb() -> float:
@@ -98,7 +99,7 @@ class PeakMemory:
         self._thread.join()
         self.peak_mb = max(self.peak_mb, rss_mb())
         if torch.cuda.is_available():
-            self.cuda_peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            self.cuda_peak_mb = torch.cuda.max_memory_allocated() / MIB
 
     def as_dict(self) -> dict[str, float | None]:
         return {"rss_start_mb": round(self.start_mb, 1), "rss_peak_mb": round(self.peak_mb, 1),

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core import MIB
 from core.io import staged_output
 from data_prep.common import DataError
 from data_prep.prepared import load_split
@@ -33,7 +34,7 @@ LOADER = "glue.quant.loader:load_quantized"
 def folder_mb(folder: Path, exclude: tuple[str, ...] = ()) -> float:
     """Bytes of weight files (safetensors / .pt) in a folder, in MiB."""
     files = [p for p in folder.iterdir() if p.suffix in (".safetensors", ".pt") and p.name not in exclude]
-    return round(sum(p.stat().st_size for p in files) / 2**20, 2)
+    return round(sum(p.stat().st_size for p in files) / MIB, 2)
 
 
 def quantize_recipe(recipe: Recipe) -> Path:

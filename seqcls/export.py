@@ -53,4 +53,4 @@ def load_adapter(path: Path, manifest: dict[str, Any], device: torch.device) -> 
     model = PeftModel.from_pretrained(base, path).eval()
     if quant is None:  # a bitsandbytes body is placed while loading and refuses .to()
         model.to(device)
-    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)
+    return Variant.from_manifest(path, model, tokenizer, manifest, device)
