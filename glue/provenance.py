@@ -35,7 +35,9 @@ def git_commit() -> dict[str, object]:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    # Code or recipes changed since the commit; results/ is what the pipeline itself writes, so
+    # eval-all's own earlier results must not mark its later ones dirty.
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"))
     return {"git_commit": commit, "git_dirty": dirty}
 
 
