@@ -119,6 +119,8 @@ def staged_output(out: str | Path) -> Iterator[Path]:
     try:
         os.chmod(staging, dir_mode())
         yield staging
+        for item in staging.rglob("*"):  # writers that use mkstemp (transformers' shards) leave 0600
+            os.chmod(item, dir_mode() if item.is_dir() else file_mode())
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -87,6 +87,7 @@ def read_sources(spec: DatasetSpec, data_dir: Path | None, strict: bool = True
         digests = {path: sha256_file(path) for path in paths}
         if strict:
             _check_source(spec, split, len(records[split]), str(paths[0]), digests)
+        # Relative to the data folder the user named: the record never holds this machine's paths.
         sources[split] = {"path": portable(paths[0], folder), "sha256": digests[paths[0]], "rows": len(records[split])}
         if len(paths) == 2:
             sources[split].update(label_path=portable(paths[1], folder), label_sha256=digests[paths[1]])

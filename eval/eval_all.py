@@ -1,6 +1,6 @@
 """Evaluate every model folder under outputs/models in one run, then print the comparison.
 
-    python -m eval.eval_all [--models outputs/models] [--results results]
+    python -m eval.eval_all [--models outputs/models] [--results results] [--dataset NAME]
 
 Each folder is evaluated in its own process, so peak memory is the variant's own and one
 crash does not stop the rest. Baselines go first: the others' fidelity is measured against them.
@@ -16,12 +16,12 @@ from pathlib import Path
 from data_prep.common import atomic_write_text
 
 
-def discover(models_dir: Path) -> list[Path]:
+def discover(models_dir: Path, dataset: str | None = None) -> list[Path]:
     """Finished model folders (outputs/models/<dataset>/<model_tag>/<variant>/variant.json),
     baselines first. Hidden folders are skipped: staging folders of a running or killed job
     (core.io.staged_output) hold a variant.json before they are complete."""
     models_dir = Path(models_dir)
-    folders = sorted(p.parent for p in models_dir.glob("*/*/*/variant.json")
+    folders = sorted(p.parent for p in models_dir.glob(f"{dataset or '*'}/*/*/variant.json")
                      if not any(part.startswith(".") for part in p.parent.relative_to(models_dir).parts))
     return sorted(folders, key=lambda p: (p.parent.parent.name, p.parent.name, p.name != "baseline"))
 
@@ -69,14 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="outputs/models")
     parser.add_argument("--results", default="results")
+    parser.add_argument("--dataset", default=None, help="evaluate this dataset's folders only (the table lists all)")
     parser.add_argument("--table-only", action="store_true", help="print the table from existing results")
     parser.add_argument("extra", nargs="*", help="arguments passed to eval.evaluate (e.g. --limit 200)")
     args = parser.parse_args(argv)
     failed = []
     if not args.table_only:
-        folders = discover(Path(args.models))
+        folders = discover(Path(args.models), args.dataset)
         if not folders:
-            raise SystemExit(f"error: no model folders under {args.models}; build some first (make all)")
+            where = f"{args.models}/{args.dataset}" if args.dataset else args.models
+            raise SystemExit(f"error: no model folders under {where}; build some first (make all)")
         for i, folder in enumerate(folders, 1):
             print(f"[{i}/{len(folders)}] evaluating {folder}", flush=True)
             cmd = [sys.executable, "-m", "eval.evaluate", str(folder), "--results", args.results, *args.extra]

@@ -1,5 +1,6 @@
 """Latency: warm up, then time each call and keep every sample, so medians and spreads come
-from the same run. Callers compare methods as ratios within one run (timings here move ~30%)."""
+from the same run. The whole measurement is repeated in rounds over the same texts, so the
+report can tell a real speed difference from run-to-run noise (timings here move ~30%)."""
 from __future__ import annotations
 
 import random
@@ -29,21 +30,36 @@ def summarize(samples_ms: np.ndarray) -> dict[str, float]:
             "p90": float(np.percentile(samples_ms, 90)), "n": int(len(samples_ms))}
 
 
+def _rounds(fn: Callable[[list[str]], object], inputs: list[list[str]], rounds: int, warmup: int) -> list[np.ndarray]:
+    """``rounds`` passes over the same inputs, each warmed up and timed separately."""
+    out = []
+    for _ in range(rounds):
+        calls = iter(inputs * 2)
+        out.append(time_calls(lambda: fn(next(calls)), len(inputs), warmup))
+    return out
+
+
 def measure_latency(predict: Callable[[list[str]], object], texts: list[str], batch_size: int = 32,
-                    n_single: int = 100, n_batches: int = 20, warmup: int = 5, seed: int = 0) -> dict:
+                    n_single: int = 100, n_batches: int = 20, warmup: int = 5, seed: int = 0,
+                    rounds: int = 3) -> dict:
     """ms/example at batch 1 over single real texts, ms/batch over batches of ``batch_size``
-    real texts (padded to their longest): the test set's real length distribution."""
+    real texts (padded to their longest): the test set's real length distribution. The samples
+    are split into ``rounds`` repeats of the same texts; each round's median is kept, so the
+    spread between rounds is measured, not assumed."""
     rng = random.Random(seed)
-    singles = rng.sample(texts, min(n_single, len(texts)))
-    batches = [rng.sample(texts, min(batch_size, len(texts))) for _ in range(n_batches)]
-    single_iter, batch_iter = iter(singles * 2), iter(batches * 2)
-    single = summarize(time_calls(lambda: predict([next(single_iter)]), len(singles), warmup))
-    batch = summarize(time_calls(lambda: predict(next(batch_iter)), len(batches), min(warmup, n_batches)))
+    per_round_single, per_round_batches = max(1, n_single // rounds), max(1, n_batches // rounds)
+    singles = [[t] for t in rng.sample(texts, min(per_round_single, len(texts)))]
+    batches = [rng.sample(texts, min(batch_size, len(texts))) for _ in range(per_round_batches)]
+    single_rounds = _rounds(predict, singles, rounds, warmup)
+    batch_rounds = _rounds(predict, batches, rounds, min(warmup, per_round_batches))
+    single, batch = summarize(np.concatenate(single_rounds)), summarize(np.concatenate(batch_rounds))
     return {
         "ms_per_example": round(single["median"], 3), "ms_per_example_p10": round(single["p10"], 3),
         "ms_per_example_p90": round(single["p90"], 3),
         "ms_per_batch": round(batch["median"], 3), "ms_per_batch_p10": round(batch["p10"], 3),
         "ms_per_batch_p90": round(batch["p90"], 3),
-        "batch_size": batch_size, "n_single": len(singles), "n_batches": len(batches), "warmup": warmup,
-        "threads": torch.get_num_threads(),
+        "ms_per_example_rounds": [round(float(np.median(r)), 3) for r in single_rounds],
+        "ms_per_batch_rounds": [round(float(np.median(r)), 3) for r in batch_rounds],
+        "rounds": rounds, "batch_size": batch_size, "n_single": single["n"], "n_batches": batch["n"],
+        "warmup": warmup, "threads": torch.get_num_threads(),
     }

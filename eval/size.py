@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from core import MIB
+
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".bin")
 
 
@@ -47,7 +49,7 @@ def disk_bytes(folder: Path) -> int:
 
 
 def model_size(model: torch.nn.Module, folder: Path) -> dict[str, float]:
-    mb = 2**20
+    mb = MIB
     return {"state_dict_mb": round(state_dict_bytes(model) / mb, 3),
             "disk_mb": round(disk_bytes(folder) / mb, 3),
             "param_buffer_mb": round(param_buffer_bytes(model) / mb, 3)}

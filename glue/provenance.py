@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from core import MIB
 from core.paths import REPO, portable_argv
 
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "datasets", "llamafactory",
@@ -34,7 +35,9 @@ def git_commit() -> dict[str, object]:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    # Code or recipes changed since the commit; results/ is what the pipeline itself writes, so
+    # eval-all's own earlier results must not mark its later ones dirty.
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"))
     return {"git_commit": commit, "git_dirty": dirty}
 
 
@@ -62,7 +65,7 @@ def provenance(**extra: object) -> dict[str, object]:
 def rss_mb() -> float:
     """Current resident set size of this process."""
     with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
 
 
 def max_rss_mb() -> float:
@@ -98,7 +101,7 @@ class PeakMemory:
         self._thread.join()
         self.peak_mb = max(self.peak_mb, rss_mb())
         if torch.cuda.is_available():
-            self.cuda_peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            self.cuda_peak_mb = torch.cuda.max_memory_allocated() / MIB
 
     def as_dict(self) -> dict[str, float | None]:
         return {"rss_start_mb": round(self.start_mb, 1), "rss_peak_mb": round(self.peak_mb, 1),

@@ -1,6 +1,6 @@
 """Quantize a fine-tuned baseline as a recipe says and write the variant folder.
 
-    python -m glue.quantize recipes/emotion/ptq_dynamic.yaml [key=value ...] [--force]
+    python -m glue.quantize recipes/quantize/ptq_dynamic.yaml [key=value ...] [--force]
 
 Reads the baseline folder (``base_model_dir``) through load_variant, applies the recipe's
 ``method`` with its ``quant_config`` (glue/quant/), and writes ``output_dir`` atomically
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core import MIB
 from core.io import staged_output
 from data_prep.common import DataError
 from data_prep.prepared import load_split
@@ -33,7 +34,7 @@ LOADER = "glue.quant.loader:load_quantized"
 def folder_mb(folder: Path, exclude: tuple[str, ...] = ()) -> float:
     """Bytes of weight files (safetensors / .pt) in a folder, in MiB."""
     files = [p for p in folder.iterdir() if p.suffix in (".safetensors", ".pt") and p.name not in exclude]
-    return round(sum(p.stat().st_size for p in files) / 2**20, 2)
+    return round(sum(p.stat().st_size for p in files) / MIB, 2)
 
 
 def quantize_recipe(recipe: Recipe) -> Path:

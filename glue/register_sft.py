@@ -20,7 +20,8 @@ from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
 from glue.provenance import provenance
 from glue.recipe import RecipeError, read_yaml
-from glue.variant import weights_origin, write_manifest
+from glue.quant import bnb
+from glue.variant import load_variant, weights_origin, write_manifest
 
 ADAPTER = "adapter_model.safetensors"
 
@@ -67,11 +68,9 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").is_file() else {}
     trainable = safetensors_numel(out / ADAPTER)
     base = safetensors_numel(Path(raw["model_name_or_path"]))
-    quantization = None
-    if raw.get("quantization_bit") == 4:
-        quantization = {"method": "bitsandbytes", "bits": 4, "quant_type": raw.get("quantization_type", "nf4"),
-                        "double_quant": bool(raw.get("double_quantization", True)), "compute_dtype": "float32",
-                        "scope": "base frozen in 4-bit during SFT and at inference; LoRA adapters full precision"}
+    quant = bnb.from_llamafactory_keys(raw, skip_modules=["lm_head"])  # LLaMA-Factory keeps lm_head out
+    # The block's config first (the loader needs it); the walked block once the model loads.
+    quantization = {"method": bnb.METHOD.name, "bits": quant.bits, "config": quant.as_dict()} if quant else None
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the recipe
     manifest = write_manifest(
         out, method=variant, variant=variant, loader="glue.sft_classifier:load", labels=meta["labels"],
@@ -90,6 +89,10 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
                   "log_history": state.get("log_history", [])},
         provenance=provenance(seed=raw.get("seed")),
     )
+    if quant is not None:
+        lm = load_variant(out).model.lm
+        manifest = write_manifest(out, **{**manifest, "quantization": bnb.block(
+            lm, quant, "base frozen in 4-bit during SFT and at inference; LoRA adapters full precision")})
     print(f"registered {out} as {variant}: {trainable:,} trainable parameters "
           f"({manifest['training']['parameters']['trainable_pct']:.2f}%)")
     return out

@@ -94,7 +94,9 @@ def make_encoder(tokenizer, template, instruction: str, labels: list[str], max_l
 def load(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
     """Loader named in variant.json (written by glue.register_sft): 4-bit base + LoRA adapter."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from glue.quant.bnb import BnbConfig
 
     base_dir = Path(manifest["base_model"])
     if not base_dir.is_dir():
@@ -102,9 +104,8 @@ def load(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
     quant = manifest.get("quantization")
     config = None
     if quant:
-        config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant["quant_type"],
-                                    bnb_4bit_use_double_quant=quant["double_quant"],
-                                    bnb_4bit_compute_dtype=torch.float32)
+        bnb_config = BnbConfig.from_dict(quant["config"])
+        config = bnb_config.hf_config(bnb_config.skip_modules)
     lm = AutoModelForCausalLM.from_pretrained(base_dir, quantization_config=config, dtype=torch.float32,
                                               device_map={"": str(device)})
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -23,6 +23,7 @@ from data_prep.common import atomic_write_json
 from glue.weights import folder_problem
 
 MANIFEST = "variant.json"
+DEFAULT_MAX_LENGTH = 128  # tokens; a manifest's max_length (the recipe's cutoff_len) overrides it
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
@@ -45,10 +46,17 @@ class Variant:
     tokenizer: Any
     labels: list[str]
     manifest: dict[str, Any]
-    max_length: int = 128
+    max_length: int = DEFAULT_MAX_LENGTH
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     # A variant may format text itself (a decoder scored on answer tokens, say).
     encode: Callable[[list[str]], dict[str, torch.Tensor]] | None = None
+
+    @classmethod
+    def from_manifest(cls, path: Path, model: torch.nn.Module, tokenizer, manifest: dict[str, Any],
+                      device: torch.device) -> "Variant":
+        """What every loader returns: labels and max_length come from the folder's manifest."""
+        return cls(path, model, tokenizer, manifest["labels"], manifest,
+                   manifest.get("max_length", DEFAULT_MAX_LENGTH), device)
 
     def batch(self, texts: list[str]) -> dict[str, torch.Tensor]:
         if self.encode is not None:
@@ -174,4 +182,4 @@ def load_hf_classifier(path: Path, manifest: dict[str, Any], device: torch.devic
     dtype = torch.float16 if device.type == "cuda" and manifest.get("fp16_inference") else torch.float32
     model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)
-    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)
+    return Variant.from_manifest(path, model, tokenizer, manifest, device)

@@ -6,5 +6,5 @@ BENCH_ARGS ?=
 
 .PHONY: bench
 bench: data  ## benchmark every minilm-l6 variant vs ONNX Runtime and torchao -> results/bench/ (not in all; ~10 min)
-	$(PY) -m bench.run --models $(MODELS)/emotion/minilm-l6 --dataset-dir $(PREP) --results $(RESULTS) \
+	$(PY) -m bench.run --models $(MODELS)/$(DATASET)/$(MODEL) --dataset-dir $(PREP) --results $(RESULTS) \
 		--cache $(OUT)/bench --threads $(OMP_NUM_THREADS) $(BENCH_ARGS)

@@ -1,7 +1,7 @@
-# Report: PDF + HTML rendered from the result JSONs alone (report/, report_templates/).
+# Reports: emotion.pdf, agnews.pdf, metrics.pdf and appendix.pdf (+ HTML) rendered from the result JSONs alone.
 REPORT := $(RESULTS)/report
 
 .PHONY: report
-report: $(REPORT)/report.pdf  ## render results/report/report.{pdf,html} + figures from the result JSONs
-$(REPORT)/report.pdf: $(wildcard $(RESULTS)/*/*/*.json) $(wildcard report/*.py report/*.yaml report_templates/*) | setup
+report: $(REPORT)/emotion.pdf  ## render results/report/{emotion,agnews,metrics,appendix}.pdf from the result JSONs
+$(REPORT)/emotion.pdf: $(wildcard $(RESULTS)/*/*/*.json) $(wildcard report/*.py report/*.yaml report_templates/*) | setup
 	$(PY) -m report.render --results $(RESULTS) --out $(REPORT)

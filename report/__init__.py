@@ -1,1 +1,1 @@
-"""Render the comparison report (PDF + HTML) from the result JSONs alone: ``make report``."""
+"""Render the reports (emotion, agnews, metrics essay, appendix; PDF + HTML) from the result JSONs alone: ``make report``."""

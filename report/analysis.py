@@ -1,6 +1,7 @@
-"""Everything the report says about a group of results, computed once from the JSONs: intervals,
-paired tests against the baseline, speed-ups and Pareto fronts. Templates and insight sentences
-read only these rows, so a table and the sentence beside it cannot disagree."""
+"""Everything the reports say about a group of results, computed once from the JSONs: intervals,
+paired tests against the baseline, speed-up ranges over the latency rounds and the verdicts that
+follow from them. Templates and sentences read only these rows, so a table and the sentence
+beside it cannot disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from report import stats
+from report import claims, stats
 from report.results import BASELINE, Group
 
 ALPHA = 0.05
@@ -43,30 +44,70 @@ class Row:
     delta_acc: stats.Interval | None = None
     mcnemar: stats.McNemar | None = None
     p_holm: float | None = None
-    speedup_example: float | None = None          # baseline ms / variant ms
-    speedup_batch: float | None = None
-    size_ratio: float | None = None               # baseline MB / variant MB
-    pareto_size: bool = False
-    pareto_latency: bool = False
+    speed_example: claims.SpeedRange | None = None   # baseline ms / variant ms, over the latency rounds
+    speed_batch: claims.SpeedRange | None = None
+    reference_size_mb: float | None = None        # the baseline's
+    reference_ms: dict[str, float | None] | None = None  # the baseline's median ms: {"example": .., "batch": ..}
     unpaired: str | None = None                   # why there is no paired comparison, when there is a baseline
 
     @property
     def significant(self) -> bool | None:
         return None if self.p_holm is None else self.p_holm < ALPHA
 
+    @property
+    def labels_true(self) -> np.ndarray:
+        return np.asarray(self.result["predictions"]["y_true"])
 
-def _pareto(points: list[tuple[float | None, float]]) -> list[bool]:
-    """True where no other point is at least as small (cost) and at least as good (score), and
-    better in one of the two."""
-    flags = []
-    for i, (cost, score) in enumerate(points):
-        if cost is None:
-            flags.append(False)
-            continue
-        dominated = any(c is not None and c <= cost and s >= score and (c < cost or s > score)
-                        for j, (c, s) in enumerate(points) if j != i)
-        flags.append(not dominated)
-    return flags
+    @property
+    def labels_pred(self) -> np.ndarray:
+        return np.asarray(self.result["predictions"]["y_pred"])
+
+    def rounds(self, kind: str) -> list[float] | None:
+        """Per-round medians of ``example`` (batch 1) or ``batch`` latency, when eval repeated it."""
+        return dig(self.result, f"latency.ms_per_{kind}_rounds")
+
+    def speedup(self, kind: str) -> float | None:
+        """Baseline median ms / this variant's (no verdict: see speed_b1 / speed_bn)."""
+        return ratio((self.reference_ms or {}).get(kind), getattr(self, "ms_" + kind))
+
+    def spread(self, kind: str) -> float | None:
+        return claims.spread(self.rounds(kind))
+
+    @property
+    def size_ratio(self) -> float | None:
+        """Baseline MB / variant MB."""
+        return ratio(self.reference_size_mb, self.size_mb)
+
+    @property
+    def size_verdict(self) -> claims.Verdict:
+        return claims.size(self.reference_size_mb, self.size_mb)
+
+    @property
+    def quality(self) -> claims.Verdict:
+        return claims.quality(self.delta_f1)
+
+    @property
+    def speed_b1(self) -> claims.Verdict:
+        return claims.speed(self.speed_example)
+
+    @property
+    def speed_bn(self) -> claims.Verdict:
+        return claims.speed(self.speed_batch)
+
+
+def _speed(base: dict[str, Any], row: Row, kind: str) -> claims.SpeedRange | None:
+    base_ms, ms = dig(base, f"latency.ms_per_{kind}"), dig(row.result, f"latency.ms_per_{kind}")
+    if base_ms is None or not ms:
+        return None
+    return claims.speed_range(base_ms, ms, dig(base, f"latency.ms_per_{kind}_rounds"), row.rounds(kind))
+
+
+def paired_delta(a: Row, b: Row, n_labels: int, n_resamples: int = stats.N_RESAMPLES) -> stats.Interval | None:
+    """Macro-F1 of ``b`` minus ``a`` on the same resampled examples, or None if not paired."""
+    if a.labels_true.shape != b.labels_true.shape or not (a.labels_true == b.labels_true).all():
+        return None
+    return stats.paired_delta_interval(a.labels_true, a.labels_pred, b.labels_pred, n_labels, "macro_f1",
+                                       n_resamples=n_resamples)
 
 
 def analyse(group: Group, n_resamples: int = stats.N_RESAMPLES) -> list[Row]:
@@ -88,14 +129,31 @@ def analyse(group: Group, n_resamples: int = stats.N_RESAMPLES) -> list[Row]:
             else:
                 row.unpaired = (f"evaluated on {len(t)} examples that are not the baseline's {len(bt)}, "
                                 "so it has no paired test")
-            row.speedup_example = ratio(dig(base, "latency.ms_per_example"), row.ms_example)
-            row.speedup_batch = ratio(dig(base, "latency.ms_per_batch"), row.ms_batch)
-            row.size_ratio = ratio(base.get("size_mb"), row.size_mb)
+            row.speed_example, row.speed_batch = _speed(base, row, "example"), _speed(base, row, "batch")
+            row.reference_size_mb = base.get("size_mb")
+            row.reference_ms = {k: dig(base, f"latency.ms_per_{k}") for k in ("example", "batch")}
         rows.append(row)
     tested = [row for row in rows if row.mcnemar is not None]
     for row, adj in zip(tested, stats.holm([row.mcnemar.p_value for row in tested])):
         row.p_holm = adj
-    for attr, cost in (("pareto_size", "size_mb"), ("pareto_latency", "ms_example")):
-        for row, flag in zip(rows, _pareto([(getattr(row, cost), row.macro_f1.estimate) for row in rows])):
-            setattr(row, attr, flag)
     return rows
+
+
+@dataclass
+class Analysed:
+    """One group with its analysed rows: what every document and sentence is built from."""
+
+    group: Group
+    rows: list[Row]
+    n_resamples: int
+
+    @property
+    def batch_size(self) -> int | None:
+        return next((r.batch_size for r in self.rows if r.batch_size), None)
+
+    def row(self, variant: str) -> Row | None:
+        return next((r for r in self.rows if r.variant == variant), None)
+
+
+def analyse_group(group: Group, n_resamples: int = stats.N_RESAMPLES) -> Analysed:
+    return Analysed(group, analyse(group, n_resamples), n_resamples)

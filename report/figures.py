@@ -16,94 +16,88 @@ from report.results import Group  # noqa: E402
 DPI = 150
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "figure.dpi": DPI})
 
-CONVERT = "convert: int8 weights\n+ scales/zero-points"
 PIPELINES = {
-    "PTQ (post-training quantization)": [
+    "Dynamic PTQ (no data)": [
+        ("fine-tuned\nFP32 model", "#dde6f0"), ("weights -> int8\n(per-channel scale)", "#d8eed8"),
+        ("at run time: scale each\nbatch's activations", "#fde9c9"), ("int8 matmul,\nFP32 output", "#d8eed8")],
+    "Static PTQ (unlabelled calibration texts)": [
         ("fine-tuned\nFP32 model", "#dde6f0"), ("insert observers\n(min/max, histogram)", "#fde9c9"),
-        ("calibrate: forward\npasses, no gradients", "#fde9c9"), (CONVERT, "#d8eed8"), ("int8 model", "#d8eed8")],
-    "QAT (quantization-aware training)": [
-        ("fine-tuned\nFP32 model", "#dde6f0"), ("insert fake-quant\n(quantize, dequantize)", "#fde9c9"),
-        ("fine-tune: weights\nadapt to rounding (STE)", "#f7d4d4"), (CONVERT, "#d8eed8"), ("int8 model", "#d8eed8")],
+        ("calibrate: forward\npasses, no gradients", "#fde9c9"), ("convert: int8 weights,\nfixed act. scales", "#d8eed8")],
+    "QAT (labelled training data)": [
+        ("fine-tuned\nFP32 model", "#dde6f0"), ("insert fake-quant\n(quantize+dequantize)", "#fde9c9"),
+        ("fine-tune through\nrounding (STE)", "#f7d4d4"), ("convert: int8 weights,\nlearned act. scales", "#d8eed8")],
 }
 
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", dpi=DPI)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.05, dpi=DPI)
     plt.close(fig)
     return path
 
 
-def ptq_vs_qat(path: Path) -> Path:
-    """Two pipelines side by side: PTQ only observes, QAT trains through simulated rounding."""
-    fig, ax = plt.subplots(figsize=(7.2, 2.8))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 4.3)
+def pipelines(path: Path) -> Path:
+    """Dynamic PTQ, static PTQ and QAT as three pipelines: what each needs and when scales are fixed.
+    The axes are sized to the boxes, so no box can fall outside the figure."""
+    width, height, gap, row_h = 2.1, 0.8, 0.35, 1.25
+    n_boxes = max(len(b) for b in PIPELINES.values())
+    x_max = n_boxes * width + (n_boxes - 1) * gap + 0.1
+    fig, ax = plt.subplots(figsize=(7.0, 0.95 * len(PIPELINES)))
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, row_h * len(PIPELINES))
     ax.axis("off")
-    width, height, gap = 1.8, 0.95, 0.25
     for row, (title, boxes) in enumerate(PIPELINES.items()):
-        y = 2.95 - row * 1.75
-        ax.text(0.05, y + height + 0.12, title, fontsize=9, fontweight="bold")
+        y = row_h * (len(PIPELINES) - 1 - row) + 0.05
+        ax.text(0.05, y + height + 0.1, title, fontsize=8, fontweight="bold")
         for i, (label, colour) in enumerate(boxes):
             x = 0.05 + i * (width + gap)
-            ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.03", fc=colour, ec="#444"))
-            ax.text(x + width / 2, y + height / 2, label, ha="center", va="center", fontsize=6.3)
+            ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.02", fc=colour, ec="#444"))
+            ax.text(x + width / 2, y + height / 2, label, ha="center", va="center", fontsize=6.5)
             if i:
                 ax.add_patch(FancyArrowPatch((x - gap, y + height / 2), (x, y + height / 2),
-                                             arrowstyle="-|>", mutation_scale=10, color="#444"))
-    ax.text(5.0, 0.55, "PTQ needs ~hundreds of unlabeled examples and minutes; "
-            "QAT needs labeled data and a training run,\nbut lets the weights adapt to the int8 grid.",
-            ha="center", va="center", fontsize=7, style="italic")
+                                             arrowstyle="-|>", mutation_scale=9, color="#444"))
     return _save(fig, path)
-
-
-def _front(points: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
-    xs, ys, best = [], [], -np.inf
-    for x, y in sorted(points):
-        if y > best:
-            xs.append(x)
-            ys.append(y)
-            best = y
-    return xs, ys
 
 
 MARKERS = "osD^vP*Xh<>p"
 
 
-def pareto(rows: list[Row], title: str, path: Path) -> Path | None:
-    """Macro-F1 (with 95% CI) against size and against batch-1 latency. One colour and marker per
-    variant (legend below, so close points never hide each other's labels); filled markers and the
-    step line are the Pareto front."""
-    axes_spec = [("size_mb", "size (MB, serialized state dict)", "pareto_size"),
-                 ("ms_example", "latency (ms/example, batch 1, median)", "pareto_latency")]
-    axes_spec = [a for a in axes_spec if any(getattr(r, a[0]) is not None for r in rows)]
+def tradeoff(rows: list[Row], title: str, path: Path) -> Path | None:
+    """Macro-F1 (95% CI) against size and against batch-1 latency (bars: fastest to slowest latency
+    round, where eval repeated it). No front is drawn: which points differ is for the statistics."""
+    axes_spec = [(a, label) for a, label in (("size_mb", "size (MB, state dict)"),
+                                             ("ms_example", "latency (ms/example, batch 1, median)"))
+                 if any(getattr(r, a) is not None for r in rows)]
     if not axes_spec:
         return None
     colours = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, len(axes_spec), figsize=(3.6 * len(axes_spec), 2.5), squeeze=False)
-    for ax, (attr, label, flag) in zip(axes[0], axes_spec):
-        pts = [(i, r) for i, r in enumerate(rows) if getattr(r, attr) is not None]
-        for i, r in pts:
-            x, ci, colour = getattr(r, attr), r.macro_f1, colours(i % 10)
-            ax.errorbar(x, ci.estimate, yerr=[[ci.estimate - ci.low], [ci.high - ci.estimate]],
-                        fmt=MARKERS[i % len(MARKERS)], color=colour, mfc=colour if getattr(r, flag) else "white",
-                        capsize=2, ms=5, elinewidth=0.8, label=r.variant)
-        xs, ys = _front([(getattr(r, attr), r.macro_f1.estimate) for _, r in pts])
-        ax.step(xs, ys, where="post", color="#c0392b", lw=0.8, alpha=0.6)
+    fig, axes = plt.subplots(1, len(axes_spec), figsize=(3.5 * len(axes_spec), 2.3), squeeze=False)
+    for ax, (attr, label) in zip(axes[0], axes_spec):
+        for i, r in enumerate(rows):
+            x = getattr(r, attr)
+            if x is None:
+                continue
+            ci, colour = r.macro_f1, colours(i % 10)
+            rounds = r.rounds("example") if attr == "ms_example" else None
+            xerr = [[x - min(rounds)], [max(rounds) - x]] if rounds else None
+            ax.errorbar(x, ci.estimate, yerr=[[ci.estimate - ci.low], [ci.high - ci.estimate]], xerr=xerr,
+                        fmt=MARKERS[i % len(MARKERS)], color=colour, capsize=2, ms=4, elinewidth=0.8,
+                        label=r.variant)
         ax.set_xlabel(label)
         ax.set_ylabel("macro-F1")
         ax.grid(alpha=0.3)
         ax.margins(x=0.12, y=0.12)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=7, frameon=False)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 5), 1, 1))
+    ncol = min(5, len(labels))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=6.5, frameon=False)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout(rect=(0, 0.07 * (1 + (len(labels) - 1) // ncol), 1, 1))
     return _save(fig, path)
 
 
-def confusion_grid(group: Group, path: Path) -> Path:
+def confusion_grid(group: Group, path: Path, variants: list[str] | None = None) -> Path:
     """Row-normalised confusion matrices, one small panel per variant, same colour scale."""
-    variants = list(group.results)
+    variants = [v for v in (variants or group.results) if v in group.results]
     cols = min(5, len(variants))
     nrows = -(-len(variants) // cols)
     n = len(group.labels)

@@ -30,7 +30,21 @@ DESCRIPTIONS = {
 }
 
 
+# What data a method needs beyond the fine-tuned model (decides "no training data" in the decision table).
+DATA_NEEDS = {"baseline": "labelled training data", "ptq_dynamic": "none", "ptq_static": "unlabelled calibration texts",
+              "qat": "labelled training data", "qlora": "labelled training data",
+              "qlora_sft": "labelled training data", "bnb": "none", "scratch_int8": "none"}
+
+
+def _lookup(table: dict[str, str], method: str) -> str | None:
+    """The entry whose key is the method name or its longest matching prefix."""
+    matches = [k for k in table if method == k or method.startswith(k + "_")]
+    return table[max(matches, key=len)] if matches else None
+
+
 def describe(method: str) -> str | None:
-    """The description whose key is the method name or its longest matching prefix."""
-    matches = [k for k in DESCRIPTIONS if method == k or method.startswith(k + "_")]
-    return DESCRIPTIONS[max(matches, key=len)] if matches else None
+    return _lookup(DESCRIPTIONS, method)
+
+
+def data_needs(method: str) -> str | None:
+    return _lookup(DATA_NEEDS, method)

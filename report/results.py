@@ -12,6 +12,7 @@ from typing import Any
 
 REQUIRED = ("dataset", "split_label", "model_tag", "variant", "labels", "n_examples", "metrics", "predictions")
 NOT_RESULTS = {"bench", "report"}
+SIDE_FILE_PREFIXES = ("sensitivity_",)  # written beside the results by report.sensitivity, not result JSONs
 BASELINE = "baseline"
 
 
@@ -56,7 +57,8 @@ def _read(path: Path) -> dict[str, Any]:
 def load_groups(results_dir: str | Path) -> list[Group]:
     """Every (dataset, model_tag) group under ``results_dir``, baseline first in each."""
     results_dir = Path(results_dir)
-    paths = sorted(p for p in results_dir.glob("*/*/*.json") if p.parts[-3] not in NOT_RESULTS)
+    paths = sorted(p for p in results_dir.glob("*/*/*.json")
+                   if p.parts[-3] not in NOT_RESULTS and not p.name.startswith(SIDE_FILE_PREFIXES))
     if not paths:
         raise ReportError(f"no result JSONs under {results_dir}/<dataset>/<model_tag>/: run `make eval-all` first")
     groups: dict[tuple[str, str, str], Group] = {}

@@ -6,18 +6,15 @@ from the manifest's ``base_model`` (in 4/8 bits when a ``quantization`` block sa
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from core.io import staged_output
 from glue.data import ensure_pad_token
-from glue.quant.bnb import METHOD as BNB, BnbConfig
+from glue.quant import bnb
+from glue.quant.bnb import BnbConfig
 from glue.variant import Variant, write_manifest
 from seqcls.model import load_classifier, locate_model
 
@@ -25,45 +22,17 @@ HF_LOADER = "glue.variant:load_hf_classifier"
 ADAPTER_LOADER = "seqcls.export:load_adapter"
 
 
-@contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """Build into a hidden sibling folder; replace ``out`` only when the block succeeds, so a failed
-    or killed export never destroys a finished model."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    os.chmod(staging, 0o755)
-    try:
-        yield staging
-        for item in staging.rglob("*"):  # readable by others, whatever umask the writers used
-            os.chmod(item, 0o755 if item.is_dir() else 0o644)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old)
-        else:
-            staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def quantization_block(model: torch.nn.Module, quant: BnbConfig) -> dict[str, Any]:
-    """The same ``quantization`` block shape as every glue.quant method, by walking the model."""
-    block = BNB.describe(model, quant, quant.bits)
-    block["scope"] = "pretrained body frozen in bitsandbytes; LoRA adapters and the head train in full precision"
-    return block
-
-
 def export(out: Path, model: torch.nn.Module, tokenizer, setup: dict[str, Any], **fields: Any) -> None:
     """Save weights (safetensors), tokenizer and variant.json atomically into ``out``."""
     lora = setup["finetuning_type"] == "lora"
     quant: BnbConfig | None = setup["quant"]
-    with staged(out) as staging:
+    with staged_output(out) as staging:
         model.save_pretrained(staging)  # LoRA: adapter_model.safetensors holds adapters + head
         tokenizer.save_pretrained(staging)
         extra: dict[str, Any] = {}
         if quant is not None:
-            extra["quantization"] = quantization_block(model, quant)
+            extra["quantization"] = bnb.block(model, quant, "pretrained body frozen in bitsandbytes; LoRA adapters "
+                                                             "and the head train in full precision")
         if lora:
             extra["lora"] = setup["lora"]
         if "freeze" in setup:
@@ -84,4 +53,4 @@ def load_adapter(path: Path, manifest: dict[str, Any], device: torch.device) -> 
     model = PeftModel.from_pretrained(base, path).eval()
     if quant is None:  # a bitsandbytes body is placed while loading and refuses .to()
         model.to(device)
-    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)
+    return Variant.from_manifest(path, model, tokenizer, manifest, device)

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from data_prep.common import DataError
+from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
 from glue.provenance import provenance
 from glue.recipe import RecipeError, check_values
@@ -117,11 +117,11 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     validation = trainer.evaluate() if eval_split else {}
     if not training_args.should_save:  # other ranks of a distributed run
         return None
-    dataset = train_split.name.rsplit("_", 1)[0]
     export(out, model, tokenizer, setup,
-           method=method_name(setup), variant=out.name, model_tag=out.parent.name, dataset=dataset,
-           labels=labels, max_length=data_args.cutoff_len, fp16_inference=bool(training_args.fp16),
-           base_model=raw.get("model_name_or_path"), weights_origin=weights_origin(model_path), recipe_path=where, recipe=raw, command=command_line(),
+           method=method_name(setup), variant=out.name, model_tag=out.parent.name,
+           dataset=split_parts(train_split.name)[0], labels=labels, max_length=data_args.cutoff_len,
+           fp16_inference=bool(training_args.fp16), base_model=raw.get("model_name_or_path"),
+           weights_origin=weights_origin(model_path), recipe_path=where, recipe=raw, command=command_line(),
            data_sha256={"train": train_split.sha256, "eval": eval_split.sha256 if eval_split else None},
            training={**training, "validation": validation, "parameters": parameters},
            provenance=provenance(seed=training_args.seed))

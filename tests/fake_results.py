@@ -18,6 +18,7 @@ from data_prep.common import atomic_write_json
 EMOTION = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 EMOTION_SUPPORT = [581, 695, 159, 275, 224, 66]
 AGNEWS = ["World", "Sports", "Business", "Sci/Tech"]
+ROUND_FACTORS = (0.96, 1.0, 1.05)  # each latency round's median relative to the overall median
 
 # variant -> (error rate, size MB, ms/example, ms/batch, quantization block or None, recipe extras)
 VARIANTS: dict[str, tuple[float, float, float, float, dict | None, dict]] = {
@@ -112,7 +113,9 @@ def fake_result(dataset: str, variant: str, y_true: np.ndarray, labels: list[str
         "n_examples": int(len(y_true)), "metrics": metrics, "fidelity": fidelity,
         "size_mb": size, "size": {"state_dict_mb": size, "disk_mb": size + 0.4, "param_buffer_mb": size},
         "latency": {"ms_per_example": ms_ex, "ms_per_example_p90": ms_ex * 1.2, "ms_per_batch": ms_b,
-                    "ms_per_batch_p90": ms_b * 1.1, "batch_size": 32, "n_single": 100, "n_batches": 20,
+                    "ms_per_batch_p90": ms_b * 1.1, "ms_per_example_rounds": [ms_ex * f for f in ROUND_FACTORS],
+                    "ms_per_batch_rounds": [ms_b * f for f in ROUND_FACTORS], "rounds": len(ROUND_FACTORS),
+                    "batch_size": 32, "n_single": 99, "n_batches": 18,
                     "warmup": 5, "throughput_ex_per_s": 32000 / ms_b, "threads": 2, "device": "cpu"},
         "memory": {"rss_start_mb": 600.0, "rss_peak_mb": 600.0 + size * 2, "rss_increase_mb": size * 2,
                    "cuda_peak_mb": None},

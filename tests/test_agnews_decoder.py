@@ -131,7 +131,7 @@ def test_freeze_tuning_trains_only_the_top_layers_of_a_decoder(gpt2_dir, prepare
     assert json.loads((out / "variant.json").read_text())["freeze"]["trainable_layers"] == [1]
 
 
-def test_agnews_recipes_parse():
+def test_agnews_recipes_parse(tmp_path):
     from seqcls.workflow import parse
 
     for name in ("scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"):
@@ -140,9 +140,12 @@ def test_agnews_recipes_parse():
         assert recipe.glue.model_tag == "smollm2-135m" and recipe.glue.variant == name
     from glue.recipe import read_yaml
 
-    smollm2 = parse(read_yaml(Path("recipes/baseline_smollm2.yaml")), "smollm2")
+    def training_recipe(name: str) -> dict:  # a fresh output_dir: LLaMA-Factory refuses a finished one
+        return {**read_yaml(Path(f"recipes/{name}.yaml")), "output_dir": str(tmp_path / name)}
+
+    smollm2 = parse(training_recipe("baseline_smollm2"), "smollm2")
     assert smollm2[3].stage == "seq_cls" and smollm2[3].freeze_trainable_layers == 12
-    assert parse(read_yaml(Path("recipes/baseline_gpt2_large.yaml")), "gpt2")[2].fp16
+    assert parse(training_recipe("baseline_gpt2_large"), "gpt2")[2].fp16
     with pytest.raises(RecipeError, match="not a glue recipe"):
         load_recipe("recipes/qlora_sft_smollm2.yaml")  # LLaMA-Factory's own file
 

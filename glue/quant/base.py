@@ -14,6 +14,7 @@ import torch
 
 from data_prep.prepared import Split
 from glue.recipe import RecipeError, _type_ok
+from glue.variant import DEFAULT_MAX_LENGTH
 from glue.weights import TORCH_STATE
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
@@ -107,7 +108,7 @@ class QuantContext:
 
     tokenizer: Any = None
     split: Split | None = None  # the prepared train split (calibration sample / QAT data)
-    max_length: int = 128
+    max_length: int = DEFAULT_MAX_LENGTH
     training_args: Any = None  # transformers TrainingArguments, QAT only
     stats: dict[str, Any] = field(default_factory=dict)
 

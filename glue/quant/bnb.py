@@ -56,6 +56,26 @@ class BnbConfig(QuantConfig):
                                   bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype), llm_int8_skip_modules=skip)
 
 
+def from_llamafactory_keys(keys: dict[str, Any], skip_modules: list[str]) -> BnbConfig | None:
+    """The bitsandbytes config a LLaMA-Factory recipe's own keys (``quantization_bit``, ...) ask
+    for, as this project's one BnbConfig; None when the recipe does not quantize."""
+    from types import SimpleNamespace
+
+    if keys.get("quantization_bit") is None:
+        return None
+    args = SimpleNamespace(quantization_bit=keys["quantization_bit"],
+                           quantization_method=keys.get("quantization_method", "bnb"),
+                           quantization_type=keys.get("quantization_type", "nf4"),
+                           double_quantization=bool(keys.get("double_quantization", True)))
+    return BnbConfig.from_recipe({"skip_modules": skip_modules}, args)
+
+
+def block(model: torch.nn.Module, config: BnbConfig, scope: str) -> dict[str, Any]:
+    """The ``quantization`` block of a model whose body bitsandbytes holds (QLoRA, the SFT
+    classifier): the same shape as every glue.quant method's, by walking the model."""
+    return {**METHOD.describe(model, config, config.bits), "scope": scope}
+
+
 def kept_linears(model: torch.nn.Module, config: QuantConfig) -> list[str]:
     """Full names of the Linear layers ``skip_modules`` keeps out of bitsandbytes."""
     return [name for name, module in model.named_modules()

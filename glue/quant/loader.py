@@ -31,4 +31,4 @@ def load_quantized(path: Path, manifest: dict[str, Any], device: torch.device) -
     if method.name != "bnb":  # bitsandbytes places its own modules
         model = model.to(device)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    return Variant(path, model, tokenizer, manifest["labels"], manifest, manifest.get("max_length", 128), device)
+    return Variant.from_manifest(path, model, tokenizer, manifest, device)

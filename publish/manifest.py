@@ -1,0 +1,69 @@
+"""``weights_manifest.json``: the one description of a weights release, written by
+:mod:`publish.pack` and read by :mod:`publish.fetch`.
+
+A GitHub release is a flat list of files, so every file of a model folder becomes one asset named
+``<dataset>--<model_tag>--<variant>--<file>``; the manifest maps each variant back to its files
+with their sizes and sha256, so a download can be checked before anything is loaded.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+SCHEMA = 1
+MANIFEST_NAME = "weights_manifest.json"
+SEPARATOR = "--"
+# GitHub release assets: at most 2 GiB each (files over 100 MB may not be committed, hence releases).
+ASSET_LIMIT_BYTES = 2 * 2**30
+GITHUB_RELEASE = re.compile(r"^https://github\.com/(?P<repo>[\w.-]+/[\w.-]+)/releases/download/(?P<tag>[^/]+)/?$")
+VARIANT_KEYS = ("dataset", "model_tag", "variant", "method", "devices", "files")
+FILE_KEYS = ("file", "asset", "size", "sha256")
+
+
+class PublishError(ValueError):
+    """A release that cannot be packed or trusted, worded for the user (file, key, fix)."""
+
+
+def variant_key(dataset: str, model_tag: str, variant: str) -> str:
+    return f"{dataset}/{model_tag}/{variant}"
+
+
+def asset_name(key: str, file: str) -> str:
+    return SEPARATOR.join([*key.split("/"), file])
+
+
+def release_of(base_url: str) -> dict[str, str] | None:
+    """``{"repo": "owner/name", "tag": ...}`` when the base URL is a GitHub release's download
+    URL, else None (a local folder or test server)."""
+    match = GITHUB_RELEASE.match(base_url)
+    return match.groupdict() if match else None
+
+
+def asset_url(base_url: str, asset: str) -> str:
+    return f"{base_url.rstrip('/')}/{quote(asset)}"
+
+
+def parse(text: str, where: str) -> dict[str, Any]:
+    """Read a manifest and check its shape, so a broken one fails here, naming the key, and not
+    half-way through a download."""
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PublishError(f"{where}: not valid JSON (line {err.lineno}): {err.msg}; rerun make publish") from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+        raise PublishError(f"{where}: schema {manifest.get('schema') if isinstance(manifest, dict) else None!r}, "
+                           f"expected {SCHEMA}; rerun make publish with this version of the repository")
+    variants = manifest.get("variants")
+    if not isinstance(variants, dict):
+        raise PublishError(f"{where}: key 'variants' is missing or not an object; rerun make publish")
+    for key, entry in variants.items():
+        missing = [k for k in VARIANT_KEYS if k not in entry]
+        if missing:
+            raise PublishError(f"{where}: variants.{key} lacks {', '.join(missing)}; rerun make publish")
+        for i, item in enumerate(entry["files"]):
+            missing = [k for k in FILE_KEYS if k not in item]
+            if missing:
+                raise PublishError(f"{where}: variants.{key}.files[{i}] lacks {', '.join(missing)}; rerun make publish")
+    return manifest

@@ -1,0 +1,115 @@
+"""Result-JSON blocks (quantization, training, recipe) as short text: a one-row summary per
+variant for the reports, and the complete block, flattened, for the appendix."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from report.analysis import dig
+
+# 4-bit-only settings bitsandbytes' config carries even for an 8-bit load: shown only when bits == 4.
+FOUR_BIT_ONLY = ("quant_type", "double_quant", "compute_dtype")
+# Bookkeeping left out of the appendix's quantization listing (it stays in each result JSON).
+HIDDEN_QUANT_KEYS = re.compile(r"(^|\.)(peak_memory|weights_mb|baseline_weights_mb|quantize_time_s|time_s)(\.|$)")
+TRAINING_KEYS = [("learning_rate", "lr"), ("per_device_train_batch_size", "batch"),
+                 ("gradient_accumulation_steps", "grad. accum."), ("num_train_epochs", "epochs"),
+                 ("cutoff_len", "max seq. len"), ("max_train_samples", "train examples"), ("lora_rank", "LoRA r"),
+                 ("lora_alpha", "LoRA alpha"), ("lora_dropout", "LoRA dropout"), ("lora_target", "LoRA target"),
+                 ("quantization_bit", "quant. bits"), ("warmup_ratio", "warm-up"), ("weight_decay", "weight decay")]
+
+
+def scalar(value: Any) -> str:
+    """Floats to 4 significant digits (a loss of 1.3578524893902717 reads as 1.358)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def compact_modules(names: list[str] | dict[str, str]) -> list[str]:
+    """Module names with layer indices folded: 36 names of a 6-layer encoder read as
+    ``bert.encoder.layer.*.attention.self.query (x6)``; a dict's values (dtypes) are kept."""
+    items = names.items() if isinstance(names, dict) else ((n, None) for n in names)
+    counts: dict[str, int] = {}
+    for name, value in items:
+        key = re.sub(r"\.\d+(?=\.|$)", ".*", name) + (f": {value}" if value else "")
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{key} (x{n})" if n > 1 else key for key, n in counts.items()]
+
+
+def flatten(block: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A nested block as (dotted key, short text) rows, whatever keys it has."""
+    if prefix.endswith("modules") and isinstance(block, (list, dict)) and block and \
+            all(isinstance(v, str) for v in (block.values() if isinstance(block, dict) else block)):
+        block = compact_modules(block)
+    if isinstance(block, dict):
+        rows = []
+        for key, value in block.items():
+            rows += flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(block, list) and all(not isinstance(v, (dict, list)) for v in block):
+        text = ", ".join(map(scalar, block))
+    elif isinstance(block, (dict, list)):
+        text = json.dumps(block, separators=(", ", ": "))
+    else:
+        text = scalar(block)
+    return [(prefix, text)]  # never truncated: the tables wrap long values
+
+
+def _module_types(block: dict[str, Any] | None) -> set[str]:
+    return set(dig(block, "quantized.by_type") or {}) | set(dig(block, "higher_precision.by_type") or {})
+
+
+def quant_block(result: dict[str, Any]) -> dict[str, Any]:
+    """The quantization block as this variant ran it: 4-bit-only settings dropped from an 8-bit
+    load, and generic prose naming module types the model does not have (LayerNorm on an RMSNorm
+    model) dropped in favour of the measured module types."""
+    block = json.loads(json.dumps(result.get("quantization") or {}))
+    bits = block.get("bits")
+    config = block.get("config")
+    if bits == 8 and isinstance(config, dict):
+        block["config"] = {k: v for k, v in config.items() if k not in FOUR_BIT_ONLY}
+    types = _module_types(block)
+    prose = dig(block, "higher_precision.weightless_ops_fp32")
+    if prose and types and "LayerNorm" in prose and "LayerNorm" not in types:
+        del block["higher_precision"]["weightless_ops_fp32"]
+    return block
+
+
+def _counts(by_type: dict[str, int] | None) -> str:
+    return ", ".join(f"{n} {t}" for t, n in (by_type or {}).items())
+
+
+def quant_summary(result: dict[str, Any]) -> dict[str, str]:
+    """One table row: what was quantized to how many bits, observers/calibration, what stayed in
+    higher precision. Every cell comes from the result's quantization block."""
+    block = quant_block(result)
+    if not block:
+        return {"quantized": "nothing (FP32)", "observers": "–", "kept": "everything"}
+    config = block.get("config") or {}
+    bits = block.get("bits")
+    kind = config.get("quant_type") or block.get("quant_type") if bits == 4 else None
+    quantized = _counts(dig(block, "quantized.by_type")) or block.get("scope") or "see appendix"
+    quantized += f"; {bits}-bit" + (f" {kind}" if kind else "")
+    if bits == 4 and (config.get("double_quant") or block.get("double_quant")):
+        quantized += ", double quant"
+    observers = "; ".join(f"{k}: {v}" for k, v in (block.get("observers") or {}).items()) or "–"
+    calibration = block.get("calibration")
+    if isinstance(calibration, dict):
+        observers += f"; calibrated on {calibration.get('samples')} {calibration.get('source')} texts"
+    skip = config.get("skip_modules") or block.get("skip_modules") or []
+    kept = _counts(dig(block, "higher_precision.by_type")) or "–"
+    if skip:
+        kept += f" (skip list: {', '.join(skip)})"
+    return {"quantized": quantized, "observers": observers, "kept": kept}
+
+
+def training_summary(result: dict[str, Any]) -> str:
+    """The recipe's training hyperparameters, or what the variant inherits."""
+    content = dig(result, "recipe.content") or {}
+    values = [f"{label} {scalar(content[k])}" for k, label in TRAINING_KEYS if content.get(k) is not None]
+    return " · ".join(values) if values else "no training (inherits the baseline's)"
+
+
+def appendix_rows(block: dict[str, Any] | None, hidden: re.Pattern[str] | None = None) -> list[tuple[str, str]]:
+    """A full block for the appendix, minus per-step histories and bookkeeping keys."""
+    kept = {k: v for k, v in (block or {}).items() if not (isinstance(v, list) and v and isinstance(v[0], dict))}
+    return [(k, v) for k, v in flatten(kept) if v != "None" and not (hidden and hidden.search(k))]

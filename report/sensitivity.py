@@ -1,0 +1,119 @@
+"""Measured per-layer sensitivity of dynamic PTQ: quantize one unit at a time (one encoder layer,
+one kind of Linear across all layers, or the embeddings) with exactly the ptq_dynamic method and
+recipe settings, and record the macro-F1 drop and changed predictions on the test split.
+
+    python -m report.sensitivity --model outputs/models/emotion/minilm-l6/baseline \\
+        [--recipe recipes/quantize/ptq_dynamic.yaml] [--dataset-dir outputs/data] [--results results]
+
+writes results/<dataset>/<model_tag>/sensitivity_ptq_dynamic.json (atomically, with provenance),
+which the reports read when it exists.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from data_prep.common import DataError, atomic_write_json
+from data_prep.prepared import load_split
+from eval.evaluate import identity, predict_logits
+from glue.provenance import provenance
+from glue.quant.base import QuantContext
+from glue.quant.ptq_dynamic import METHOD, DynamicConfig
+from glue.quiet import quiet
+from glue.recipe import RecipeError, read_yaml
+from glue.variant import VariantError, load_variant, read_manifest
+from report.stats import macro_f1
+
+LAYER = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def units(model: torch.nn.Module, config: DynamicConfig) -> list[dict[str, Any]]:
+    """The groups of modules quantized together: each layer, each Linear kind, the embeddings."""
+    linears = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and not config.skipped(n)]
+    embeddings = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding)
+                  and (n in config.embeddings or n.rsplit(".", 1)[-1] in config.embeddings)]
+    by_layer: dict[str, list[str]] = {}
+    by_kind: dict[str, list[str]] = {}
+    for name in linears:
+        match = LAYER.search(name)
+        if match:
+            by_layer.setdefault(f"layer {match.group(1)}", []).append(name)
+            by_kind.setdefault(name[match.end():], []).append(name)
+    out = [{"unit": k, "kind": "layer", "modules": v} for k, v in by_layer.items()]
+    out += [{"unit": k, "kind": "linear type", "modules": v} for k, v in by_kind.items()]
+    out += [{"unit": n, "kind": "embedding", "modules": [n]} for n in embeddings]
+    return out
+
+
+def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[str],
+                  quantizable: list[str]) -> torch.nn.Module:
+    """A copy of ``model`` with ptq_dynamic applied to ``modules`` and every other module skipped."""
+    unit = copy.deepcopy(config)
+    unit.skip_modules = list(config.skip_modules) + [n for n in quantizable if n not in modules]
+    unit.embeddings = [e for e in config.embeddings if any(m == e or m.endswith("." + e) for m in modules)]
+    return METHOD.apply(copy.deepcopy(model), unit, QuantContext())
+
+
+def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:
+    manifest = read_manifest(folder)
+    dataset, model_tag, _ = identity(folder, manifest)
+    config = DynamicConfig.from_dict(read_yaml(recipe).get("quant_config") or {})
+    data = load_split(dataset_dir, split or f"{dataset}_test", limit)
+    variant = load_variant(folder)
+    n_labels, y_true = len(variant.labels), np.asarray(data.labels)
+
+    def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
+        variant.model = model
+        pred = predict_logits(variant, data.texts, desc="sensitivity").argmax(-1)
+        return float(macro_f1(y_true, pred, n_labels)), pred
+
+    base_model = variant.model
+    base_f1, base_pred = score(base_model)
+    groups = units(base_model, config)
+    quantizable = sorted({m for g in groups for m in g["modules"]})
+
+    def row(unit: dict[str, Any]) -> dict[str, Any]:
+        f1, pred = score(quantize_only(base_model, config, unit["modules"], quantizable))
+        return {**unit, "macro_f1": f1, "drop_points": (base_f1 - f1) * 100, "flips": int((pred != base_pred).sum())}
+
+    return {
+        "schema": 1, "method": METHOD.name, "recipe": str(recipe), "quant_config": config.as_dict(),
+        "model_folder": str(folder), "dataset": dataset, "model_tag": model_tag, "split": data.name,
+        "n_examples": len(data), "baseline": {"macro_f1": base_f1},
+        "units": [row(u) for u in groups],
+        "full": row({"unit": "all units (= ptq_dynamic)", "kind": "all", "modules": quantizable}),
+        "provenance": provenance(data_sha256=data.sha256, data_sources=data.meta.get("sources"), limit=limit,
+                                 seed=None, model_provenance=manifest.get("provenance")),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    quiet()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="the fine-tuned baseline model folder")
+    parser.add_argument("--recipe", type=Path, default=Path("recipes/quantize/ptq_dynamic.yaml"),
+                        help="ptq_dynamic recipe whose quant_config is used")
+    parser.add_argument("--dataset-dir", type=Path, default=Path("outputs/data"))
+    parser.add_argument("--split", help="prepared dataset name (default: <dataset>_test)")
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--limit", type=int, help="first N examples only (smoke tests)")
+    args = parser.parse_args(argv)
+    try:
+        out = measure(args.model, args.recipe, args.dataset_dir, args.split, args.limit)
+    except (VariantError, DataError, RecipeError) as err:
+        raise SystemExit(f"error: {err}") from None
+    path = args.results / out["dataset"] / out["model_tag"] / "sensitivity_ptq_dynamic.json"
+    atomic_write_json(path, out)
+    worst = max(out["units"], key=lambda u: u["drop_points"])
+    print(f"{len(out['units'])} units; largest drop {worst['unit']} {worst['drop_points']:+.2f} points; "
+          f"all units {out['full']['drop_points']:+.2f} points -> {path}")
+
+
+if __name__ == "__main__":
+    main()
