@@ -114,7 +114,10 @@ def set_aside(folder: Path, why: str) -> Path:
     while target.exists():
         n += 1
         target = folder.with_name(f"{SET_ASIDE_PREFIX}{folder.name}-{n}")
-    folder.rename(target)
+    try:
+        folder.rename(target)
+    except FileNotFoundError:  # another process of a distributed run set it aside first
+        return target
     print(f"warning: {folder} is incomplete ({why}); set aside as {target.name}", file=sys.stderr)
     return target
 
