@@ -187,7 +187,8 @@ def test_bad_recipes_fail_at_once_naming_the_setting(workspace: Path, variant: s
 
 def test_cli_prints_error_and_exits_nonzero(workspace: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit, match="error: .*method 'magic'"):
-        main([str(RECIPES / "ptq_dynamic.yaml"), "method=magic", f"base_model_dir={workspace / 'baseline'}"])
+        main([str(RECIPES / "ptq_dynamic.yaml"), "method=magic", f"base_model_dir={workspace / 'baseline'}",
+              f"output_dir={workspace / 'magic'}"])
 
 
 def test_loading_refuses_pickled_objects(built: dict[str, Path], tmp_path: Path) -> None:

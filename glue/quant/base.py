@@ -86,15 +86,14 @@ def layer_filter(config: QuantConfig, conv1d: bool = False) -> FilterFn:
 
 def select(model: torch.nn.Module, filter_fn: FilterFn) -> list[tuple[str, torch.nn.Module]]:
     """The one walk over a model every method uses: (name, module) pairs ``filter_fn`` accepts."""
-    chosen = [(fqn, module) for fqn, module in model.named_modules() if filter_fn(module, fqn)]
-    require(bool(chosen), "skip_modules", f"no layer of {type(model).__name__} is left to quantize")
-    return chosen
+    return [(fqn, module) for fqn, module in model.named_modules() if filter_fn(module, fqn)]
 
 
 def replace_modules(model: torch.nn.Module, filter_fn: FilterFn,
                     replacement: Callable[[torch.nn.Module], torch.nn.Module]) -> int:
     """Swap every module ``filter_fn`` accepts for ``replacement(module)``; returns how many."""
     chosen = select(model, filter_fn)
+    require(bool(chosen), "skip_modules", f"no layer of {type(model).__name__} is left to quantize")
     for fqn, module in chosen:
         parent, _, child = fqn.rpartition(".")
         setattr(model.get_submodule(parent) if parent else model, child, replacement(module))

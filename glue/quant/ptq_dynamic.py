@@ -54,6 +54,7 @@ class PTQDynamic(QuantMethod):
         spec.update({name: float_qparams_weight_only_qconfig for name, module in model.named_modules()
                      if isinstance(module, torch.nn.Embedding) and not config.skipped(name)
                      and (name in config.embeddings or name.rsplit(".", 1)[-1] in config.embeddings)})
+        require(bool(spec), "skip_modules", f"no layer of {type(model).__name__} is left to quantize")
         missing = [e for e in config.embeddings if not any(n == e or n.endswith("." + e) for n in spec)]
         require(not missing, "embeddings", f"no Embedding module named {missing} in {type(model).__name__}")
         return quantize_dynamic(model.eval(), spec, dtype=torch.qint8, inplace=True)
