@@ -160,7 +160,8 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
         for item in overrides or []:
             if "=" not in item:
                 raise RecipeError(f"override {item!r} is not key=value")
-        raw.update(OmegaConf.to_container(OmegaConf.from_cli(list(overrides or []))))
+        # a deep merge: quant_config.freeze_layers=4 changes that one option and keeps the recipe's others
+        raw = OmegaConf.to_container(OmegaConf.merge(raw, OmegaConf.from_cli(list(overrides or []))))
     if raw.get("task") != TASK:
         raise RecipeError(f"{path}: not a glue recipe (task: {TASK} missing). Recipes without it are "
                           "LLaMA-Factory's own: run them with llamafactory-cli train")
