@@ -27,5 +27,5 @@ class FlopCounter:
     def _count(self, batch: int, length: int) -> int:
         ids = torch.zeros(batch, length, dtype=torch.long)
         with FlopCounterMode(display=False) as counter, torch.inference_mode():
-            self.model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=ids)
+            self.model(input_ids=ids, attention_mask=torch.ones_like(ids))  # MPNet takes no token_type_ids
         return int(counter.get_total_flops())

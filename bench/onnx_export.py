@@ -10,6 +10,7 @@ QInt8 on this CPU, and per-channel weights keep the model much closer to FP32.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import tempfile
@@ -38,6 +39,12 @@ class OnnxModels:
     info: dict
 
 
+def input_names(model: torch.nn.Module) -> tuple[str, ...]:
+    """The graph inputs: BERT's three, or the two of models whose forward takes no token_type_ids (MPNet)."""
+    accepted = inspect.signature(model.forward).parameters
+    return tuple(name for name in INPUT_NAMES if name in accepted)
+
+
 class _LogitsOnly(torch.nn.Module):
     """Give the exporter a plain tensor output and a fixed argument order."""
 
@@ -46,9 +53,9 @@ class _LogitsOnly(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).logits
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 def export_fp32(model: torch.nn.Module, path: Path) -> None:
@@ -59,12 +66,13 @@ def export_fp32(model: torch.nn.Module, path: Path) -> None:
     mask = example.clone()
     mask[1, 5:] = 0
     batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("sequence", min=2, max=4096)
-    shapes = {name: {0: batch, 1: seq} for name in INPUT_NAMES}
+    names = input_names(model)
+    shapes = {name: {0: batch, 1: seq} for name in names}
     with warnings.catch_warnings():
         # the exporter warns that the "batch"/"sequence" names are merged across inputs (intended)
         warnings.filterwarnings("ignore", message=r".*axis name.*will not be used.*")
-        program = torch.onnx.export(_LogitsOnly(model).eval(), (example, mask, torch.zeros_like(example)),
-                                    input_names=list(INPUT_NAMES), output_names=["logits"], opset_version=OPSET,
+        inputs = (example, mask, torch.zeros_like(example))[:len(names)]
+        program = torch.onnx.export(_LogitsOnly(model).eval(), inputs, input_names=list(names), output_names=["logits"], opset_version=OPSET,
                                     dynamic_shapes=shapes, dynamo=True, external_data=False, verbose=False)
     program.save(str(path), external_data=False)
 

@@ -1,14 +1,20 @@
-"""An estimate of this CPU's arithmetic peak, so measured throughput can be read as a share of
-what the machine could do at best.
+"""The instruction sets of this CPU and an estimate of its arithmetic peak for each number format,
+so measured throughput can be read as a share of what the machine could do at best.
 
-    FP32 peak (GFLOP/s) = cores x GHz x FMA units x (vector bits / 32) lanes x 2 flops per FMA
-    INT8 peak (GOP/s)   = FP32 peak x 4    (VNNI vpdpbusd: 4 int8 multiply-adds per 32-bit lane,
-                                            where an FP32 FMA does 1; counted as 2 ops each)
+    FP32 peak (GFLOP/s)       = cores x GHz x FMA units x (vector bits / 32) lanes x 2 flops per FMA
+    INT8 peak, VNNI (GOP/s)   = 4 x FP32    (vpdpbusd: 4 int8 multiply-adds per 32-bit lane)
+    BF16 peak, AVX-512 BF16   = 2 x FP32    (vdpbf16ps: 2 bf16 multiply-adds per 32-bit lane)
+    INT8 peak, AMX (GOP/s)    = cores x GHz x 2048 ops per cycle    (one AMX tile unit per core)
+    BF16 peak, AMX (GFLOP/s)  = cores x GHz x 1024 flops per cycle
 
-It is an estimate, not a measurement: the clock is the one /proc/cpuinfo reports (a VM may hide
-turbo), two FMA units is an assumption about the core (true of AVX-512 Zen 5 and Ice Lake-SP and
-later server cores, while Zen 4 runs 512-bit FMAs as two 256-bit halves), and real kernels also
-pay for memory traffic, quantizing activations and non-matmul ops.
+The AMX figures are Intel's per-core numbers for Sapphire Rapids and later (2048 INT8 ops and
+1024 BF16 flops per cycle, against 256 and 64 for AVX-512 VNNI and FP32 FMA). Which kernels reach
+which peak differs: oneDNN uses AMX for x86 quantized linear layers, torch.compile'd torchao INT8
+and BF16 autocast matmuls, while fbgemm-era paths use VNNI only. A CPU's "best" peak is the fastest
+format its flags allow. These are estimates, not measurements: the clock is the one lscpu or
+/proc/cpuinfo reports (a VM may hide turbo), two FMA units is an assumption about the core (true of
+AVX-512 Zen 5 and Ice Lake-SP and later, while Zen 4 runs 512-bit FMAs as two 256-bit halves), and
+real kernels also pay for memory traffic, quantizing activations and non-matmul ops.
 """
 from __future__ import annotations
 
@@ -19,31 +25,76 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FMA_UNITS = 2
+AMX_INT8_OPS_PER_CYCLE = 2048
+AMX_BF16_FLOPS_PER_CYCLE = 1024
+ISA_FLAGS = ("avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
+
+@dataclass(frozen=True)
+class Isa:
+    """The /proc/cpuinfo flags that decide which INT8 and BF16 kernels can run."""
+
+    avx512f: bool = False
+    avx512_vnni: bool = False
+    avx_vnni: bool = False
+    avx512_bf16: bool = False
+    amx_tile: bool = False
+    amx_int8: bool = False
+    amx_bf16: bool = False
+
+    @classmethod
+    def from_flags(cls, flags: set[str]) -> "Isa":
+        return cls(**{name: name in flags for name in ISA_FLAGS})
+
+    @property
+    def vector_bits(self) -> int:
+        return 512 if self.avx512f else 256
+
+    @property
+    def vnni(self) -> bool:
+        return self.avx512_vnni if self.avx512f else self.avx_vnni
+
+    def summary(self) -> str:
+        present = [name for name in ISA_FLAGS if getattr(self, name)]
+        return " ".join(present) or "no AVX-512, VNNI, BF16 or AMX"
+
+
+def estimate_peaks(cores: int, ghz: float, isa: Isa, fma_units: int = FMA_UNITS) -> dict[str, float | None]:
+    """Peak GFLOP/s (GOP/s for INT8) per number format and path, from the module docstring's
+    formulas; None where the CPU lacks the instructions."""
+    fp32 = cores * ghz * fma_units * (isa.vector_bits // 32) * 2
+    return {"fp32": fp32,
+            "int8_vnni": 4 * fp32 if isa.vnni else None,
+            "bf16_avx512": 2 * fp32 if isa.avx512_bf16 else None,
+            "int8_amx": cores * ghz * AMX_INT8_OPS_PER_CYCLE if isa.amx_tile and isa.amx_int8 else None,
+            "bf16_amx": cores * ghz * AMX_BF16_FLOPS_PER_CYCLE if isa.amx_tile and isa.amx_bf16 else None}
+
+
+def best(peaks: dict[str, float | None], fmt: str) -> tuple[float | None, str | None]:
+    """The highest peak of format ``fmt`` ("int8" or "bf16") and the path that gives it."""
+    paths = [(value, name) for name, value in peaks.items() if name.startswith(fmt + "_") and value]
+    return max(paths) if paths else (None, None)
 
 
 @dataclass(frozen=True)
 class CpuPeak:
     model_name: str
-    cpu_family: str  # AMD family 25 is Zen 3/4, 26 is Zen 5
+    cpu_family: str  # AMD family 25 is Zen 3/4, 26 is Zen 5; Intel Xeon with AMX is family 6
     cores: int
     ghz: float
     clock_source: str
     vector_bits: int
     fma_units: int
-    vnni: bool
+    isa: Isa
+    peaks: dict[str, float | None]
     fp32_gflops: float
-    int8_gops: float | None
+    int8_gops: float | None   # the best INT8 path (AMX where present, else VNNI)
+    bf16_gflops: float | None  # the best BF16 path (AMX where present, else AVX-512 BF16)
     formula: str
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "note": "estimate from clock and vector width, not a measurement"}
-
-
-def estimate_peak(cores: int, ghz: float, vector_bits: int, fma_units: int = FMA_UNITS,
-                  vnni: bool = True) -> tuple[float, float | None]:
-    """(FP32 GFLOP/s, INT8 GOP/s or None without VNNI) from the formula in the module docstring."""
-    fp32 = cores * ghz * fma_units * (vector_bits // 32) * 2
-    return fp32, (4 * fp32 if vnni else None)
+        return {**asdict(self), "isa_summary": self.isa.summary(),
+                "note": "estimate from clock, vector width and Intel's AMX per-cycle figures, not a measurement"}
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -66,16 +117,27 @@ def _lscpu_max_mhz() -> float | None:
     return float(match.group(1)) if match else None
 
 
+def describe(cores: int, ghz: float, isa: Isa) -> str:
+    """The peaks as one line of arithmetic, for the JSON and the printed table."""
+    peaks = estimate_peaks(cores, ghz, isa)
+    text = (f"FP32 = {cores} cores x {ghz:.3f} GHz x {FMA_UNITS} FMA units x {isa.vector_bits // 32} lanes x 2 flops"
+            f" = {peaks['fp32']:.1f} GFLOP/s")
+    labels = {"int8_vnni": "INT8 VNNI = 4 x FP32", "bf16_avx512": "BF16 AVX-512 = 2 x FP32",
+              "int8_amx": f"INT8 AMX = {cores} x {ghz:.3f} x {AMX_INT8_OPS_PER_CYCLE}",
+              "bf16_amx": f"BF16 AMX = {cores} x {ghz:.3f} x {AMX_BF16_FLOPS_PER_CYCLE}"}
+    for key, label in labels.items():
+        text += f"; {label} = {peaks[key]:.1f}" if peaks[key] else f"; {label.split(' =')[0]}: n/a"
+    return text + f" (flags: {isa.summary()})"
+
+
 def this_cpu(threads: int | None = None) -> CpuPeak:
-    """Estimate the peak of the cores this benchmark uses (``threads``, default every CPU).
+    """Estimate the peaks of the cores this benchmark uses (``threads``, default every CPU).
 
     The clock is lscpu's "CPU max MHz" when the machine reports one, else /proc/cpuinfo's
     current "cpu MHz" (under KVM usually the nominal clock); 0 when neither is readable, and
     then no share of peak is reported."""
     info = _cpuinfo()
-    flags = set(info.get("flags", "").split())
-    vector_bits = 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
-    vnni = "avx512_vnni" in flags if vector_bits == 512 else "avx_vnni" in flags
+    isa = Isa.from_flags(set(info.get("flags", "").split()))
     max_mhz = _lscpu_max_mhz()
     if max_mhz:
         mhz, source = max_mhz, "lscpu CPU max MHz"
@@ -83,8 +145,7 @@ def this_cpu(threads: int | None = None) -> CpuPeak:
         mhz, source = float(info.get("cpu MHz", 0.0)), "/proc/cpuinfo cpu MHz"
     cores = min(threads or os.cpu_count() or 1, os.cpu_count() or 1)
     ghz = mhz / 1000
-    fp32, int8 = estimate_peak(cores, ghz, vector_bits, FMA_UNITS, vnni)
-    formula = (f"FP32 = {cores} cores x {ghz:.3f} GHz x {FMA_UNITS} FMA units x {vector_bits // 32} lanes x 2 flops"
-               f" = {fp32:.1f} GFLOP/s; INT8 = 4 x FP32 = " + (f"{int8:.1f} GOP/s (VNNI)" if int8 else "n/a (no VNNI)"))
-    return CpuPeak(info.get("model name", "unknown"), info.get("cpu family", "unknown"), cores, round(ghz, 3), source, vector_bits, FMA_UNITS, vnni,
-                   round(fp32, 1), None if int8 is None else round(int8, 1), formula)
+    peaks = {k: None if v is None else round(v, 1) for k, v in estimate_peaks(cores, ghz, isa).items()}
+    return CpuPeak(info.get("model name", "unknown"), info.get("cpu family", "unknown"), cores, round(ghz, 3), source,
+                   isa.vector_bits, FMA_UNITS, isa, peaks, peaks["fp32"] or 0.0, best(peaks, "int8")[0],
+                   best(peaks, "bf16")[0], describe(cores, ghz, isa))

@@ -4,7 +4,9 @@
 
 Rows: every folder under --models with a variant.json (the FP32 baseline and this project's
 INT8/NF4 variants, loaded only through glue.variant.load_variant), ONNX Runtime FP32 and dynamic
-INT8 of the baseline, torchao int8 dynamic-activation/int8-weight eager and torch.compile'd.
+INT8 of the baseline, torchao int8 dynamic-activation/int8-weight eager and torch.compile'd, and
+the baseline under BF16 autocast. The CPU's instruction sets (AVX-512 VNNI/BF16, AMX) and peaks
+per format are recorded (bench/peak.py).
 Timing is round-robin (every runner once per repeat, in rotating order) so load changes on a
 shared machine hit all rows alike; compare rows as ratios within one run. Writes
 results/bench/<model_tag>.json and <model_tag>_throughput.png.
@@ -24,10 +26,11 @@ from tqdm import tqdm
 
 from bench.flops import FlopCounter
 from bench.onnx_export import ExportError, export_and_quantize
-from bench.peak import CpuPeak, this_cpu
+from bench.peak import CpuPeak, best, this_cpu
 from bench.plot import plot_throughput
 from bench.profile import top_ops
-from bench.runners import PROJECT_BACKEND, Runner, ort_runner, project_runner, spread, time_pass, torchao_runner
+from bench.runners import (PROJECT_BACKEND, Runner, bf16_runner, ort_runner, project_runner, spread, time_pass,
+                           torchao_runner)
 from bench.target import check_target, slowest_int8_variant
 from bench.workloads import Workload, fixed_workload, real_workload
 from data_prep.common import DataError, atomic_write_json, split_name
@@ -72,8 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def build_runners(args: argparse.Namespace) -> tuple[list[Runner], dict[str, Any], list[dict[str, str]]]:
-    """Baseline first, then this project's other variants, then the other toolkits on the baseline.
+def build_runners(args: argparse.Namespace,
+                  peak: CpuPeak) -> tuple[list[Runner], dict[str, Any], list[dict[str, str]]]:
+    """Baseline first, then this project's other variants, then the other toolkits and BF16 autocast
+    on the baseline.
     A variant that fails to load is skipped and recorded, so one broken folder costs one row."""
     base_dir = args.models / args.baseline
     baseline = project_runner(base_dir)
@@ -94,6 +99,7 @@ def build_runners(args: argparse.Namespace) -> tuple[list[Runner], dict[str, Any
     runners.append(torchao_runner(base_dir, compile_model=False))
     if not args.no_compile:
         runners.append(torchao_runner(base_dir, compile_model=True))
+    runners.append(bf16_runner(base_dir, best(peak.peaks, "bf16")[1]))
     return runners, onnx.info, skipped
 
 
@@ -138,6 +144,7 @@ def cell(work: Workload, pass_ms: list[float], warmup_ms: float, peak: CpuPeak) 
             "gflop_per_s": gflops,
             "pct_of_fp32_peak": round(100 * gflops["median"] / peak.fp32_gflops, 2) if peak.fp32_gflops else None,
             "pct_of_int8_peak": round(100 * gflops["median"] / peak.int8_gops, 2) if peak.int8_gops else None,
+            "pct_of_bf16_peak": round(100 * gflops["median"] / peak.bf16_gflops, 2) if peak.bf16_gflops else None,
             "warmup_ms": warmup_ms}
 
 
@@ -204,7 +211,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"warning: load average {load_start:.1f} on this machine: other processes compete with the "
               f"{args.threads} benchmark threads and timings will be noisy", file=sys.stderr)
     start = time.perf_counter()
-    runners, onnx_info, skipped = build_runners(args)
+    runners, onnx_info, skipped = build_runners(args, peak)
     counter = FlopCounter(runners[0].model.config)
     workloads = build_workloads(args, split.texts, runners[0], counter)
     # First forward on a target-size batch: torch.compile(dynamic=True) then builds its dynamic

@@ -109,6 +109,23 @@ def torchao_runner(baseline: Path, compile_model: bool) -> Runner:
                   model=variant.model)
 
 
+def bf16_runner(baseline: Path, path: str | None) -> Runner:
+    """The FP32 baseline under ``torch.autocast("cpu", dtype=torch.bfloat16)``: weights stay FP32,
+    matmuls run in BF16 through oneDNN (AMX-BF16 tiles where the CPU has them, AVX-512 BF16 else,
+    emulated and slow without either); ``path`` names the one this CPU offers."""
+    variant = load_variant(baseline)
+    fp32_forward = _torch_forward(variant.model)
+
+    def forward(inputs: Inputs) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return fp32_forward(inputs).float()
+
+    info = {"source": str(baseline), "method": 'torch.autocast("cpu", dtype=torch.bfloat16) on the FP32 baseline',
+            "weight_bits": 16, "bf16_path": path or "none: no AVX-512 BF16 or AMX-BF16, emulated"}
+    return Runner("torch_bf16_autocast", "torch autocast", forward, variant.tokenizer, variant.labels,
+                  variant.max_length, info=info, model=variant.model)
+
+
 def ort_runner(name: str, onnx_path: Path, tokenizer: Any, labels: list[str], max_length: int, threads: int,
                info: dict[str, Any]) -> Runner:
     """ONNX Runtime CPU session with its thread pool pinned to ``threads`` like torch's."""

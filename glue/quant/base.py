@@ -4,6 +4,7 @@ walking the quantized model rather than by restating the recipe."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from glue.weights import TORCH_STATE
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
 # the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.
 DEFAULT_SKIP = ("classifier", "pooler", "score")
+# Parameters that feed every transformer layer rather than belonging to one: token and position
+# tables, and MPNet's relative-attention bias (one table shared by all 12 layers). Freezing
+# "the lower layers" freezes these too, or the frozen layers' inputs would still move.
+SHARED_INPUTS = re.compile(r"embed|relative_attention_bias|\bwte\b|\bwpe\b")
 
 
 @dataclass

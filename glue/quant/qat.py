@@ -12,11 +12,10 @@ from typing import Literal
 
 import torch
 
-from glue.quant.base import QuantContext, require
+from glue.quant.base import SHARED_INPUTS, QuantContext, require
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
 
 LAYER_INDEX = re.compile(r"\.(?:layer|layers|h)\.(\d+)\.")
-EMBEDDING = re.compile(r"embed|\.wte\.|\.wpe\.")
 
 
 @dataclass
@@ -34,11 +33,12 @@ class QATConfig(EagerConfig):
 
 
 def freeze_lower(model: torch.nn.Module, layers: int) -> int:
-    """Freeze embeddings and transformer layers numbered below ``layers``; returns frozen tensors."""
+    """Freeze the shared input tables (glue.quant.base.SHARED_INPUTS) and transformer layers numbered
+    below ``layers``; returns frozen tensors."""
     frozen = 0
     for name, param in model.named_parameters():
         match = LAYER_INDEX.search(name)
-        if EMBEDDING.search(name) or (match and int(match.group(1)) < layers):
+        if SHARED_INPUTS.search(name) or (match and int(match.group(1)) < layers):
             param.requires_grad_(False)
             frozen += 1
     return frozen
