@@ -22,7 +22,7 @@ import torch
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
 from glue.provenance import provenance
-from glue.recipe import RecipeError, check_values
+from glue.recipe import RecipeError, _type_ok, check_values, field_hints
 from glue.variant import MANIFEST, VariantError, weights_origin
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
@@ -44,20 +44,14 @@ def command_line() -> str:
 
 def yaml_no_as_word(raw: dict[str, Any]) -> dict[str, Any]:
     """YAML 1.1 (and so OmegaConf, on the command line too) reads a bare ``no`` as False; for a
-    key that is not a boolean (``save_strategy``, ``eval_strategy``, ...) the user meant the word."""
-    import dataclasses
-    import typing
-
+    key that takes the word and no boolean (``save_strategy``, ``eval_strategy``, ...) put it back.
+    The same type rule as glue.recipe's, on LLaMA-Factory's argument classes."""
     from llamafactory.hparams import DataArguments, FinetuningArguments, ModelArguments, TrainingArguments
 
-    fixed = dict(raw)
-    for cls in (ModelArguments, DataArguments, TrainingArguments, FinetuningArguments):
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            hint = hints.get(f.name)
-            if fixed.get(f.name) is False and hint is not bool and bool not in typing.get_args(hint):
-                fixed[f.name] = "no"
-    return fixed
+    hints = field_hints((ModelArguments, DataArguments, TrainingArguments, FinetuningArguments))
+    return {key: "no" if (value is False and key in hints and not _type_ok(value, hints[key])
+                          and _type_ok("no", hints[key])) else value
+            for key, value in raw.items()}
 
 
 def parse(raw: dict[str, Any], where: str) -> tuple[Any, ...]:
