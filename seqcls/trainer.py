@@ -2,7 +2,6 @@
 Trainer with per-batch padding and macro-F1, parameter counts, and the manifest's training block."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -67,10 +66,3 @@ def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
     if record is not None:  # the whole run, across resumes, not only this process's part of it
         stats.update(record.whole_run(trainer.state))
     return stats
-
-
-def remove_checkpoints(out: Path) -> None:
-    """The finished model supersedes the Trainer's checkpoints (and its pickled training args)."""
-    (out / "training_args.bin").unlink(missing_ok=True)
-    for ckpt in out.glob("checkpoint-*"):
-        shutil.rmtree(ckpt, ignore_errors=True)
