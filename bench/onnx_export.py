@@ -21,7 +21,8 @@ from pathlib import Path
 import onnx
 import torch
 
-from data_prep.common import atomic_write_json, sha256_file
+from core import MIB
+from core.io import atomic_write_json, sha256_file
 
 OPSET = 18
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -133,7 +134,7 @@ def export_and_quantize(model_dir: Path, model: torch.nn.Module, cache_dir: Path
                 "exporter": "torch.onnx dynamo",
                 "int8": {"api": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
                          "per_channel": True, "pre_process": "quant_pre_process(skip_symbolic_shape=True)"},
-                "size_mb": {name: round((tmp / f"model_{name}.onnx").stat().st_size / 2**20, 2)
+                "size_mb": {name: round((tmp / f"model_{name}.onnx").stat().st_size / MIB, 2)
                             for name in ("fp32", "int8")}}
         atomic_write_json(tmp / CACHE_INFO, info)
         if cache_dir.exists():

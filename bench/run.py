@@ -29,17 +29,26 @@ from bench.onnx_export import ExportError, export_and_quantize
 from bench.peak import CpuPeak, best, this_cpu
 from bench.plot import plot_throughput
 from bench.profile import top_ops
-from bench.runners import (PROJECT_BACKEND, Runner, bf16_runner, ort_runner, project_runner, spread, time_pass,
-                           torchao_runner)
+from bench.runners import (
+    PROJECT_BACKEND,
+    Runner,
+    bf16_runner,
+    ort_runner,
+    project_runner,
+    spread,
+    time_pass,
+    torchao_runner,
+)
 from bench.target import check_target, slowest_int8_variant
 from bench.workloads import Workload, fixed_workload, real_workload
-from data_prep.common import DataError, atomic_write_json, split_name
+from core.io import atomic_write_json
+from core.provenance import provenance
+from core.quiet import quiet
+from data_prep.common import DataError, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
-from glue.provenance import provenance
-from glue.quiet import quiet
-from glue.variant import MANIFEST, VariantError
+from glue.manifest import DEFAULT_MAX_LENGTH, MANIFEST, VariantError
 
 SCHEMA_VERSION = 1
 ORT_FP32, ORT_INT8 = "ort_fp32", "ort_int8"
@@ -57,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 64])
     p.add_argument("--fixed-batch-sizes", type=int, nargs="*", default=[1, 32],
                    help="batch sizes for the fixed-length input (empty: skip it)")
-    p.add_argument("--seq-len", type=int, default=128, help="tokens per row of the fixed-length input")
+    p.add_argument("--seq-len", type=int, default=DEFAULT_MAX_LENGTH, help="tokens per row of the fixed-length input")
     p.add_argument("--examples-per-pass", type=int, default=32, help="examples per timed pass (at least one batch)")
     p.add_argument("--repeats", type=int, default=7, help="timed passes per runner and workload")
     p.add_argument("--warmup", type=int, default=1, help="untimed passes per runner and workload (at least 1)")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from eval.latency import summarize, time_calls
+from glue.manifest import DEFAULT_MAX_LENGTH
 from glue.variant import Variant, VariantError, load_variant
 
 Inputs = dict[str, torch.Tensor]
@@ -35,7 +36,7 @@ class Runner:
     forward: Callable[[Any], Any]
     tokenizer: Any
     labels: list[str]
-    max_length: int = 128
+    max_length: int = DEFAULT_MAX_LENGTH
     prepare: Callable[[Inputs], Any] = _identity
     info: dict[str, Any] = field(default_factory=dict)
     predict: Callable[[list[str]], torch.Tensor] | None = None  # the variant's own text path, if any
@@ -85,8 +86,8 @@ def project_runner(folder: Path, reference_vocab: dict[str, int] | None = None) 
         raise VariantError(f"{folder} formats its own inputs (Variant.encode); the bench feeds shared token batches")
     if reference_vocab is not None and variant.tokenizer.get_vocab() != reference_vocab:
         raise VariantError(f"{folder} uses another tokenizer than the baseline; its token batches would differ")
-    quantization = variant.manifest.get("quantization") or {}
-    info = {"source": str(folder), "method": variant.manifest.get("method"), "weight_bits": quantization.get("bits"),
+    quantization = variant.manifest.quantization or {}
+    info = {"source": str(folder), "method": variant.manifest.method, "weight_bits": quantization.get("bits"),
             "load_s": round(load_s, 2)}
     return Runner(folder.name, PROJECT_BACKEND, _torch_forward(variant.model), variant.tokenizer, variant.labels,
                   variant.max_length, info=info, predict=variant.logits, model=variant.model)

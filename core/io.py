@@ -1,5 +1,7 @@
-"""Writing outputs so that a crash or a kill never leaves half of one, and others can read them.
+"""Writing outputs so that a crash or a kill never leaves half of one, and others can read them;
+and the checksum every download, dataset and export is verified by.
 
+``atomic_write_text``/``atomic_write_json`` write a file via a temporary file and a rename.
 ``staged_output(out)`` builds a folder beside ``out`` and swaps it in only when the block
 succeeds; a killed job's staging folder is removed by the next run into the same parent.
 A staging folder is "live" while its owner holds an ``flock`` on it: the kernel drops the lock
@@ -10,12 +12,17 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from core import MIB
 
 STAGING_TAG = "staging"
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -36,6 +43,35 @@ def file_mode() -> int:
 def dir_mode() -> int:
     """The mode ``mkdir`` would give a new folder (0755 under umask 022); ``mkdtemp`` gives 0700."""
     return 0o777 & ~_umask()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (model weights do not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(MIB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, file_mode())  # mkstemp's 0600 would hide results from other users
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """``obj`` as indented UTF-8 JSON, written atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def is_staging(path: Path) -> bool:

@@ -1,17 +1,14 @@
-"""What every dataset preparer shares: checksums, validation errors, atomic writes, the
-prepared (alpaca + dataset_info.json + meta.json) output."""
+"""What every dataset preparer shares: validation errors, the split naming rule, the prepared
+(alpaca + dataset_info.json + meta.json) output."""
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.io import file_mode
+from core.io import atomic_write_json
 
 
 class DataError(ValueError):
@@ -51,33 +48,6 @@ class PreparedDataset:
     # where train and test are both carved from the official test.csv); empty: official splits.
     split_labels: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # from data_prep.checks, kept in meta.json
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, file_mode())  # mkstemp's 0600 would hide results from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_prepared(dataset: PreparedDataset, out_dir: Path) -> Path:

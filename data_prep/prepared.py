@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.common import DataError, sha256_file, split_name, split_parts
+from core.io import sha256_file
+from data_prep.common import DataError, split_name, split_parts
 from data_prep.labels import unknown_label
 
 

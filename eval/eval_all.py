@@ -8,12 +8,13 @@ crash does not stop the rest. Baselines go first: the others' fidelity is measur
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from data_prep.common import atomic_write_text
+from core.io import atomic_write_text
+from eval.results import ResultsError, load_groups
+from eval.tables import summary
 
 
 def discover(models_dir: Path, dataset: str | None = None) -> list[Path]:
@@ -24,45 +25,6 @@ def discover(models_dir: Path, dataset: str | None = None) -> list[Path]:
     folders = sorted(p.parent for p in models_dir.glob(f"{dataset or '*'}/*/*/variant.json")
                      if not any(part.startswith(".") for part in p.parent.relative_to(models_dir).parts))
     return sorted(folders, key=lambda p: (p.parent.parent.name, p.parent.name, p.name != "baseline"))
-
-
-def load_results(results_dir: Path) -> dict[tuple[str, str], list[dict]]:
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for path in sorted(Path(results_dir).glob("*/*/*.json")):
-        result = json.loads(path.read_text())
-        if "metrics" in result and "variant" in result:
-            groups.setdefault((result["dataset"], result["model_tag"]), []).append(result)
-    for rows in groups.values():
-        rows.sort(key=lambda r: (r["variant"] != "baseline", r["variant"]))
-    return groups
-
-
-def comparison_table(rows: list[dict]) -> str:
-    """A Markdown table; speed-up is baseline ms/batch over the variant's, from the same run."""
-    base = next((r for r in rows if r["variant"] == "baseline"), None)
-    header = ("| variant | macro-F1 | accuracy | size MB | ms/example | ms/batch | speed-up b32 | "
-              "flip rate | peak RSS MB |")
-    lines = [header, "|" + "|".join(["---"] * 9) + "|"]
-    for r in rows:
-        lat, fid = r.get("latency", {}), r.get("fidelity") or {}
-        speed = (base["latency"]["ms_per_batch"] / lat["ms_per_batch"]
-                 if base and lat.get("ms_per_batch") and base["latency"].get("ms_per_batch") else None)
-        cells = [r["variant"], f"{r['metrics']['macro_f1']:.4f}", f"{r['metrics']['accuracy']:.4f}",
-                 f"{r['size_mb']:.1f}", f"{lat.get('ms_per_example', float('nan')):.2f}",
-                 f"{lat.get('ms_per_batch', float('nan')):.1f}", f"{speed:.2f}x" if speed else "-",
-                 f"{fid['flip_rate']:.3f}" if "flip_rate" in fid else "-",
-                 f"{r['memory']['rss_peak_mb']:.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def report(results_dir: Path) -> str:
-    parts = []
-    for (dataset, model_tag), rows in load_results(results_dir).items():
-        origin = (rows[0].get("weights_origin") or {}).get("note")
-        note = f"Weights: {origin}.\n\n" if origin else ""
-        parts.append(f"### {dataset} / {model_tag} ({rows[0]['split_label']})\n\n{note}{comparison_table(rows)}\n")
-    return "\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
             cmd = [sys.executable, "-m", "eval.evaluate", str(folder), "--results", args.results, *args.extra]
             if subprocess.run(cmd, check=False).returncode != 0:
                 failed.append(str(folder))
-    table = report(Path(args.results))
+    try:
+        table = summary(load_groups(args.results))
+    except ResultsError as err:
+        raise SystemExit(f"error: {err}") from None
     atomic_write_text(Path(args.results) / "summary.md", "# Comparison (written by eval.eval_all)\n\n" + table)
     print("\n" + table)
     if failed:

@@ -15,16 +15,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.io import atomic_write_json
+from core.memory import PeakMemory
 from core.paths import portable_values
-from data_prep.common import DataError, atomic_write_json, split_name, split_parts
+from core.provenance import provenance
+from core.quiet import quiet
+from data_prep.common import DataError, split_name, split_parts
 from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
 from eval.metrics import classification_metrics, fidelity, softmax
 from eval.plots import save_confusion_matrix
 from eval.size import model_size
-from glue.provenance import PeakMemory, provenance
-from glue.quiet import quiet
-from glue.variant import Variant, VariantError, load_variant, read_manifest
+from glue.manifest import Manifest, VariantError
+from glue.variant import Variant, load_variant
 
 SCHEMA_VERSION = 1
 
@@ -40,11 +43,10 @@ def predict_logits(variant: Variant, texts: list[str], batch_size: int = 64, des
     return out
 
 
-def identity(folder: Path, manifest: dict) -> tuple[str, str, str]:
+def identity(folder: Path, manifest: Manifest) -> tuple[str, str, str]:
     """(dataset, model_tag, variant) from the manifest, else from outputs/models/<d>/<m>/<v>."""
-    return (manifest.get("dataset") or folder.parent.parent.name,
-            manifest.get("model_tag") or folder.parent.name,
-            manifest.get("variant") or folder.name)
+    return (manifest.dataset or folder.parent.parent.name, manifest.model_tag or folder.parent.name,
+            manifest.variant or folder.name)
 
 
 def split_label(split: Split, limit: int | None = None) -> str:
@@ -75,7 +77,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
                     batch_size: int = 64, device: str = "cpu") -> dict:
     """Load a model folder, predict a split, measure size/latency/memory; return the result."""
     folder, results_dir = Path(folder), Path(results_dir)
-    manifest = read_manifest(folder)
+    manifest = Manifest.read(folder)
     dataset, model_tag, variant_name = identity(folder, manifest)
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     with PeakMemory() as memory:
@@ -90,25 +92,23 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     y_pred = probs.argmax(-1).tolist()
     result = {
         "schema": SCHEMA_VERSION, "dataset": dataset, "split": data.name, "split_label": split_label(data, limit),
-        "model_tag": model_tag, "variant": variant_name, "method": manifest["method"],
+        "model_tag": model_tag, "variant": variant_name, "method": manifest.method,
         "labels": data.label_names, "n_examples": len(data),
         "metrics": classification_metrics(data.labels, y_pred, data.label_names),
         "size_mb": None, "size": model_size(variant.model, folder),
         "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
         "memory": memory.as_dict(),
         "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist()},
-        "recipe": {"path": manifest.get("recipe_path"), "content": manifest.get("recipe")},
+        "recipe": {"path": manifest.recipe_path, "content": manifest.recipe},
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
-    if manifest.get("disk_note"):
-        result["size"]["disk_note"] = manifest["disk_note"]
     for block in ("command", "base_command", "quantization", "training", "weights_origin"):
-        if block in manifest:
-            result[block] = manifest[block]
+        if getattr(manifest, block) is not None:
+            result[block] = getattr(manifest, block)
     result["fidelity"] = reference_fidelity(result, results_dir)
     result["provenance"] = provenance(
         data_sha256=data.sha256, data_sources=data.meta.get("sources"), limit=limit,
-        seed=(manifest.get("provenance") or {}).get("seed"), model_provenance=manifest.get("provenance"))
+        seed=(manifest.provenance or {}).get("seed"), model_provenance=manifest.provenance)
     return result
 
 

@@ -20,13 +20,15 @@ from typing import Any
 
 from core import MIB
 from core.io import staged_output
+from core.memory import PeakMemory
+from core.provenance import provenance
 from data_prep.common import DataError
 from data_prep.prepared import load_split
-from glue.provenance import PeakMemory, provenance
+from glue.manifest import MANIFEST, Manifest, VariantError
 from glue.quant import get_method, quantize_
 from glue.quant.base import QuantContext
 from glue.recipe import Recipe, RecipeError, load_recipe
-from glue.variant import MANIFEST, VariantError, copy_tokenizer, load_variant, write_manifest
+from glue.variant import copy_tokenizer, load_variant
 
 LOADER = "glue.quant.loader:load_quantized"
 
@@ -70,15 +72,13 @@ def quantize_recipe(recipe: Recipe) -> Path:
         block.update(quantize_time_s=round(seconds, 2), peak_memory=memory.as_dict(),
                      weights_mb=folder_mb(staging), baseline_weights_mb=folder_mb(base))
         block["size_ratio"] = round(block["weights_mb"] / block["baseline_weights_mb"], 4)
-        write_manifest(staging, method=method.name, loader=LOADER, labels=baseline.labels,
-                       max_length=baseline.max_length, base_model_dir=str(base), model_tag=glue.model_tag,
-                       weights_origin=baseline.manifest.get("weights_origin"),
-                       command=f"python -m glue.quantize {' '.join(sys.argv[1:])}".strip(),
-                       base_command=baseline.manifest.get("command"),
-                       dataset=recipe.dataset_name, variant=glue.variant, recipe_path=str(recipe.path),
-                       recipe=recipe.raw, data_sha256={"train": split.sha256}, quantization=block,
-                       **({"training": training} if training else {}),
-                       provenance=provenance(seed=recipe.training.seed))
+        Manifest(method=method.name, loader=LOADER, labels=baseline.labels, max_length=baseline.max_length,
+                 dataset=recipe.dataset_name, model_tag=glue.model_tag, variant=glue.variant,
+                 base_model_dir=str(base), command=f"python -m glue.quantize {' '.join(sys.argv[1:])}".strip(),
+                 base_command=baseline.manifest.command, recipe_path=str(recipe.path), recipe=recipe.raw,
+                 data_sha256={"train": split.sha256}, quantization=block, training=training,
+                 weights_origin=baseline.manifest.weights_origin,
+                 provenance=provenance(seed=recipe.training.seed)).write(staging)
     print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "
           f"{block['weights_mb']} MB ({100 * block['size_ratio']:.1f}% of the baseline) in {seconds:.1f} s")
     return out

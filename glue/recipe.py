@@ -25,8 +25,8 @@ from typing import Any, Literal
 import yaml
 from omegaconf import OmegaConf
 
+from core.quiet import quiet
 from data_prep.common import split_parts
-from glue.quiet import quiet
 from glue.weights import folder_problem
 
 quiet()

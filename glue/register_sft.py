@@ -16,12 +16,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from core.provenance import provenance
 from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
-from glue.provenance import provenance
-from glue.recipe import RecipeError, read_yaml
+from glue.manifest import Manifest
 from glue.quant import bnb
-from glue.variant import load_variant, weights_origin, write_manifest
+from glue.recipe import RecipeError, read_yaml
+from glue.variant import load_variant, weights_origin
 
 ADAPTER = "adapter_model.safetensors"
 
@@ -72,12 +73,11 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     # The block's config first (the loader needs it); the walked block once the model loads.
     quantization = {"method": bnb.METHOD.name, "bits": quant.bits, "config": quant.as_dict()} if quant else None
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the recipe
-    manifest = write_manifest(
-        out, method=variant, variant=variant, loader="glue.sft_classifier:load", labels=meta["labels"],
-        instruction=meta["instruction"], template=raw["template"], max_length=raw.get("cutoff_len", 256),
-        base_model=raw["model_name_or_path"], weights_origin=weights_origin(raw["model_name_or_path"]),
-        model_tag=model_tag,
-        dataset=meta["name"], recipe_path=str(recipe_path), recipe=raw, quantization=quantization,
+    manifest = Manifest(
+        method=variant, loader="glue.sft_classifier:load", labels=meta["labels"], max_length=raw.get("cutoff_len", 256),
+        dataset=meta["name"], model_tag=model_tag, variant=variant, base_model=raw["model_name_or_path"],
+        weights_origin=weights_origin(raw["model_name_or_path"]), recipe_path=str(recipe_path), recipe=raw,
+        quantization=quantization, extra={"instruction": meta["instruction"], "template": raw["template"]},
         training={"trainer": "llamafactory-cli train (stage sft)", "wall_time_s": results.get("train_runtime"),
                   "s_per_step": (round(results["train_runtime"] / state["global_step"], 3)
                                  if results.get("train_runtime") and state.get("global_step") else None),
@@ -88,13 +88,14 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
                                  "trainable_pct": round(100 * trainable / (base + trainable), 4)},
                   "log_history": state.get("log_history", [])},
         provenance=provenance(seed=raw.get("seed")),
-    )
+    ).write(out)
     if quant is not None:
         lm = load_variant(out).model.lm
-        manifest = write_manifest(out, **{**manifest, "quantization": bnb.block(
-            lm, quant, "base frozen in 4-bit during SFT and at inference; LoRA adapters full precision")})
+        manifest.quantization = bnb.block(lm, quant, "base frozen in 4-bit during SFT and at inference; "
+                                                     "LoRA adapters full precision")
+        manifest.write(out)
     print(f"registered {out} as {variant}: {trainable:,} trainable parameters "
-          f"({manifest['training']['parameters']['trainable_pct']:.2f}%)")
+          f"({manifest.training['parameters']['trainable_pct']:.2f}%)")
     return out
 
 

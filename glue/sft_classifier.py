@@ -7,12 +7,12 @@ own chat template (the one the SFT used), so evaluation sees exactly the trainin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from glue.data import ensure_pad_token
-from glue.variant import Variant, VariantError
+from glue.manifest import Manifest, VariantError
+from glue.variant import Variant
 
 
 class LabelScorer(torch.nn.Module):
@@ -91,17 +91,17 @@ def make_encoder(tokenizer, template, instruction: str, labels: list[str], max_l
     return encode
 
 
-def load(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+def load(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     """Loader named in variant.json (written by glue.register_sft): 4-bit base + LoRA adapter."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from glue.quant.bnb import BnbConfig
 
-    base_dir = Path(manifest["base_model"])
+    base_dir = Path(manifest.base_model or "")
     if not base_dir.is_dir():
         raise VariantError(f"{path}: base model {base_dir} not found; run python -m data_prep.smollm2 first")
-    quant = manifest.get("quantization")
+    quant = manifest.quantization
     config = None
     if quant:
         bnb_config = BnbConfig.from_dict(quant["config"])
@@ -110,8 +110,8 @@ def load(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
                                               device_map={"": str(device)})
     tokenizer = AutoTokenizer.from_pretrained(path)
     ensure_pad_token(tokenizer, lm)
-    template = load_template(tokenizer, manifest["template"])
-    model = LabelScorer(PeftModel.from_pretrained(lm, path), len(manifest["labels"])).eval()
-    max_length = manifest.get("max_length", 256)
-    encode = make_encoder(tokenizer, template, manifest["instruction"], manifest["labels"], max_length, device)
-    return Variant(path, model, tokenizer, manifest["labels"], manifest, max_length, device, encode)
+    template = load_template(tokenizer, manifest.extra["template"])
+    model = LabelScorer(PeftModel.from_pretrained(lm, path), len(manifest.labels)).eval()
+    encode = make_encoder(tokenizer, template, manifest.extra["instruction"], manifest.labels, manifest.max_length,
+                          device)
+    return Variant(path, model, tokenizer, manifest.labels, manifest, manifest.max_length, device, encode)

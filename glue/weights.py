@@ -19,9 +19,11 @@ import struct
 import zipfile
 from pathlib import Path
 
+from core import MIB
+
 TORCH_STATE = "quantized_state.pt"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-HEADER_LIMIT = 100 * 2**20  # safetensors refuses larger headers too
+HEADER_LIMIT = 100 * MIB  # safetensors refuses larger headers too
 
 
 def safetensors_problem(path: Path) -> str | None:

@@ -19,4 +19,4 @@ notebook-runtime: data  ## run the notebook on the local variants (full test spl
 	$(PY) -m publish.pack --models $(MODELS) --out $(LOCAL_RELEASE) --base-url file://$(LOCAL_RELEASE) \
 		--notebook-name $(NOTEBOOK_NAME)
 	NB_DATASET_DIR=$(abspath $(PREP)) $(PY) -m publish.run_notebook $(LOCAL_RELEASE)/$(NOTEBOOK_NAME) \
-		--work-dir $(OUT)/notebook
+		--work-dir $(OUT)/notebook --results $(RESULTS)

@@ -17,10 +17,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from data_prep.common import sha256_file
+from core import MIB
+from core.io import sha256_file
 from publish.manifest import MANIFEST_NAME, PublishError, asset_url, parse
 
-BLOCK = 1 << 20
+BLOCK = MIB
 
 
 class ChecksumError(PublishError):

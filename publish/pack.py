@@ -22,15 +22,15 @@ from typing import Any
 
 import torch
 
-from data_prep.common import atomic_write_json, atomic_write_text, sha256_file
+from core import MIB
+from core.io import atomic_write_json, atomic_write_text, sha256_file
+from core.provenance import git_commit
 from eval.eval_all import discover
 from eval.evaluate import identity
-from glue.provenance import git_commit
+from glue.manifest import Manifest, VariantError
 from glue.quant import get_method
 from glue.quant.loader import load_quantized
-from glue.variant import VariantError, read_manifest
-from publish.manifest import (ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of,
-                              variant_key)
+from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of, variant_key
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "notebooks" / "inference_eval.ipynb"
@@ -71,11 +71,11 @@ def shipped_files(folder: Path) -> list[Path]:
     return files
 
 
-def devices(manifest: dict[str, Any]) -> list[str]:
+def devices(manifest: Manifest) -> list[str]:
     """Where the folder's loader runs it: torch.ao's int8 kernels are CPU-only (QuantMethod.devices
     says which); every other loader also runs on CUDA."""
-    if manifest["loader"] == f"{load_quantized.__module__}:{load_quantized.__name__}":
-        return list(get_method(manifest["quantization"]["method"]).devices)
+    if manifest.loader == f"{load_quantized.__module__}:{load_quantized.__name__}":
+        return list(get_method(manifest.quantization["method"]).devices)
     return ["cuda", "cpu"]
 
 
@@ -102,17 +102,17 @@ def stamp_notebook(src: Path, dst: Path, release: dict[str, str]) -> None:
     raise PublishError(f"{src}: no line starting with {RELEASE_LINE!r} in a code cell; restore it from git")
 
 
-def pack_variant(folder: Path, manifest: dict[str, Any], key: str, staging: Path) -> dict[str, Any]:
+def pack_variant(folder: Path, manifest: Manifest, key: str, staging: Path) -> dict[str, Any]:
     files = []
     for path in shipped_files(folder):
         asset = asset_name(key, path.name)
         link_or_copy(path, staging / asset)
         files.append({"file": path.name, "asset": asset, "size": path.stat().st_size, "sha256": sha256_file(path)})
     dataset, model_tag, variant = key.split("/")
-    entry = {"dataset": dataset, "model_tag": model_tag, "variant": variant, "method": manifest["method"],
-             "loader": manifest["loader"], "devices": devices(manifest), "files": files}
-    if manifest.get("base_model"):  # loaded at run time (a pkg:// model, or a folder the loader rebuilds)
-        entry["base_model"] = manifest["base_model"]
+    entry = {"dataset": dataset, "model_tag": model_tag, "variant": variant, "method": manifest.method,
+             "loader": manifest.loader, "devices": devices(manifest), "files": files}
+    if manifest.base_model:  # loaded at run time (a pkg:// model, or a folder the loader rebuilds)
+        entry["base_model"] = manifest.base_model
     return entry
 
 
@@ -131,7 +131,7 @@ def pack(models_dir: Path, out: Path, base_url: str, notebook_name: str) -> dict
     try:
         variants, sources = {}, {}
         for folder in folders:
-            variant_manifest = read_manifest(folder)
+            variant_manifest = Manifest.read(folder)
             key = variant_key(*identity(folder, variant_manifest))
             if key in sources:
                 raise PublishError(f"{folder}/variant.json and {sources[key]}/variant.json both describe {key}; "
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     except (PublishError, VariantError) as err:
         raise SystemExit(f"error: {err}") from None
     for key, entry in manifest["variants"].items():
-        print(f"{key}: {len(entry['files'])} files, {sum(f['size'] for f in entry['files']) / 2**20:.1f} MB")
+        print(f"{key}: {len(entry['files'])} files, {sum(f['size'] for f in entry['files']) / MIB:.1f} MB")
     print(f"\nwrote {out}/ ({len(manifest['variants'])} variants, {MANIFEST_NAME}, {args.notebook_name}). "
           f"Upload:\n{upload_commands(out, manifest)}")
 

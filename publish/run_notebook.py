@@ -1,7 +1,8 @@
 """Execute the notebook headlessly (nbclient) and print its runtime per variant: how README's
 runtime table is measured, and how tests/test_notebook.py runs it.
 
-    python -m publish.run_notebook outputs/publish/local/inference_eval.ipynb [--work-dir outputs/notebook]
+    python -m publish.run_notebook outputs/publish/local/inference_eval.ipynb [--work-dir outputs/notebook] \
+        [--results results]     # also record the runtime, with the CPU and commit, in results/notebook/runtime.json
 
 The notebook reads its settings from ``NB_*`` environment variables (see its first cell); this
 sets ``NB_WORK_DIR`` and passes the rest through. The executed copy is saved in the work folder.
@@ -12,13 +13,15 @@ import argparse
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from data_prep.common import atomic_write_text
+from core.io import atomic_write_json, atomic_write_text
+from core.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_FILE = "runtime.json"  # written by the notebook's last cell: seconds per variant
@@ -52,14 +55,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--work-dir", type=Path, default=Path("outputs/notebook"),
                         help="downloads, results, runtime.json and the executed notebook")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="also write <results>/notebook/runtime.json with the machine and commit")
     args = parser.parse_args(argv)
     work = args.work_dir.resolve()
+    start = time.perf_counter()
     try:
         nb = execute(args.notebook, {"NB_WORK_DIR": str(work)})
     except CellExecutionError as err:
         raise SystemExit(f"error: the notebook stopped: {stop_message(err)}") from None
+    wall_s = time.perf_counter() - start
     atomic_write_text(work / f"executed_{args.notebook.name}", nbformat.writes(nb))
-    print(runtime_table(json.loads((work / RUNTIME_FILE).read_text())))
+    runtime = json.loads((work / RUNTIME_FILE).read_text())
+    if args.results is not None:
+        atomic_write_json(args.results / "notebook" / RUNTIME_FILE,
+                          {"notebook": args.notebook.name, "wall_s": round(wall_s, 1), "variants": runtime,
+                           "note": "download_s reads a local make-publish folder, not a network",
+                           "provenance": provenance()})
+    print(runtime_table(runtime))
+    print(f"whole notebook: {wall_s:.1f} s (kernel start and imports included)")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from eval.results import BASELINE, Group
 from report import claims, stats
-from report.results import BASELINE, Group
 
 ALPHA = 0.05
 

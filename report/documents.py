@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 
+from eval.results import Group
 from report import blocks, discussion, figures, insights, standins
 from report.analysis import Analysed, analyse_group, dig
-from report.results import Group, load_bench
+from report.results import load_bench
 
 REFERENCES = Path(__file__).with_name("reference_results.yaml")
 LEAD_EMOTION = ("mpnet-base", "minilm-l6")   # the bert-base-sized encoder leads where its results exist

@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 import numpy as np  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+from eval.results import Group  # noqa: E402
 from report.analysis import Row  # noqa: E402
-from report.results import Group  # noqa: E402
 
 DPI = 150
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "figure.dpi": DPI})

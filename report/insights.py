@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eval.results import BASELINE
 from report import claims
 from report.analysis import ALPHA, Row, paired_delta
-from report.results import BASELINE
 
 
 def variant_sentence(row: Row, batch_size: int | None) -> str:

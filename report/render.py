@@ -17,9 +17,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from data_prep.common import atomic_write_text
+from core.io import atomic_write_text
+from eval.results import ResultsError, load_groups
 from report import claims, documents
-from report.results import ReportError, load_groups
+from report.results import ReportError
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "report_templates"
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         outputs = render(args.results, args.out or args.results / "report", not args.no_pdf, args.resamples)
-    except ReportError as err:
+    except (ReportError, ResultsError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     for name, r in outputs.items():

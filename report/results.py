@@ -1,79 +1,14 @@
-"""Load the result JSONs (eval/SCHEMA.md) the report is built from, and nothing else.
-
-Results live at ``results/<dataset>/<model_tag>/<variant>.json``; ``results/bench/*.json`` is an
-optional benchmark written by another job and ``results/report/`` is this report's own output.
-"""
+"""The report's inputs besides the result JSONs (eval/results.py reads those): the optional
+benchmark files, and the report's own error."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REQUIRED = ("dataset", "split_label", "model_tag", "variant", "labels", "n_examples", "metrics", "predictions")
-NOT_RESULTS = {"bench", "report"}
-SIDE_FILE_PREFIXES = ("sensitivity_",)  # written beside the results by report.sensitivity, not result JSONs
-BASELINE = "baseline"
-
 
 class ReportError(ValueError):
-    """A missing or malformed input of the report, worded for the user."""
-
-
-@dataclass
-class Group:
-    """All variants of one model on one dataset split: what the tables compare."""
-
-    dataset: str
-    model_tag: str
-    split_label: str
-    labels: list[str]
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant -> result, baseline first
-
-    @property
-    def key(self) -> str:
-        return f"{self.dataset}_{self.model_tag}"
-
-    @property
-    def baseline(self) -> dict[str, Any] | None:
-        return self.results.get(BASELINE)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ReportError(f"{path}: not valid JSON ({err}); rerun its evaluation (python -m eval.evaluate)") from None
-    missing = [k for k in REQUIRED if k not in result]
-    if missing:
-        raise ReportError(f"{path}: missing {', '.join(missing)}; it does not follow eval/SCHEMA.md "
-                          "(rerun python -m eval.evaluate on that model folder)")
-    preds = result["predictions"]
-    if len(preds.get("y_true", [])) != result["n_examples"] or len(preds.get("y_pred", [])) != result["n_examples"]:
-        raise ReportError(f"{path}: predictions.y_true/y_pred do not hold n_examples={result['n_examples']} labels")
-    return result
-
-
-def load_groups(results_dir: str | Path) -> list[Group]:
-    """Every (dataset, model_tag) group under ``results_dir``, baseline first in each."""
-    results_dir = Path(results_dir)
-    paths = sorted(p for p in results_dir.glob("*/*/*.json")
-                   if p.parts[-3] not in NOT_RESULTS and not p.name.startswith(SIDE_FILE_PREFIXES))
-    if not paths:
-        raise ReportError(f"no result JSONs under {results_dir}/<dataset>/<model_tag>/: run `make eval-all` first")
-    groups: dict[tuple[str, str, str], Group] = {}
-    for path in paths:
-        r = _read(path)
-        key = (r["dataset"], r["model_tag"], r.get("split", ""))
-        group = groups.setdefault(key, Group(r["dataset"], r["model_tag"], r["split_label"], r["labels"]))
-        if r["labels"] != group.labels:
-            raise ReportError(f"{path}: labels {r['labels']} differ from the other {r['dataset']} results "
-                              f"{group.labels}")
-        group.results[r["variant"]] = r
-    for group in groups.values():
-        order = sorted(group.results, key=lambda v: (v != BASELINE, v))
-        group.results = {v: group.results[v] for v in order}
-    return list(groups.values())
+    """A report that cannot be rendered as asked (a page limit, a table wider than the page)."""
 
 
 def load_bench(results_dir: str | Path) -> dict[str, dict[str, Any]]:

@@ -19,15 +19,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from data_prep.common import DataError, atomic_write_json
+from core.io import atomic_write_json
+from core.provenance import provenance
+from core.quiet import quiet
+from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import identity, predict_logits
-from glue.provenance import provenance
+from glue.manifest import Manifest, VariantError
 from glue.quant.base import QuantContext
 from glue.quant.ptq_dynamic import METHOD, DynamicConfig
-from glue.quiet import quiet
 from glue.recipe import RecipeError, read_yaml
-from glue.variant import VariantError, load_variant, read_manifest
+from glue.variant import load_variant
 from report.stats import macro_f1
 
 LAYER = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
@@ -61,10 +63,10 @@ def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[s
 
 
 def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:
-    manifest = read_manifest(folder)
+    manifest = Manifest.read(folder)
     dataset, model_tag, _ = identity(folder, manifest)
     config = DynamicConfig.from_dict(read_yaml(recipe).get("quant_config") or {})
-    data = load_split(dataset_dir, split or f"{dataset}_test", limit)
+    data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     variant = load_variant(folder)
     n_labels, y_true = len(variant.labels), np.asarray(data.labels)
 
@@ -89,7 +91,7 @@ def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, li
         "units": [row(u) for u in groups],
         "full": row({"unit": "all units (= ptq_dynamic)", "kind": "all", "modules": quantizable}),
         "provenance": provenance(data_sha256=data.sha256, data_sources=data.meta.get("sources"), limit=limit,
-                                 seed=None, model_provenance=manifest.get("provenance")),
+                                 seed=None, model_provenance=manifest.provenance),
     }
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from data_prep.common import atomic_write_json
+from core.io import atomic_write_json
 from glue.recipe import RecipeError
 from glue.weights import file_problem
 

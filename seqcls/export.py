@@ -13,9 +13,10 @@ import torch
 
 from core.io import staged_output
 from glue.data import ensure_pad_token
+from glue.manifest import Manifest
 from glue.quant import bnb
 from glue.quant.bnb import BnbConfig
-from glue.variant import Variant, write_manifest
+from glue.variant import Variant
 from seqcls.model import load_classifier, locate_model
 
 HF_LOADER = "glue.variant:load_hf_classifier"
@@ -30,24 +31,25 @@ def export(out: Path, model: torch.nn.Module, tokenizer, setup: dict[str, Any], 
         model.save_pretrained(staging)  # LoRA: adapter_model.safetensors holds adapters + head
         tokenizer.save_pretrained(staging)
         extra: dict[str, Any] = {}
+        quantization: dict[str, Any] = {}
         if quant is not None:
-            extra["quantization"] = bnb.block(model, quant, "pretrained body frozen in bitsandbytes; LoRA adapters "
+            quantization["quantization"] = bnb.block(model, quant, "pretrained body frozen in bitsandbytes; LoRA adapters "
                                                              "and the head train in full precision")
         if lora:
             extra["lora"] = setup["lora"]
         if "freeze" in setup:
             extra["freeze"] = setup["freeze"]
-        write_manifest(staging, loader=ADAPTER_LOADER if lora else HF_LOADER, **extra, **fields)
+        Manifest(loader=ADAPTER_LOADER if lora else HF_LOADER, **fields, **quantization, extra=extra).write(staging)
 
 
-def load_adapter(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+def load_adapter(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     """Loader named in variant.json: the body rebuilt from ``base_model``, then adapters and head."""
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    block = manifest.get("quantization")
+    block = manifest.quantization
     quant = BnbConfig.from_dict(block["config"]) if block else None
-    base = load_classifier(locate_model(manifest["base_model"]), manifest["labels"], quant, device)
+    base = load_classifier(locate_model(manifest.base_model), manifest.labels, quant, device)
     tokenizer = AutoTokenizer.from_pretrained(path)
     ensure_pad_token(tokenizer, base)
     model = PeftModel.from_pretrained(base, path).eval()

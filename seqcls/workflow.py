@@ -19,16 +19,17 @@ from typing import Any
 
 import torch
 
+from core.provenance import provenance
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
-from glue.provenance import provenance
+from glue.manifest import MANIFEST, VariantError
 from glue.recipe import RecipeError, _type_ok, check_values, field_hints
-from glue.variant import MANIFEST, VariantError, weights_origin
+from glue.training import count_parameters, make_trainer, train_with_stats
+from glue.variant import weights_origin
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
 from seqcls.export import export
 from seqcls.model import build, locate_model
-from seqcls.trainer import count_parameters, make_trainer, train_with_stats
 
 
 def work_dir(out: Path) -> Path:

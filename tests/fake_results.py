@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from data_prep.common import atomic_write_json
+from core.io import atomic_write_json
 
 EMOTION = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 EMOTION_SUPPORT = [581, 695, 159, 275, 224, 66]

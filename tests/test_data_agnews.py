@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from data_registry import prepare_into
 
 from data_prep.common import DataError, Example
 from data_prep.prepare import main, prepare
 from data_prep.prepared import load_split
 from data_prep.registry import dataset_spec
 from data_prep.splits import class_quotas, stratified_split
-from data_registry import prepare_into
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 ROWS = [("3", "Stocks fall", "Markets slid on Monday."), ("1", "Summit ends", "Leaders met in Geneva."),

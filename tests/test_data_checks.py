@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from data_registry import prepare_into, register, write_lines
 
 from data_prep.common import DataError
 from data_prep.prepare import prepare
 from data_prep.prepared import check_same_labels, load_split
 from data_prep.readers import MAX_LINE_CHARS
 from data_prep.registry import dataset_spec
-from data_registry import prepare_into, register, write_lines
 
 HEADER = "text,label"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import REPO
 from data_registry import prepare_into, register, write_lines
+
 from eval.evaluate import evaluate_folder, write_result
 from glue.quantize import quantize_recipe
 from glue.recipe import load_recipe, read_yaml

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from data_registry import prepare_into, register, write_lines
 
 from data_prep.common import DataError
 from data_prep.prepared import load_split
-from data_registry import prepare_into, register, write_lines
 
 WORDS = ["good", "bad", "fine", "awful", "great", "poor"]
 

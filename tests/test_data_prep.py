@@ -3,12 +3,13 @@ import hashlib
 import json
 
 import pytest
+from conftest import EMOTION_LABELS, REPO, SHARED_DATA
 
-from data_prep.common import DataError, sha256_file, split_name, split_parts
+from core.io import sha256_file
+from data_prep.common import DataError, split_name, split_parts
 from data_prep.prepare import main, prepare
 from data_prep.prepared import load_split
 from data_prep.registry import dataset_spec
-from conftest import EMOTION_LABELS, REPO, SHARED_DATA
 
 
 def test_prepared_form_round_trips(prepared_dir, emotion_raw_dir):

@@ -2,9 +2,12 @@ import json
 
 import pytest
 
-from eval.eval_all import comparison_table, discover, load_results
+from eval.eval_all import discover
 from eval.evaluate import evaluate_folder, write_result
-from glue.variant import VariantError, load_variant
+from eval.results import load_groups
+from eval.tables import comparison_table, per_class_f1_table
+from glue.manifest import VariantError
+from glue.variant import load_variant
 
 
 def test_evaluate_folder_writes_schema(tiny_bert_dir, prepared_dir, tmp_path):
@@ -24,8 +27,12 @@ def test_evaluate_folder_writes_schema(tiny_bert_dir, prepared_dir, tmp_path):
     assert saved["fidelity"]["reference"] == "baseline" and saved["fidelity"]["flip_rate"] == 0
     assert saved["provenance"]["git_commit"] and saved["provenance"]["data_sha256"]
     assert saved["provenance"]["packages"]["torch"]
-    table = comparison_table(load_results(results)[("emotion", "tiny-bert")])
+    (group,) = load_groups(results)
+    table = comparison_table(group)
     assert "| baseline | " in table and "1.00x" in table
+    per_class = per_class_f1_table(group).splitlines()
+    assert per_class[0] == "| variant | " + " | ".join(saved["labels"]) + " |"
+    assert per_class[2].startswith("| baseline | ") and per_class[2].count("|") == len(saved["labels"]) + 2
 
 
 def test_predictions_do_not_depend_on_batching(tiny_bert_dir, prepared_dir):

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from glue.manifest import MANIFEST, VariantError
 from glue.recipe import RecipeError, load_recipe
-from glue.variant import MANIFEST, VariantError, load_variant
+from glue.variant import load_variant
 from glue.weights import TORCH_STATE, folder_problem
 
 REPO = Path(__file__).resolve().parent.parent

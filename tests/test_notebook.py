@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from data_prep.common import sha256_file
+from core.io import sha256_file
 from glue.quantize import quantize_recipe
 from glue.recipe import load_recipe
 from publish.manifest import MANIFEST_NAME

@@ -12,11 +12,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+from glue.manifest import Manifest, VariantError
 from glue.quant import get_method, methods, quantize_
 from glue.quant.base import QuantContext
 from glue.quantize import main, quantize_recipe
 from glue.recipe import RecipeError, load_recipe
-from glue.variant import VariantError, copy_tokenizer, load_variant, write_manifest
+from glue.variant import copy_tokenizer, load_variant
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes" / "quantize"
@@ -52,7 +53,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)})
     BertForSequenceClassification(config).save_pretrained(base)
     copy_tokenizer(tokenizer_dir(), base)
-    write_manifest(base, method="baseline", loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64)
+    Manifest(method="baseline", loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64).write(base)
     return root
 
 
@@ -89,7 +90,7 @@ def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[s
     tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
     assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
 
-    block = quantized.manifest["quantization"]
+    block = quantized.manifest.quantization
     linears = sum(n for kind, n in block["quantized"]["by_type"].items() if kind != "Embedding")
     assert linears == 2 * LINEARS_PER_LAYER  # every encoder Linear, not the heads
     kept = block["higher_precision"]["modules"]
@@ -99,7 +100,7 @@ def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[s
 
 
 def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path]) -> None:
-    block = load_variant(built["ptq_dynamic"]).manifest["quantization"]
+    block = load_variant(built["ptq_dynamic"]).manifest.quantization
     assert block["quantized"]["by_type"] == {"Linear": 12, "Embedding": 1}
     assert "bert.embeddings.word_embeddings" in block["quantized"]["modules"]
     assert "bert.embeddings.position_embeddings" in block["higher_precision"]["modules"]
@@ -108,17 +109,18 @@ def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path]) -> No
 
 
 def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
-    static = load_variant(built["ptq_static"]).manifest["quantization"]
+    static = load_variant(built["ptq_static"]).manifest.quantization
     assert static["calibration"]["samples"] == 16 and static["calibration"]["time_s"] >= 0
     qat = load_variant(built["qat"]).manifest
-    assert "training" not in qat["quantization"]
-    assert qat["training"]["global_steps"] == 3 and qat["training"]["wall_time_s"] > 0
+    assert "training" not in qat.quantization
+    assert qat.training["global_steps"] == 3 and qat.training["wall_time_s"] > 0
+    assert qat.training["s_per_step"] > 0 and qat.training["peak_memory"]["rss_peak_mb"] > 0  # glue.training's block
 
 
 def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
     recipe = load_recipe(RECIPES / "scratch_int8_intmm.yaml", overrides(
         workspace, "skip_layer0", quant_config={"skip_modules": ["classifier", "pooler", "bert.encoder.layer.0"]}))
-    block = load_variant(quantize_recipe(recipe)).manifest["quantization"]
+    block = load_variant(quantize_recipe(recipe)).manifest.quantization
     assert block["quantized"]["count"] == LINEARS_PER_LAYER
     assert "bert.encoder.layer.0.attention.self.query" in block["higher_precision"]["modules"]
 
@@ -182,7 +184,7 @@ def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> Non
     tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
     assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
 
-    block = quantized.manifest["quantization"]
+    block = quantized.manifest.quantization
     # static PTQ and QAT wrap each Linear (QuantWrapper): its quantized module is "<linear>.module"
     linears = [name.removesuffix(".module") for name in block["quantized"]["modules"]
                if not name.endswith("word_embeddings")]

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-
 from fake_results import write_fake_results
+
+from eval.results import load_groups
 from report import claims, insights
 from report.analysis import analyse
-from report.results import load_groups
 from report.stats import Interval
 
 

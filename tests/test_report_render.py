@@ -6,12 +6,14 @@ import json
 
 import matplotlib.pyplot as plt
 import pytest
+from fake_results import write_fake_results
 from pypdf import PdfReader
 
-from fake_results import write_fake_results
-from report import blocks, render as render_module
+from eval.results import ResultsError, load_groups
+from report import blocks
+from report import render as render_module
 from report.render import main, overflowing, render
-from report.results import ReportError, load_groups
+from report.results import ReportError
 
 QUANT_DOCS = ("emotion", "agnews", "appendix")
 
@@ -112,12 +114,12 @@ def test_flatten_renders_any_block():
 
 
 def test_errors_are_worded(tmp_path, capsys):
-    with pytest.raises(ReportError, match="make eval-all"):
+    with pytest.raises(ResultsError, match="make eval-all"):
         load_groups(tmp_path)
     bad = tmp_path / "emotion" / "m" / "x.json"
     bad.parent.mkdir(parents=True)
     bad.write_text(json.dumps({"dataset": "emotion"}))
-    with pytest.raises(ReportError, match="missing split_label"):
+    with pytest.raises(ResultsError, match="missing split_label"):
         load_groups(tmp_path)
     with pytest.raises(SystemExit):
         main(["--results", str(tmp_path), "--no-pdf"])

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from report import metrics_essay, text_metrics as tm
+from report import metrics_essay
+from report import text_metrics as tm
 
 
 def test_identical_strings_score_maximal():

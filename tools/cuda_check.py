@@ -13,7 +13,6 @@ stops at once with one line. The JSON goes to --out (default results/cuda_check/
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -33,7 +32,9 @@ def cli_train(recipe: str, out: Path, *overrides: str) -> dict[str, Any]:
                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError((run.stderr.strip().splitlines() or ["no output"])[-1])
-    training = json.loads((out / "variant.json").read_text()).get("training", {})
+    from glue.manifest import Manifest
+
+    training = Manifest.read(out).training or {}
     return {"folder": str(out), "training": training}
 
 
@@ -43,10 +44,11 @@ def bnb_load(baseline: Path, bits: int, texts: list[str], labels: list[int]) -> 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from eval.metrics import classification_metrics
+    from glue.manifest import Manifest
     from glue.quant.bnb import BnbConfig
     from seqcls.model import head_modules
 
-    names = json.loads((baseline / "variant.json").read_text())["labels"]
+    names = Manifest.read(baseline).labels
     config = BnbConfig(bits=bits, compute_dtype="float16")
     model = AutoModelForSequenceClassification.from_pretrained(
         baseline, quantization_config=config.hf_config(head_modules(str(baseline), names)),
@@ -87,9 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     if not torch.cuda.is_available():
         raise SystemExit(f"error: no CUDA device (torch {torch.__version__}, torch.cuda.is_available() is False): "
                          "run tools/cuda_check.py on a machine with an NVIDIA GPU and a CUDA build of torch")
-    from data_prep.common import atomic_write_json
+    from core.io import atomic_write_json
+    from core.provenance import provenance
     from data_prep.prepared import load_split
-    from glue.provenance import provenance
 
     validation = load_split(REPO / "outputs" / "data", "emotion_validation", args.eval_examples)
     steps = [f"max_steps={args.steps}", "fp16=true", "save_strategy=no", "logging_steps=50"]

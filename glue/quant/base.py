@@ -14,8 +14,8 @@ from typing import Any, Callable, ClassVar
 import torch
 
 from data_prep.prepared import Split
+from glue.manifest import DEFAULT_MAX_LENGTH
 from glue.recipe import RecipeError, _type_ok
-from glue.variant import DEFAULT_MAX_LENGTH
 from glue.weights import TORCH_STATE
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
 from glue.recipe import RecipeError
+
+if TYPE_CHECKING:
+    import transformers
 
 LLAMAFACTORY_KEYS = {"bits": "quantization_bit", "quant_type": "quantization_type",
                      "double_quant": "double_quantization"}
@@ -46,7 +49,7 @@ class BnbConfig(QuantConfig):
     def validate(self) -> None:
         require(self.bits in (4, 8), "bits", f"quantization_bit {self.bits}: bitsandbytes loads 4 or 8 bits")
 
-    def hf_config(self, skip: list[str]) -> "transformers.BitsAndBytesConfig":
+    def hf_config(self, skip: list[str]) -> transformers.BitsAndBytesConfig:
         from transformers import BitsAndBytesConfig
 
         if self.bits == 8:

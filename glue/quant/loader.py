@@ -5,19 +5,19 @@ glue/weights.py for why that state file is allowed)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from glue.manifest import MANIFEST, REBUILD, Manifest, VariantError
 from glue.quant import get_method
 from glue.recipe import RecipeError
-from glue.variant import MANIFEST, REBUILD, Variant, VariantError
+from glue.variant import Variant
 
 
-def load_quantized(path: Path, manifest: dict[str, Any], device: torch.device) -> Variant:
+def load_quantized(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     from transformers import AutoTokenizer
 
-    block = manifest.get("quantization")
+    block = manifest.quantization
     if not isinstance(block, dict) or "method" not in block or not isinstance(block.get("config"), dict):
         raise VariantError(f"{path / MANIFEST}: no quantization block with method and config; {REBUILD}")
     try:

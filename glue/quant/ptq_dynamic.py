@@ -46,8 +46,12 @@ class PTQDynamic(QuantMethod):
                 "embedding": "per-row float scale and offset (float_qparams), quint8, weight-only"}
 
     def apply(self, model: torch.nn.Module, config: DynamicConfig, context: QuantContext) -> torch.nn.Module:
-        from torch.ao.quantization import (default_dynamic_qconfig, float_qparams_weight_only_qconfig,
-                                           per_channel_dynamic_qconfig, quantize_dynamic)
+        from torch.ao.quantization import (
+            default_dynamic_qconfig,
+            float_qparams_weight_only_qconfig,
+            per_channel_dynamic_qconfig,
+            quantize_dynamic,
+        )
 
         linear_qconfig = per_channel_dynamic_qconfig if config.granularity == "per_channel" else default_dynamic_qconfig
         spec: dict[str, object] = {name: linear_qconfig for name, _ in select(model, layer_filter(config))}

@@ -6,7 +6,6 @@ PTQ's. Epochs, learning rate and batch size come from the recipe's LLaMA-Factory
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,10 +56,8 @@ class QAT(PTQStatic):
 
     def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare_qat
-        from transformers import DataCollatorWithPadding, Trainer
 
-        from glue.data import EncodedSplit
-        from seqcls.trainer import compute_metrics, count_parameters
+        from glue.training import count_parameters, make_trainer, train_with_stats
 
         require(context.training_args is not None and context.split is not None, "method",
                 "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
@@ -69,19 +66,13 @@ class QAT(PTQStatic):
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
-        trainer = Trainer(model=model, args=context.training_args, processing_class=context.tokenizer,
-                          train_dataset=EncodedSplit(context.split, context.tokenizer, context.max_length),
-                          data_collator=DataCollatorWithPadding(context.tokenizer), compute_metrics=compute_metrics)
-        start = time.perf_counter()
-        result = trainer.train()
+        trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
         args = context.training_args
         context.stats["training"] = {
-            "wall_time_s": round(time.perf_counter() - start, 1), "train_loss": result.training_loss,
-            "global_steps": result.global_step, "epochs": args.num_train_epochs, "max_steps": args.max_steps,
+            **train_with_stats(trainer, resume_from=None), "max_steps": args.max_steps,
             "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
-            "train_examples": len(context.split), "source": context.split.name,
-            "frozen_lower_layers": config.freeze_layers, "parameters": count_parameters(model),
-            "threads": torch.get_num_threads()}
+            "source": context.split.name, "frozen_lower_layers": config.freeze_layers,
+            "parameters": count_parameters(model), "threads": torch.get_num_threads()}
         return convert(model.eval(), inplace=True)
 
 

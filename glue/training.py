@@ -1,18 +1,17 @@
 """Training helpers shared by every training path (the seq_cls stage and QAT): the Hugging Face
-Trainer with per-batch padding and macro-F1, parameter counts, and the manifest's training block."""
+Trainer with per-batch padding and macro-F1, parameter counts, and the manifest's training block.
+They live here, below both, so that neither imports the other."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from core.memory import PeakMemory
 from data_prep.prepared import Split
 from glue.data import EncodedSplit
-from glue.provenance import PeakMemory
-from seqcls.checkpoints import RunRecord
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:
@@ -62,7 +61,9 @@ def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
              "train_loss": result.training_loss, "global_steps": result.global_step,
              "epochs": trainer.args.num_train_epochs, "train_examples": len(trainer.train_dataset),
              "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history}
-    record = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunRecord)), None)
-    if record is not None:  # the whole run, across resumes, not only this process's part of it
+    # A callback that records the run across resumes (seqcls.checkpoints.RunRecord) gives the whole
+    # run's statistics, not only this process's part of it.
+    record = next((cb for cb in trainer.callback_handler.callbacks if hasattr(cb, "whole_run")), None)
+    if record is not None:
         stats.update(record.whole_run(trainer.state))
     return stats
