@@ -16,7 +16,7 @@ from bench.flops import FlopCounter
 from bench.onnx_export import export_and_quantize
 from bench.peak import Isa, best, describe, estimate_peaks, this_cpu
 from bench.run import main
-from bench.target import check_target
+from bench.target import TARGETS, Target, check_target
 from glue.manifest import Manifest
 from glue.variant import copy_tokenizer
 
@@ -157,9 +157,10 @@ def test_this_cpu_reads_its_own_flags() -> None:
     assert (peak.peaks["int8_amx"] is not None) == ("amx_int8" in flags and "amx_tile" in flags)
 
 
-def _row(name: str, backend: str, f1: float, ex_per_s: float, bits: int | None = 8) -> dict:
+def _row(name: str, backend: str, f1: float, ex_per_s: float, bits: int | None = 8, b1_ms: float = 10.0) -> dict:
     return {"variant": name, "backend": backend, "macro_f1": f1, "weight_bits": bits,
-            "timings": {"real_b32": {"throughput_ex_per_s": {"median": ex_per_s}}}}
+            "timings": {"real_b32": {"throughput_ex_per_s": {"median": ex_per_s}},
+                        "real_b1": {"ms_per_batch": {"median": b1_ms}, "throughput_ex_per_s": {"median": 1e3 / b1_ms}}}}
 
 
 def test_target_picks_fastest_accurate_variant() -> None:
@@ -167,14 +168,31 @@ def test_target_picks_fastest_accurate_variant() -> None:
     rows = [_row("baseline", project, 0.900, 100, bits=None), _row("ort_int8", "onnxruntime", 0.899, 250),
             _row("accurate", project, 0.897, 320), _row("lossy", project, 0.880, 400),
             _row("nf4", project, 0.900, 900, bits=4)]  # fastest, but not INT8: not a candidate
-    target = check_target(rows, "baseline", "ort_int8")
+    target = check_target(rows, "baseline")
     assert target["best_variant"] == "accurate" and target["met"] is True
     assert target["checks"]["speedup_vs_fp32"]["value"] == 3.2
     assert target["checks"]["macro_f1_loss_points"]["value"] == 0.3
     rows[2] = _row("accurate", project, 0.897, 200)  # now 2.0x baseline, 0.8x ORT
-    target = check_target(rows, "baseline", "ort_int8")
+    target = check_target(rows, "baseline")
     assert target["met"] is False and len(target["shortfalls"]) == 2
-    assert check_target(rows[:2], "baseline", "ort_int8")["met"] is None  # no project variant yet
+    assert check_target(rows[:2], "baseline")["met"] is None  # no project variant yet
+
+
+def test_mpnet_target_takes_the_fastest_rival_and_batch_1() -> None:
+    project = "torch (this project)"
+    rows = [_row("baseline", project, 0.900, 100, bits=None), _row("ort_int8", "onnxruntime", 0.899, 250, b1_ms=8),
+            _row("torchao_int8_compiled", "torchao", 0.900, 350), _row("ptq", project, 0.898, 450, b1_ms=9)]
+    target = check_target(rows, "baseline", TARGETS["mpnet"])
+    checks = target["checks"]
+    assert checks["speedup_vs_fp32"] == {"value": 4.5, "met": True}
+    assert checks["throughput_vs_fastest_rival"]["rival"] == "torchao_int8_compiled"
+    assert checks["throughput_vs_fastest_rival"]["value"] == 1.29 and checks["throughput_vs_fastest_rival"]["met"]
+    assert checks["b1_ms_vs_rival"]["met"] is False and target["met"] is False
+    assert target["shortfalls"] == ["batch-1 9.0 ms against ort_int8's 8.0 ms"]
+    rows[-1] = _row("ptq", project, 0.898, 450, b1_ms=7)
+    assert check_target(rows, "baseline", TARGETS["mpnet"])["met"] is True
+    strict = Target(min_vs_rivals=1.5, rivals=("ort_int8", "torchao_int8_compiled"))
+    assert check_target(rows, "baseline", strict)["shortfalls"] == ["1.29x torchao_int8_compiled's throughput, 1.5x needed"]
 
 
 def write_prepared(root: Path) -> Path:
