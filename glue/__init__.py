@@ -1,2 +1,4 @@
-"""Glue for what LLaMA-Factory does not run: sequence classification, post-training
-quantization, QAT, QLoRA for classifiers. Recipes stay in LLaMA-Factory's YAML schema."""
+"""What happens around and after training, in LLaMA-Factory's recipe schema: the model-folder
+contract (manifest.py, variant.py), the training helpers every training path shares (training.py),
+and the post-training methods on exported checkpoints (quant/: PTQ, QAT, from-scratch INT8,
+bitsandbytes loads; quantize.py runs one recipe)."""
