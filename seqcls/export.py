@@ -30,16 +30,11 @@ def export(out: Path, model: torch.nn.Module, tokenizer, setup: dict[str, Any], 
     with staged_output(out) as staging:
         model.save_pretrained(staging)  # LoRA: adapter_model.safetensors holds adapters + head
         tokenizer.save_pretrained(staging)
-        extra: dict[str, Any] = {}
-        quantization: dict[str, Any] = {}
-        if quant is not None:
-            quantization["quantization"] = bnb.block(model, quant, "pretrained body frozen in bitsandbytes; LoRA adapters "
-                                                             "and the head train in full precision")
-        if lora:
-            extra["lora"] = setup["lora"]
-        if "freeze" in setup:
-            extra["freeze"] = setup["freeze"]
-        Manifest(loader=ADAPTER_LOADER if lora else HF_LOADER, **fields, **quantization, extra=extra).write(staging)
+        quantization = bnb.block(model, quant, "pretrained body frozen in bitsandbytes; LoRA adapters and the "
+                                               "head train in full precision") if quant is not None else None
+        extra = {key: setup[key] for key in ("lora", "freeze") if key in setup}  # the method's own details
+        Manifest(loader=ADAPTER_LOADER if lora else HF_LOADER, quantization=quantization, extra=extra,
+                 **fields).write(staging)
 
 
 def load_adapter(path: Path, manifest: Manifest, device: torch.device) -> Variant:
