@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.io import atomic_write_json, sha256_file, staged_output
+from core.paths import REPO
 from data_prep.common import DataError
 
-REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO / "requirements" / "mpnet.txt"
 CONSTRAINTS = REPO / "requirements" / "constraints.txt"
 ZIP_FOLDER = "all-mpnet-base-v2"  # the one top-level folder of the reassembled zip

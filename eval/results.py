@@ -73,13 +73,12 @@ def load_groups(results_dir: str | Path) -> list[Group]:
                    if p.parts[-3] not in NOT_RESULTS and not p.name.startswith(SIDE_FILE_PREFIXES))
     if not paths:
         raise ResultsError(f"no result JSONs under {results_dir}/<dataset>/<model_tag>/: run `make eval-all` first")
-    groups: dict[tuple[str, str, str], Group] = {}
+    found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for path in paths:
         r = _read(path)
         key = (r["dataset"], r["model_tag"], r.get("split", ""))
-        group = groups.setdefault(key, Group(r["dataset"], r["model_tag"], r["split_label"], r["labels"]))
-        if r["labels"] != group.labels:
+        if key in found and r["labels"] != found[key][0]["labels"]:
             raise ResultsError(f"{path}: labels {r['labels']} differ from the other {r['dataset']} results "
-                              f"{group.labels}")
-        group.results[r["variant"]] = r
-    return [Group.from_results(group.results.values()) for group in groups.values()]
+                               f"{found[key][0]['labels']}")
+        found.setdefault(key, []).append(r)
+    return [Group.from_results(results) for results in found.values()]

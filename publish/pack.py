@@ -24,6 +24,7 @@ import torch
 
 from core import MIB
 from core.io import atomic_write_json, atomic_write_text, sha256_file
+from core.paths import REPO
 from core.provenance import git_commit
 from eval.eval_all import discover
 from eval.evaluate import identity
@@ -32,7 +33,6 @@ from glue.quant import get_method
 from glue.quant.loader import load_quantized
 from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of, variant_key
 
-REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "notebooks" / "inference_eval.ipynb"
 RELEASE_LINE = "RELEASE = "  # the notebook line this module rewrites
 PLACEHOLDER = "github.com/OWNER/REPO/"

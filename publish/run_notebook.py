@@ -21,9 +21,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from core.io import atomic_write_json, atomic_write_text
+from core.paths import REPO
 from core.provenance import provenance
 
-REPO = Path(__file__).resolve().parent.parent
 RUNTIME_FILE = "runtime.json"  # written by the notebook's last cell: seconds per variant
 
 
