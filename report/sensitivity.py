@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +25,21 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import identity, predict_logits
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import QuantContext
-from glue.quant.ptq_dynamic import METHOD, DynamicConfig
+from glue.quant.base import LAYER_INDEX, QuantContext, layer_filter, select
+from glue.quant.ptq_dynamic import METHOD, DynamicConfig, embedding_filter, names_module
 from glue.recipe import RecipeError, read_yaml
 from glue.variant import load_variant
 from report.stats import macro_f1
 
-LAYER = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
-
 
 def units(model: torch.nn.Module, config: DynamicConfig) -> list[dict[str, Any]]:
     """The groups of modules quantized together: each layer, each Linear kind, the embeddings."""
-    linears = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and not config.skipped(n)]
-    embeddings = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding)
-                  and (n in config.embeddings or n.rsplit(".", 1)[-1] in config.embeddings)]
+    linears = [name for name, _ in select(model, layer_filter(config))]
+    embeddings = [name for name, _ in select(model, embedding_filter(config))]
     by_layer: dict[str, list[str]] = {}
     by_kind: dict[str, list[str]] = {}
     for name in linears:
-        match = LAYER.search(name)
+        match = LAYER_INDEX.search(name)
         if match:
             by_layer.setdefault(f"layer {match.group(1)}", []).append(name)
             by_kind.setdefault(name[match.end():], []).append(name)
@@ -58,7 +54,7 @@ def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[s
     """A copy of ``model`` with ptq_dynamic applied to ``modules`` and every other module skipped."""
     unit = copy.deepcopy(config)
     unit.skip_modules = list(config.skip_modules) + [n for n in quantizable if n not in modules]
-    unit.embeddings = [e for e in config.embeddings if any(m == e or m.endswith("." + e) for m in modules)]
+    unit.embeddings = [e for e in config.embeddings if any(names_module(e, m) for m in modules)]
     return METHOD.apply(copy.deepcopy(model), unit, QuantContext())
 
 

@@ -25,6 +25,9 @@ DEFAULT_SKIP = ("classifier", "pooler", "score")
 # tables, and MPNet's relative-attention bias (one table shared by all 12 layers). Freezing
 # "the lower layers" freezes these too, or the frozen layers' inputs would still move.
 SHARED_INPUTS = re.compile(r"embed|relative_attention_bias|\bwte\b|\bwpe\b")
+# The number of the transformer layer a module sits in (BERT/MPNet ``layer``, Llama ``layers``,
+# GPT-2 ``h``, others ``block(s)``): QAT's freezing and the per-layer sensitivity read it.
+LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
 
 
 @dataclass

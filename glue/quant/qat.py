@@ -5,16 +5,13 @@ to the rounding. ``convert`` then produces the real int8 model, identical in str
 PTQ's. Epochs, learning rate and batch size come from the recipe's LLaMA-Factory training keys."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from glue.quant.base import SHARED_INPUTS, QuantContext, require
+from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, QuantContext, require
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
-
-LAYER_INDEX = re.compile(r"\.(?:layer|layers|h)\.(\d+)\.")
 
 
 @dataclass
