@@ -19,7 +19,7 @@ qlora: $(MODEL_DIR)/qlora/variant.json  ## QLoRA: NF4 frozen body + LoRA + FP32 
 $(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(if $(filter mpnet-base,$(MODEL)),mpnet)
 	$(LF_TRAIN)
 
-ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json  ## PTQ dynamic + static INT8 (torch.ao)
+ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json $(MODEL_DIR)/ptq_pt2e/variant.json  ## PTQ dynamic + static INT8 (torch.ao) + static INT8 for oneDNN/AMX (PT2E, compiled)
 qat: $(MODEL_DIR)/qat/variant.json  ## quantization-aware training INT8 (torch.ao, short CPU fine-tune)
 scratch: $(MODEL_DIR)/scratch_int8_dequant/variant.json $(MODEL_DIR)/scratch_int8_intmm/variant.json  ## from-scratch INT8 (dequant and torch._int_mm modes)
 bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## bitsandbytes INT8 and NF4 loads of the baseline

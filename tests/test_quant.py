@@ -25,7 +25,7 @@ LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so alone tonight", "what a wonderful surprise party", "i am furious with the delay",
          "this makes me nervous and scared", "i adore my little sister", "wow i did not expect that at all",
          "i feel happy and calm", "i am miserable", "why would anyone do that to me", "i love you"] * 4
-VARIANTS = ["ptq_dynamic", "ptq_static", "qat", "scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"]
+VARIANTS = ["ptq_dynamic", "ptq_static", "ptq_pt2e", "qat", "scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"]
 LINEARS_PER_LAYER = 6  # query, key, value, attention output, intermediate, output
 
 
@@ -65,6 +65,9 @@ def overrides(root: Path, variant: str, **extra: object) -> dict[str, object]:
     if variant == "ptq_static":
         values["quant_config"] = {**load_recipe(RECIPES / "ptq_static.yaml").glue.quant_config,
                                   "calibration_samples": 16, "calibration_batch_size": 8}
+    if variant == "ptq_pt2e":  # the converted graph run eagerly: compiling is tested once, apart
+        values["quant_config"] = {**load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config,
+                                  "calibration_samples": 16, "calibration_batch_size": 8, "compile": False}
     values.update(extra)
     return values
 
