@@ -205,6 +205,8 @@ def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> Non
     ("ptq_static", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
     ("scratch_int8_intmm", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
     ("ptq_static", {"quant_config": {"calibration_samples": 0}}, "quant_config.calibration_samples"),
+    ("ptq_pt2e", {"quant_config": {"smooth_alpha": 2.0}}, "quant_config.smooth_alpha"),
+    ("ptq_pt2e", {"quant_config": {"bits": 4}}, "quant_config.bits"),
     ("ptq_dynamic", {"quant_config": {"bits": 4}}, "quant_config.bits"),
     ("ptq_dynamic", {"quant_config": {"embeddings": ["no_such_table"]}}, "quant_config.embeddings"),
     ("ptq_dynamic", {"quant_config": {"observer": "minmax"}}, "quant_config.observer"),
@@ -236,3 +238,54 @@ def test_loading_refuses_pickled_objects(built: dict[str, Path], tmp_path: Path)
     torch.save({"payload": QuantContext()}, folder / get_method("ptq_static").weights_file)
     with pytest.raises(VariantError, match="objects other than tensors"):
         load_variant(folder)
+
+
+def test_smooth_scales_by_hand() -> None:
+    """s_j = max|x_j| ** alpha / max|W_j| ** (1 - alpha): activation absmax (4, 1), weight column absmax (1, 4)."""
+    from glue.quant.smooth import smooth_scales
+
+    activation, weight = torch.tensor([4.0, 1.0]), torch.tensor([[1.0, -4.0], [0.5, 2.0]])
+    assert torch.allclose(smooth_scales(activation, weight, 0.5), torch.tensor([2.0, 0.5]))
+    assert torch.allclose(smooth_scales(activation, weight, 0.0), torch.tensor([1.0, 0.25]))  # 1 / max|W_j|
+    assert torch.allclose(smooth_scales(activation, weight, 1.0), activation)
+
+
+def test_smoothing_keeps_outputs_and_flattens_the_outlier_channel() -> None:
+    from glue.quant.base import QuantConfig, layer_filter
+    from glue.quant.smooth import SmoothedLinear, smooth_
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up, self.down = torch.nn.Linear(8, 16), torch.nn.Linear(16, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.down(torch.relu(self.up(x)))
+
+    torch.manual_seed(0)
+    net, x = Net().eval(), torch.randn(64, 8)
+    x[:, 3] *= 100  # one outlier channel, as in MPNet's feed-forward inputs
+    with torch.no_grad():
+        reference = net(x)
+        assert smooth_(net, layer_filter(QuantConfig(skip_modules=[])), [{"x": x}], alpha=0.75) == 2
+        assert isinstance(net.up, SmoothedLinear) and torch.allclose(net(x), reference, atol=1e-4)
+        smoothed = (x * net.up.inv_scale).abs().amax(dim=0)
+    raw = x.abs().amax(dim=0)
+    assert smoothed.max() / smoothed.median() < (raw.max() / raw.median()) / 10
+
+
+def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) -> None:
+    """The recipe's default path (Inductor, oneDNN int8 kernels) against the same graph run eagerly."""
+    recipe_config = load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config
+    folder = quantize_recipe(load_recipe(RECIPES / "ptq_pt2e.yaml", overrides(
+        workspace, "ptq_pt2e_compiled", quant_config={**recipe_config, "calibration_samples": 16})))
+    compiled = load_variant(folder)
+    assert compiled.manifest.quantization["config"]["compile"] is True
+    method = get_method("ptq_pt2e")
+    eager = method.load(folder, method.config_cls.from_dict({**recipe_config, "compile": False}))
+    batch = compiled.batch(TEXTS[:10])
+    with torch.inference_mode():
+        reference = eager(batch["input_ids"], batch["attention_mask"])
+    logits = compiled.logits(TEXTS[:10])
+    assert torch.equal(logits.argmax(-1), reference.argmax(-1))
+    assert (logits - reference).abs().max() <= 0.05 * reference.abs().max()

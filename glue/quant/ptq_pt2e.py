@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import torch
+from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
 from glue.manifest import Manifest, VariantError
@@ -78,15 +79,19 @@ class PT2EClassifier(torch.nn.Module):
         self.config = hf_config  # save_pretrained writes it beside the state
         self.state = state
         # compiling the bound method keeps one registered submodule (the graph), not two
-        self.run = torch.compile(converted.forward, dynamic=True, options={"freezing": True}) if compile_graph \
-            else converted.forward
+        # compiled or not, the graph stays the one registered submodule
+        object.__setattr__(self, "run", torch.compile(converted, dynamic=True) if compile_graph else converted)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         if token_type_ids is not None and bool(token_type_ids.any()):
             raise VariantError("ptq_pt2e exports single-segment inputs; sentence pairs (token_type_ids != 0) "
                                "need another method (ptq_static)")
-        return self.run(input_ids, attention_mask)
+        # Freezing turns the int8 weights into constants oneDNN prepacks once. It must be on in the
+        # global Inductor config whenever (re)compiling happens: torch.compile(options={"freezing":
+        # True}) fails on onednn.qlinear_prepack under fake tensors (torch 2.13).
+        with inductor_config.patch(freezing=True):
+            return self.run(input_ids, attention_mask)
 
 
 @contextlib.contextmanager
