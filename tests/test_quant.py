@@ -288,4 +288,7 @@ def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) 
         reference = eager(batch["input_ids"], batch["attention_mask"])
     logits = compiled.logits(TEXTS[:10])
     assert torch.equal(logits.argmax(-1), reference.argmax(-1))
+    held = sum(t.numel() * t.element_size() for t in compiled.model.graph.state_dict().values())
+    fp32 = sum(t.numel() * t.element_size() for t in load_variant(workspace / "baseline").model.state_dict().values())
+    assert held < fp32  # the FP32 originals of the int8 weights are not kept beside them
     assert (logits - reference).abs().max() <= 0.05 * reference.abs().max()

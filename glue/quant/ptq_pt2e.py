@@ -73,11 +73,11 @@ class PT2EClassifier(torch.nn.Module):
     """The converted int8 graph behind the usual ``model(**tokenized)`` call."""
 
     def __init__(self, converted: torch.fx.GraphModule, hf_config: Any, compile_graph: bool,
-                 state: dict[str, torch.Tensor]) -> None:
+                 state: dict[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.graph = converted
         self.config = hf_config  # save_pretrained writes it beside the state
-        self.state = state
+        self.state = state  # what save() writes; only a freshly quantized model carries it
         # compiling the bound method keeps one registered submodule (the graph), not two
         # compiled or not, the graph stays the one registered submodule
         object.__setattr__(self, "run", torch.compile(converted, dynamic=True) if compile_graph else converted)
@@ -162,7 +162,21 @@ def convert(prepared: torch.fx.GraphModule) -> torch.fx.GraphModule:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
 
     with _without_metadata_pass():
-        return convert_pt2e(prepared)
+        converted = convert_pt2e(prepared)
+    drop_unused_tensors(converted)
+    return converted
+
+
+def drop_unused_tensors(graph_module: torch.fx.GraphModule) -> None:
+    """convert_pt2e folds each quantized weight into a new int8 constant but leaves the FP32
+    original registered; drop every parameter and buffer no node reads, or the int8 model holds
+    its FP32 copy too (500 MB for MPNet instead of 176)."""
+    used = {node.target for node in graph_module.graph.nodes if node.op == "get_attr"}
+    for name, _ in list(graph_module.named_parameters()) + list(graph_module.named_buffers()):
+        if name not in used:
+            owner, _, attr = name.rpartition(".")
+            module = graph_module.get_submodule(owner) if owner else graph_module
+            delattr(module, attr)
 
 
 def saved_state(prepared: torch.fx.GraphModule) -> dict[str, torch.Tensor]:
@@ -221,6 +235,8 @@ class PTQPT2E(QuantMethod):
     def save(self, model: PT2EClassifier, folder: Path) -> None:
         from safetensors.torch import save_file
 
+        if model.state is None:
+            raise VariantError("a loaded ptq_pt2e model cannot be saved again: quantize the baseline instead")
         model.config.save_pretrained(folder)
         save_file(model.state, str(folder / self.weights_file))
 
@@ -236,7 +252,7 @@ class PTQPT2E(QuantMethod):
         prepared = prepare(model, config, example, Manifest.read(folder).max_length)
         state = load_file(str(folder / self.weights_file))
         restore(prepared, state)
-        return PT2EClassifier(convert(prepared), hf_config, config.compile, state)
+        return PT2EClassifier(convert(prepared), hf_config, config.compile)
 
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return False  # the int8 Linears are graph nodes, not modules: describe reads the graph
@@ -258,8 +274,9 @@ class PTQPT2E(QuantMethod):
         kept, kept_types = {}, Counter()
         for name, module in model.graph.named_modules():
             own = [p for p in module.parameters(recurse=False) if p.is_floating_point()]
-            if own and name:
-                kept[name.removeprefix(EXPORT_ROOT)] = str(own[0].dtype).replace("torch.", "")
+            short = name.removeprefix(EXPORT_ROOT)
+            if own and name and short.removesuffix(SMOOTHED_INNER) not in quantized:  # not a quantized Linear's bias
+                kept[short] = str(own[0].dtype).replace("torch.", "")
                 kept_types[type(module).__name__] += 1
         return {"method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
                 "observers": self.observers(config),
