@@ -13,6 +13,11 @@ DESCRIPTIONS = {
                    "is needed.",
     "ptq_static": "Post-training static quantization: observers record activation ranges on calibration batches, "
                   "then weights and activations both run in int8 with fixed scales and zero-points.",
+    "ptq_pt2e": "Post-training static quantization for oneDNN, compiled: the model is exported as one graph "
+                "(torch.export), SmoothQuant first divides each Linear's outlier input channels by a per-channel "
+                "scale that it multiplies into the weight columns, observers calibrate one int8 range per activation "
+                "tensor, and Inductor compiles the int8 graph, fusing quantize/dequantize steps with the "
+                "surrounding element-wise ops around oneDNN's int8 matmuls (AMX or AVX-512 VNNI).",
     "qat": "Quantization-aware training: fake-quantize modules round weights and activations to the int8 grid in the "
            "forward pass while gradients flow through unchanged (straight-through estimator); after a short "
            "fine-tune the model is converted to real int8.",
@@ -32,6 +37,7 @@ DESCRIPTIONS = {
 
 # What data a method needs beyond the fine-tuned model (decides "no training data" in the decision table).
 DATA_NEEDS = {"baseline": "labelled training data", "ptq_dynamic": "none", "ptq_static": "unlabelled calibration texts",
+              "ptq_pt2e": "unlabelled calibration texts",
               "qat": "labelled training data", "qlora": "labelled training data",
               "qlora_sft": "labelled training data", "bnb": "none", "scratch_int8": "none"}
 

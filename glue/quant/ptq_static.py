@@ -17,7 +17,6 @@ import torch
 from tqdm import tqdm
 
 from glue.quant.base import QuantConfig, QuantContext, QuantMethod, layer_filter, replace_modules, require
-from glue.quant.smooth import smooth_, smoothed_structure_
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -39,14 +38,8 @@ class EagerConfig(QuantConfig):
     # 7-bit activations: torch.ao's x86/fbgemm default, for CPUs without VNNI whose int8 x uint8
     # products saturate a 16-bit intermediate sum. CPUs with AVX-512 VNNI (this one) can use 8 bits.
     reduce_range: bool = True
-    # SmoothQuant (glue/quant/smooth.py) before wrapping: 0 = off. Scales from the input maxima
-    # of the first smooth_samples train texts.
-    smooth_alpha: float = 0.0
-    smooth_samples: int = 256
 
     def validate(self) -> None:
-        require(0.0 <= self.smooth_alpha <= 1.0, "smooth_alpha", f"{self.smooth_alpha} is outside [0, 1]")
-        require(self.smooth_samples > 0, "smooth_samples", "must be positive")
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: torch.ao static quantization has int8 "
                 "kernels only (use method bnb for 4-bit)")
         require(self.activation_granularity == "per_tensor", "activation_granularity",
@@ -81,21 +74,6 @@ def eager_qconfig(config: EagerConfig, qat: bool) -> "torch.ao.quantization.QCon
     return q.QConfig(activation=observers[config.activation_observer].with_args(reduce_range=config.reduce_range), weight=weight)
 
 
-SMOOTH_BATCH_SIZE = 32
-
-
-def smooth_eager(model: torch.nn.Module, config: EagerConfig, context: QuantContext | None) -> None:
-    """Apply the config's SmoothQuant (measured on ``context``'s train texts), or with no context
-    only rebuild its structure for a saved state to load into."""
-    if not config.smooth_alpha:
-        return
-    if context is None:
-        smoothed_structure_(model, layer_filter(config))
-    else:
-        smooth_(model.eval(), layer_filter(config), context.batches(SMOOTH_BATCH_SIZE, config.smooth_samples),
-                config.smooth_alpha)
-
-
 def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
     """Wrap every non-skipped nn.Linear in a QuantWrapper carrying ``qconfig``; returns how many."""
     from torch.ao.quantization import QuantWrapper
@@ -128,7 +106,6 @@ class PTQStatic(QuantMethod):
 
         torch.backends.quantized.engine = config.backend
         batches = context.batches(config.calibration_batch_size, config.calibration_samples)
-        smooth_eager(model, config, context)
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         start = time.perf_counter()
@@ -148,7 +125,6 @@ class PTQStatic(QuantMethod):
         from torch.ao.quantization import convert, prepare
 
         torch.backends.quantized.engine = config.backend
-        smooth_eager(model, config, None)
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         with warnings.catch_warnings():  # "must run observer before calling calculate_qparams": intended here

@@ -11,7 +11,7 @@ from typing import Literal
 import torch
 
 from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, QuantContext, require
-from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, smooth_eager, wrap_linears
+from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
 
 
 @dataclass
@@ -61,7 +61,6 @@ class QAT(PTQStatic):
         torch.backends.quantized.engine = config.backend
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
-        smooth_eager(model, config, context)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
         trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
