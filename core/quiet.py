@@ -8,6 +8,9 @@
   see glue/quant/); and quint8/qint8 tensor creation (pytorch issue 184982).
 - torch.ao observers: "reduce_range will be deprecated" (UserWarning from torch.ao, covered by the
   module filter): glue/quant/ptq_static.py keeps reduce_range, the x86/fbgemm default, on purpose.
+- torch._inductor: "To copy construct from a tensor ... use sourceTensor.detach().clone()", printed
+  by Inductor's own oneDNN int8 lowering (mkldnn_lowerings.py) each time it compiles a ptq_pt2e
+  graph; and "pre_grad_custom_pass quant_lift_up does not implement uuid()", its cache notice.
 - torch._utils: "TypedStorage is deprecated", printed when torch.load(weights_only=True) rebuilds
   the quantized tensors of a torch.ao variant; the storage API is internal to torch.load.
 (glue/quant/ptq_static.py also silences, locally, "must run observer before calling
@@ -32,6 +35,8 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message=r".*quint8.*|.*qint8.*|.*quantized tensor.*")
     warnings.filterwarnings("ignore", message=r".*register_constant.*")
     warnings.filterwarnings("ignore", message=r".*TypedStorage is deprecated.*")
+    warnings.filterwarnings("ignore", message=r"To copy construct from a tensor.*", module=r"torch\._inductor\..*")
+    logging.getLogger("torch._inductor.codecache").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")

@@ -134,18 +134,40 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
     return text + "."
 
 
+def _versus(a: Analysed, reference: Row, other: Row) -> tuple[claims.Verdict, claims.Verdict]:
+    """``other`` against ``reference``: paired macro-F1 verdict and batch-latency verdict."""
+    quality = claims.quality(paired_delta(reference, other, len(a.group.labels), a.n_resamples))
+    speed = claims.speed(claims.speed_range(reference.ms_batch, other.ms_batch, reference.rounds("batch"),
+                                            other.rounds("batch")) if reference.ms_batch and other.ms_batch else None)
+    return quality, speed
+
+
 def scratch_modes(a: Analysed) -> str | None:
     """The hand-written INT8 in its two modes: the same int8 weights, float or integer matmul."""
     deq, imm = a.row("scratch_int8_dequant"), a.row("scratch_int8_intmm")
     if deq is None or imm is None:
         return None
-    quality = claims.quality(paired_delta(deq, imm, len(a.group.labels), a.n_resamples))
-    speed = claims.speed(claims.speed_range(deq.ms_batch, imm.ms_batch, deq.rounds("batch"), imm.rounds("batch"))
-                         if deq.ms_batch and imm.ms_batch else None)
+    quality, speed = _versus(a, deq, imm)
     return (f"This project's INT8 stores the same int8 weights in both modes; intmm also quantizes activations per "
             f"token and multiplies in integers (torch._int_mm). {claims.phrase(quality, 'intmm', 'macro-F1', 'dequant')}; "
             f"speed at batch {a.batch_size}: {speed.word} against dequant ({speed.evidence}). Dequant only saves "
             f"size: it expands the weights to float for every matmul.")
+
+
+def pt2e_vs_eager(a: Analysed) -> str | None:
+    """Static PTQ two ways: torch.ao eager (FBGEMM, one wrapped Linear at a time) and PT2E compiled
+    for oneDNN with SmoothQuant, both with one activation scale per tensor."""
+    eager, pt2e = a.row("ptq_static"), a.row("ptq_pt2e")
+    if eager is None or pt2e is None:
+        return None
+    quality, speed = _versus(a, eager, pt2e)
+    counts = [dig(r.result, "quantization.quantized.count") for r in (eager, pt2e)]
+    alpha = dig(pt2e.result, "quantization.config.smooth_alpha")
+    return (f"Static PTQ is run two ways: torch.ao eager mode, where each quantized Linear also rounds its output "
+            f"to uint8 ({counts[0]} Linears quantized), and PT2E compiled for oneDNN, which quantizes Linear inputs "
+            f"only, after SmoothQuant (alpha {alpha}) has divided the outlier input channels into the weights "
+            f"({counts[1]} Linears quantized). {claims.phrase(quality, 'PT2E', 'macro-F1', 'eager static')}; speed "
+            f"at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
 
 
 @dataclass(frozen=True)

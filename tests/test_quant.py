@@ -280,7 +280,10 @@ def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) 
     folder = quantize_recipe(load_recipe(RECIPES / "ptq_pt2e.yaml", overrides(
         workspace, "ptq_pt2e_compiled", quant_config={**recipe_config, "calibration_samples": 16})))
     compiled = load_variant(folder)
-    assert compiled.manifest.quantization["config"]["compile"] is True
+    block = compiled.manifest.quantization
+    assert block["config"]["compile"] is True
+    # read from the exported graph's module classes: pooler.dense and the classifier stay FP32
+    assert block["higher_precision"]["by_type"] == {"Embedding": 3, "LayerNorm": 5, "Linear": 2}
     method = get_method("ptq_pt2e")
     eager = method.load(folder, method.config_cls.from_dict({**recipe_config, "compile": False}))
     batch = compiled.batch(TEXTS[:10])

@@ -263,12 +263,14 @@ class PTQPT2E(QuantMethod):
         still owning floating-point parameters."""
         from collections import Counter
 
-        quantized = []
+        quantized, types = [], {}
         for node in model.graph.graph.nodes:
+            stack = list((node.meta.get("nn_module_stack") or {}).values())
+            for fqn, cls in stack:  # the exported graph remembers each op's module and its class
+                types[fqn.removeprefix(EXPORT_ROOT)] = cls if isinstance(cls, str) else cls.__name__
             if node.op == "call_function" and node.target == torch.ops.aten.linear.default:
                 weight = node.args[1]
                 if isinstance(weight, torch.fx.Node) and "dequantize" in str(weight.target):
-                    stack = list((node.meta.get("nn_module_stack") or {}).values())
                     name = stack[-1][0].removeprefix(EXPORT_ROOT) if stack else node.name
                     quantized.append(name.removesuffix(SMOOTHED_INNER))  # named as in the recipe's model
         kept, kept_types = {}, Counter()
@@ -277,7 +279,7 @@ class PTQPT2E(QuantMethod):
             short = name.removeprefix(EXPORT_ROOT)
             if own and name and short.removesuffix(SMOOTHED_INNER) not in quantized:  # not a quantized Linear's bias
                 kept[short] = str(own[0].dtype).replace("torch.", "")
-                kept_types[type(module).__name__] += 1
+                kept_types[types.get(short, type(module).__name__).rpartition(".")[2]] += 1
         return {"method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
                 "observers": self.observers(config),
                 "quantized": {"count": len(quantized), "by_type": {"Linear": len(quantized)}, "modules": quantized},
