@@ -154,6 +154,20 @@ def scratch_modes(a: Analysed) -> str | None:
             f"size: it expands the weights to float for every matmul.")
 
 
+def training_budget(a: Analysed, variant: str) -> str | None:
+    """A trained variant's result read against how much it was trained, next to the baseline's."""
+    row, base = a.row(variant), a.row("baseline")
+    if row is None or base is None or row.delta_f1 is None:
+        return None
+    ours, theirs = (r.result.get("training") or {} for r in (row, base))
+    if not ours.get("train_examples") or not theirs.get("train_examples"):
+        return None
+    return (f"{claims.phrase(row.quality, variant, 'macro-F1', 'the baseline')}. It was trained on "
+            f"{ours['train_examples']:,} examples for {ours.get('epochs', '?')} epoch(s) ({ours.get('wall_time_s', 0) / 60:.1f} "
+            f"min), the baseline on {theirs['train_examples']:,} ({theirs.get('wall_time_s', 0) / 60:.1f} min): the "
+            f"comparison is between training budgets as much as between methods.")
+
+
 def pt2e_vs_eager(a: Analysed) -> str | None:
     """Static PTQ two ways: torch.ao eager (FBGEMM, one wrapped Linear at a time) and PT2E compiled
     for oneDNN with SmoothQuant, both with one activation scale per tensor."""

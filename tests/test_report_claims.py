@@ -9,8 +9,8 @@ import pytest
 from fake_results import write_fake_results
 
 from eval.results import load_groups
-from report import claims, insights
-from report.analysis import analyse
+from report import claims, discussion, insights
+from report.analysis import analyse, analyse_group
 from report.stats import Interval
 
 
@@ -77,3 +77,22 @@ def test_sentences_on_synthetic_results(tmp_path):
     # the summary never names a single winner when the best is tied with the runner-up
     summary = " ".join(insights.group_sentences(list(rows.values()), 6, 300, 32))
     assert "Highest macro-F1: no measurable difference between" in summary and "ptq_static" in summary
+
+
+def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
+    write_fake_results(tmp_path, n_emotion=600, n_agnews=40, variants=("baseline", "ptq_static", "qat"))
+    folder = tmp_path / "emotion" / "minilm-l6"
+    pt2e = json.loads((folder / "ptq_static.json").read_text())  # the same predictions: a tie
+    pt2e.update(variant="ptq_pt2e", method="ptq_pt2e",
+                quantization={"config": {"smooth_alpha": 0.75}, "quantized": {"count": 72}})
+    (folder / "ptq_pt2e.json").write_text(json.dumps(pt2e))
+    _set(tmp_path, "ptq_static", **{"quantization.quantized": {"count": 64}})
+    _set(tmp_path, "qat", training={"train_examples": 3200, "epochs": 1, "wall_time_s": 300.0})
+    _set(tmp_path, "baseline", training={"train_examples": 16000, "epochs": 3, "wall_time_s": 1500.0})
+    a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
+    text = discussion.pt2e_vs_eager(a)
+    assert "(64 Linears quantized)" in text and "(72 Linears quantized)" in text and "alpha 0.75" in text
+    assert claims.NO_DIFFERENCE in text
+    budget = discussion.training_budget(a, "qat")
+    assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget
+    assert discussion.training_budget(a, "qlora_sft") is None  # no such row
