@@ -62,12 +62,11 @@ def overrides(root: Path, variant: str, **extra: object) -> dict[str, object]:
               "dataset_dir": str(root / "data"), "output_dir": str(root / variant)}
     if variant == "qat":
         values.update(max_train_samples=32, per_device_train_batch_size=8, max_steps=3, logging_steps=1)
-    if variant == "ptq_static":
-        values["quant_config"] = {**load_recipe(RECIPES / "ptq_static.yaml").glue.quant_config,
+    if variant in ("ptq_static", "ptq_pt2e"):  # a small calibration sample
+        values["quant_config"] = {**load_recipe(RECIPES / f"{variant}.yaml").glue.quant_config,
                                   "calibration_samples": 16, "calibration_batch_size": 8}
     if variant == "ptq_pt2e":  # the converted graph run eagerly: compiling is tested once, apart
-        values["quant_config"] = {**load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config,
-                                  "calibration_samples": 16, "calibration_batch_size": 8, "compile": False}
+        values["quant_config"]["compile"] = False
     values.update(extra)
     return values
 

@@ -69,6 +69,11 @@ class LogitsOf(torch.nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
+def graph_args(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A tokenized batch as the exported graph's positional inputs (:class:`LogitsOf`'s order)."""
+    return batch["input_ids"], batch["attention_mask"]
+
+
 class PT2EClassifier(torch.nn.Module):
     """The converted int8 graph behind the usual ``model(**tokenized)`` call."""
 
@@ -140,9 +145,8 @@ def prepare(model: torch.nn.Module, config: PT2EConfig, example: dict[str, torch
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
     batch, length = torch.export.Dim("batch", min=1), torch.export.Dim("length", min=2, max=max_length)
-    args = (example["input_ids"], example["attention_mask"])
     with torch.no_grad():
-        exported = torch.export.export(LogitsOf(model.eval()), args,
+        exported = torch.export.export(LogitsOf(model.eval()), graph_args(example),
                                        dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}))
     return prepare_pt2e(exported.module(), quantizer_for(model, config))
 
@@ -190,17 +194,16 @@ def saved_state(prepared: torch.fx.GraphModule) -> dict[str, torch.Tensor]:
 def restore(prepared: torch.fx.GraphModule, state: dict[str, torch.Tensor]) -> None:
     """Load :func:`saved_state` into a freshly prepared graph of the same structure."""
     observed = weight_observers(prepared)
+    tensors = prepared.state_dict(keep_vars=True)  # the graph's own parameters and buffers, by name
+    if set(tensors) != set(state):
+        raise VariantError(f"{STATE_FILE} does not match the rebuilt graph ({len(set(tensors) ^ set(state))} "
+                           "tensors differ): it was written by other code or for another model")
     prepared.load_state_dict({k: v for k, v in state.items() if k not in observed}, strict=False)
-    expected = set(prepared.state_dict())
-    if expected != set(state):
-        raise VariantError(f"{STATE_FILE} does not match the rebuilt graph ({len(expected ^ set(state))} tensors "
-                           "differ): it was written by other code or for another model")
     with torch.no_grad():
         for weight, observer in observed.items():
             scale, _ = prepared.get_submodule(observer).calculate_qparams()
-            param = prepared.get_parameter(weight) if weight in dict(prepared.named_parameters()) \
-                else prepared.get_buffer(weight)
-            param.copy_(state[weight].float() * scale.reshape(-1, *([1] * (param.dim() - 1))))
+            tensor = tensors[weight]
+            tensor.copy_(state[weight].float() * scale.reshape(-1, *([1] * (tensor.dim() - 1))))
 
 
 class PTQPT2E(QuantMethod):
@@ -224,7 +227,7 @@ class PTQPT2E(QuantMethod):
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
             prepared = prepare(model, config, batches[-1], context.max_length)
             for batch in tqdm(batches, desc="calibrating", unit="batch"):
-                prepared(batch["input_ids"], batch["attention_mask"])
+                prepared(*graph_args(batch))
         context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
                                         "source": context.split.name, "observer": config.activation_observer,
                                         "time_s": round(time.perf_counter() - start, 2)}
@@ -272,11 +275,11 @@ class PTQPT2E(QuantMethod):
                 if isinstance(weight, torch.fx.Node) and "dequantize" in str(weight.target):
                     name = stack[-1][0].removeprefix(EXPORT_ROOT) if stack else node.name
                     quantized.append(name.removesuffix(SMOOTHED_INNER))  # named as in the recipe's model
-        kept, kept_types = {}, Counter()
+        kept, kept_types, quantized_names = {}, Counter(), set(quantized)
         for name, module in model.graph.named_modules():
             own = [p for p in module.parameters(recurse=False) if p.is_floating_point()]
             short = name.removeprefix(EXPORT_ROOT)
-            if own and name and short.removesuffix(SMOOTHED_INNER) not in quantized:  # not a quantized Linear's bias
+            if own and name and short.removesuffix(SMOOTHED_INNER) not in quantized_names:  # not a quantized Linear's bias
                 kept[short] = str(own[0].dtype).replace("torch.", "")
                 kept_types[types.get(short, type(module).__name__).rpartition(".")[2]] += 1
         return {"method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
