@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from core.io import clean_stale_staging
 from core.provenance import provenance
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
@@ -134,10 +135,14 @@ def run_from_cli(args: Any, callbacks: list) -> None:
         if not raw.get("output_dir"):
             raise RecipeError(f"{where}: key 'output_dir' is required (e.g. outputs/models/<dataset>/<model>/baseline)")
         out = Path(raw["output_dir"])
+        work = work_dir(out)
         if (out / MANIFEST).is_file() and not raw.get("overwrite_output_dir"):
+            # a work or staging folder beside a finished model is left by a run killed after its
+            # swap, before its cleanup: nothing resumes from it (a retrain starts fresh)
+            shutil.rmtree(work, ignore_errors=True)
+            clean_stale_staging(out)
             print(f"{out} is complete; add overwrite_output_dir=true to train it again")
             return
-        work = work_dir(out)
         if raw.get("overwrite_output_dir"):
             shutil.rmtree(work, ignore_errors=True)  # a retrain starts fresh, never from old checkpoints
         record = start_run(raw, work)  # before parsing: LLaMA-Factory would resume any newest checkpoint-N

@@ -89,3 +89,22 @@ def test_the_training_stage_calls_the_same_checks(tiny_bert_dir, prepared_dir, t
     with pytest.raises(SystemExit, match="error: baseline_minilm.yaml: key 'learning_rate' is 0; set it to"):
         run_from_cli(raw, [])
     assert not (tmp_path / "emotion" / "tiny" / "baseline").exists()
+
+
+def test_a_finished_model_clears_the_work_folder_a_killed_cleanup_left(tmp_path, monkeypatch):
+    """A run killed after swapping its model in, before removing its checkpoints, leaves the hidden
+    work folder; the rerun finds the model complete and removes the leftover, touching nothing else."""
+    import sys
+
+    from core.io import STAGING_TAG
+    from seqcls.workflow import run_from_cli, work_dir
+
+    out = tmp_path / "emotion" / "tiny" / "baseline"
+    out.mkdir(parents=True)
+    (out / "variant.json").write_text("{}")
+    (work_dir(out) / "checkpoint-8").mkdir(parents=True)
+    (out.parent / f".baseline.{STAGING_TAG}-x1" / "model").mkdir(parents=True)
+    monkeypatch.setattr(sys, "argv", ["llamafactory-cli", "baseline_minilm.yaml"])
+    run_from_cli({"output_dir": str(out)}, [])
+    assert sorted(p.name for p in out.parent.iterdir()) == ["baseline"]
+    assert (out / "variant.json").read_text() == "{}"
