@@ -175,12 +175,14 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
     if eager is None or pt2e is None:
         return None
     quality, speed = _versus(a, eager, pt2e)
-    counts = [dig(r.result, "quantization.quantized.count") for r in (eager, pt2e)]
+    counts = [dig(r.result, "quantization.quantized.by_type.Linear") for r in (eager, pt2e)]
+    tables = dig(pt2e.result, "quantization.quantized.by_type.Embedding")
     alpha = dig(pt2e.result, "quantization.config.smooth_alpha")
     return (f"Static PTQ is run two ways: torch.ao eager mode, where each quantized Linear also rounds its output "
             f"to uint8 ({counts[0]} Linears quantized), and PT2E compiled for oneDNN, which quantizes Linear inputs "
             f"only, after SmoothQuant (alpha {alpha}) has divided the outlier input channels into the weights "
-            f"({counts[1]} Linears quantized). {claims.phrase(quality, 'PT2E', 'macro-F1', 'eager static')}; speed "
+            f"({counts[1]} Linears quantized{f', and {tables} Embedding table stored int8' if tables else ''}). "
+            f"{claims.phrase(quality, 'PT2E', 'macro-F1', 'eager static')}; speed "
             f"at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
 
 

@@ -17,7 +17,8 @@ DESCRIPTIONS = {
                 "(torch.export), SmoothQuant first divides each Linear's outlier input channels by a per-channel "
                 "scale that it multiplies into the weight columns, observers calibrate one int8 range per activation "
                 "tensor, and Inductor compiles the int8 graph, fusing quantize/dequantize steps with the "
-                "surrounding element-wise ops around oneDNN's int8 matmuls (AMX or AVX-512 VNNI).",
+                "surrounding element-wise ops around oneDNN's int8 matmuls (AMX or AVX-512 VNNI). The word embedding "
+                "table is stored int8 with one scale per row; a lookup dequantizes only the rows it reads.",
     "qat": "Quantization-aware training: fake-quantize modules round weights and activations to the int8 grid in the "
            "forward pass while gradients flow through unchanged (straight-through estimator); after a short "
            "fine-tune the model is converted to real int8.",

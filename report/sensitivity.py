@@ -25,8 +25,8 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import identity, predict_logits
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import LAYER_INDEX, QuantContext, layer_filter, select
-from glue.quant.ptq_dynamic import METHOD, DynamicConfig, embedding_filter, names_module
+from glue.quant.base import LAYER_INDEX, QuantContext, embedding_filter, layer_filter, names_module, select
+from glue.quant.ptq_dynamic import METHOD, DynamicConfig
 from glue.recipe import RecipeError, read_yaml
 from glue.variant import load_variant
 from report.stats import macro_f1

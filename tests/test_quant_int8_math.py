@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from glue.quant.int8_embedding import Int8Embedding
 from glue.quant.int8_math import dequantize, int8_matmul, int_mm, qrange, quantize
 
 torch.manual_seed(0)
@@ -68,3 +69,18 @@ def test_int8_matmul_matches_fp32(symmetric: bool, per_token: bool) -> None:
     bound = (x_step / 2) * dequantize(q).abs().sum(dim=0, keepdim=True)
     assert torch.all((approx - exact).abs() <= bound + 1e-4)
     assert (approx - x @ w).abs().max() < 0.05 * (x @ w).abs().max()
+
+
+def test_int8_embedding_rounds_each_row_on_its_own_scale() -> None:
+    table = torch.nn.Embedding(3, 2)
+    with torch.no_grad():
+        table.weight.copy_(torch.tensor([[1.0, -2.0], [0.5, 0.25], [0.0, 0.0]]))
+    quantized = Int8Embedding.from_float(table)
+    # row 0: scale 2/127, 1 / (2/127) = 63.5 rounds to even 64; row 1: scale 0.5/127, 0.25 -> 63.5 -> 64
+    assert quantized.weight.tolist() == [[64, -127], [127, 64], [0, 0]]
+    assert quantized.weight.dtype == torch.int8
+    looked_up = quantized(torch.tensor([[1, 0], [2, 1]]))
+    assert looked_up.shape == (2, 2, 2) and looked_up.dtype == torch.float32
+    assert torch.allclose(looked_up[0, 1], torch.tensor([64 * 2 / 127, -2.0]))
+    assert torch.allclose(looked_up[1, 1], torch.tensor([0.5, 64 * 0.5 / 127]))
+    assert torch.equal(looked_up[1, 0], torch.zeros(2))  # an all-zero row stays zero (scale floor, no 0/0)

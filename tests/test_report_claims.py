@@ -84,14 +84,16 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     folder = tmp_path / "emotion" / "minilm-l6"
     pt2e = json.loads((folder / "ptq_static.json").read_text())  # the same predictions: a tie
     pt2e.update(variant="ptq_pt2e", method="ptq_pt2e",
-                quantization={"config": {"smooth_alpha": 0.75}, "quantized": {"count": 72}})
+                quantization={"config": {"smooth_alpha": 0.75},
+                              "quantized": {"count": 73, "by_type": {"Linear": 72, "Embedding": 1}}})
     (folder / "ptq_pt2e.json").write_text(json.dumps(pt2e))
-    _set(tmp_path, "ptq_static", **{"quantization.quantized": {"count": 64}})
+    _set(tmp_path, "ptq_static", **{"quantization.quantized": {"count": 64, "by_type": {"Linear": 64}}})
     _set(tmp_path, "qat", training={"train_examples": 3200, "epochs": 1, "wall_time_s": 300.0})
     _set(tmp_path, "baseline", training={"train_examples": 16000, "epochs": 3, "wall_time_s": 1500.0})
     a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
     text = discussion.pt2e_vs_eager(a)
-    assert "(64 Linears quantized)" in text and "(72 Linears quantized)" in text and "alpha 0.75" in text
+    assert "(64 Linears quantized)" in text and "alpha 0.75" in text
+    assert "(72 Linears quantized, and 1 Embedding table stored int8)" in text
     assert claims.NO_DIFFERENCE in text
     budget = discussion.training_budget(a, "qat")
     assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget

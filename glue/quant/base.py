@@ -72,6 +72,33 @@ class QuantConfig:
         return any(s in parts or name == s or name.startswith(s + ".") for s in self.skip_modules)
 
 
+@dataclass
+class Int8EmbeddingsOption(QuantConfig):
+    """For methods that can also store Embedding tables int8 weight-only (ptq_dynamic, ptq_pt2e)."""
+
+    embeddings: list[str] = field(default_factory=list, metadata={
+        "help": "Embedding modules (names or last name components, e.g. word_embeddings) stored int8 weight-only"})
+
+
+def names_module(entry: str, fqn: str) -> bool:
+    """An ``embeddings`` entry names a module by its whole name or by its trailing dotted part."""
+    return fqn == entry or fqn.endswith("." + entry)
+
+
+def embedding_filter(config: Int8EmbeddingsOption) -> FilterFn:
+    """The Embedding modules ``config.embeddings`` names, outside ``skip_modules``."""
+    return lambda module, fqn: (isinstance(module, torch.nn.Embedding) and not config.skipped(fqn)
+                                and any(names_module(entry, fqn) for entry in config.embeddings))
+
+
+def require_embeddings_found(model: torch.nn.Module, config: Int8EmbeddingsOption) -> list[str]:
+    """The Embedding modules ``config.embeddings`` selects; an entry that names none is an error."""
+    found = [name for name, _ in select(model, embedding_filter(config))]
+    missing = [e for e in config.embeddings if not any(names_module(e, n) for n in found)]
+    require(not missing, "embeddings", f"no Embedding module named {missing} in {type(model).__name__}")
+    return found
+
+
 def require(condition: bool, setting: str, why: str) -> None:
     if not condition:
         raise RecipeError(f"quant_config.{setting}: {why}")

@@ -4,35 +4,30 @@ embeddings are stored int8 weight-only (one scale and offset per row, "float qpa
 they are half the model, so the size only falls below a quarter of FP32 with them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from glue.quant.base import FilterFn, QuantConfig, QuantContext, QuantMethod, layer_filter, require, select
+from glue.quant.base import (
+    Int8EmbeddingsOption,
+    QuantContext,
+    QuantMethod,
+    layer_filter,
+    require,
+    require_embeddings_found,
+    select,
+)
 
 
 @dataclass
-class DynamicConfig(QuantConfig):
+class DynamicConfig(Int8EmbeddingsOption):
     bits: int = 8
     granularity: Literal["per_channel", "per_tensor"] = "per_channel"  # of Linear weights
-    # Embedding modules (names or last name components, e.g. word_embeddings) stored int8 weight-only.
-    embeddings: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: torch.ao dynamic quantization has int8 "
                 "weights only (use method bnb for 4-bit)")
-
-
-def names_module(entry: str, fqn: str) -> bool:
-    """An ``embeddings`` entry names a module by its whole name or by its trailing dotted part."""
-    return fqn == entry or fqn.endswith("." + entry)
-
-
-def embedding_filter(config: DynamicConfig) -> FilterFn:
-    """The Embedding modules ``config.embeddings`` names, outside ``skip_modules``."""
-    return lambda module, fqn: (isinstance(module, torch.nn.Embedding) and not config.skipped(fqn)
-                                and any(names_module(entry, fqn) for entry in config.embeddings))
 
 
 def _is_torch_ao_quantized(module: torch.nn.Module) -> bool:
@@ -66,10 +61,8 @@ class PTQDynamic(QuantMethod):
 
         linear_qconfig = per_channel_dynamic_qconfig if config.granularity == "per_channel" else default_dynamic_qconfig
         spec: dict[str, object] = {name: linear_qconfig for name, _ in select(model, layer_filter(config))}
-        spec.update({name: float_qparams_weight_only_qconfig for name, _ in select(model, embedding_filter(config))})
+        spec.update({name: float_qparams_weight_only_qconfig for name in require_embeddings_found(model, config)})
         require(bool(spec), "skip_modules", f"no layer of {type(model).__name__} is left to quantize")
-        missing = [e for e in config.embeddings if not any(names_module(e, n) for n in spec)]
-        require(not missing, "embeddings", f"no Embedding module named {missing} in {type(model).__name__}")
         return quantize_dynamic(model.eval(), spec, dtype=torch.qint8, inplace=True)
 
     def rebuild(self, model: torch.nn.Module, config: DynamicConfig) -> torch.nn.Module:

@@ -9,7 +9,8 @@ patterns would also observe MPNet's integer relative-position arithmetic.
 
 Activations get one calibrated scale per tensor, which collapses on MPNet's outlier channels
 (macro-F1 -4.6 points on 500 test texts), so SmoothQuant (glue/quant/smooth.py) first moves
-them into the weights.
+them into the weights. The word embeddings (a fifth of MPNet) are stored int8 weight-only
+(glue/quant/int8_embedding.py) when ``embeddings`` names them, as the recipe does.
 
 Saving: the graph is rebuilt at load, never unpickled. The file holds the calibrated observers'
 ranges, the int8 weights of the quantized Linears and every other tensor in FP32 (safetensors);
@@ -29,18 +30,28 @@ from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, layer_filter, require
+from glue.quant.base import (
+    Int8EmbeddingsOption,
+    QuantContext,
+    QuantMethod,
+    embedding_filter,
+    layer_filter,
+    replace_modules,
+    require,
+    require_embeddings_found,
+)
+from glue.quant.int8_embedding import Int8Embedding
 from glue.quant.smooth import SMOOTHED_INNER, smooth_, smoothed_structure_
 
 STATE_FILE = "pt2e_state.safetensors"
 EXPORT_ROOT = "model."  # the exported wrapper's attribute: every parameter name starts with it
-FP32_OPS = ("Embeddings, LayerNorm, softmax, the attention score/context matmuls and the skipped heads stay FP32 "
+FP32_OPS = ("Embedding tables not named in quant_config.embeddings, LayerNorm, softmax, the attention score/context matmuls and the skipped heads stay FP32 "
             "(only Linear layers are annotated); Inductor fuses the quantize/dequantize steps, the SmoothQuant "
             "multiply, GELU and residual adds into the kernels around each int8 Linear.")
 
 
 @dataclass
-class PT2EConfig(QuantConfig):
+class PT2EConfig(Int8EmbeddingsOption):
     bits: int = 8
     # SmoothQuant migration strength; 0 turns it off. On MPNet's validation split 0.75 gave +0.2
     # points against FP32, 0.9 +0.0, 0.5 -3.6 (and no smoothing -4.6 on 500 test texts).
@@ -223,6 +234,8 @@ class PTQPT2E(QuantMethod):
         batches = context.batches(config.calibration_batch_size, config.calibration_samples)
         start = time.perf_counter()
         with torch.no_grad():
+            if require_embeddings_found(model, config):  # first, so smoothing and calibration see int8 rows
+                replace_modules(model, embedding_filter(config), Int8Embedding.from_float)
             if config.smooth_alpha:
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
             prepared = prepare(model, config, batches[-1], context.max_length)
@@ -248,6 +261,8 @@ class PTQPT2E(QuantMethod):
 
         hf_config = AutoConfig.from_pretrained(folder)
         model = AutoModelForSequenceClassification.from_config(hf_config).eval()
+        if require_embeddings_found(model, config):
+            replace_modules(model, embedding_filter(config), Int8Embedding.like)
         if config.smooth_alpha:
             smoothed_structure_(model, layer_filter(config))
         example = {"input_ids": torch.ones(2, 8, dtype=torch.long), "attention_mask": torch.ones(2, 8, dtype=torch.long)}
@@ -261,8 +276,8 @@ class PTQPT2E(QuantMethod):
 
     def describe(self, model: PT2EClassifier, config: PT2EConfig, bits: int) -> dict[str, Any]:
         """Quantized = every aten.linear whose weight comes out of a dequantize node of the converted
-        graph (named as the Linear the SmoothedLinear replaced); higher precision = every module
-        still owning floating-point parameters."""
+        graph (named as the Linear the SmoothedLinear replaced), and the int8 Embedding tables;
+        higher precision = every module still owning floating-point parameters."""
         from collections import Counter
 
         quantized, types = [], {}
@@ -275,6 +290,7 @@ class PTQPT2E(QuantMethod):
                 if isinstance(weight, torch.fx.Node) and "dequantize" in str(weight.target):
                     name = stack[-1][0].removeprefix(EXPORT_ROOT) if stack else node.name
                     quantized.append(name.removesuffix(SMOOTHED_INNER))  # named as in the recipe's model
+        tables = sorted(name for name, cls in types.items() if cls.rpartition(".")[2] == Int8Embedding.__name__)
         kept, kept_types, quantized_names = {}, Counter(), set(quantized)
         for name, module in model.graph.named_modules():
             own = [p for p in module.parameters(recurse=False) if p.is_floating_point()]
@@ -284,7 +300,9 @@ class PTQPT2E(QuantMethod):
                 kept_types[types.get(short, type(module).__name__).rpartition(".")[2]] += 1
         return {"method": self.name, "backend": self.backend, "bits": bits, "config": config.as_dict(),
                 "observers": self.observers(config),
-                "quantized": {"count": len(quantized), "by_type": {"Linear": len(quantized)}, "modules": quantized},
+                "quantized": {"count": len(quantized) + len(tables),
+                              "by_type": {"Linear": len(quantized), **({"Embedding": len(tables)} if tables else {})},
+                              "modules": quantized + tables},
                 "higher_precision": {"count": len(kept), "by_type": dict(kept_types), "modules": kept,
                                      "weightless_ops_fp32": self.fp32_ops}}
 
