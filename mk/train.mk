@@ -20,14 +20,14 @@ $(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(if $(filt
 	$(LF_TRAIN)
 
 ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json $(MODEL_DIR)/ptq_pt2e/variant.json  ## PTQ dynamic + static INT8 (torch.ao) + static INT8 for oneDNN/AMX (PT2E, compiled)
-qat: $(MODEL_DIR)/qat/variant.json  ## quantization-aware training INT8 (torch.ao, short CPU fine-tune)
+qat: $(MODEL_DIR)/qat/variant.json $(MODEL_DIR)/qat_pt2e/variant.json  ## quantization-aware training INT8 (torch.ao eager, and PT2E for oneDNN/AMX; short CPU fine-tunes)
 scratch: $(MODEL_DIR)/scratch_int8_dequant/variant.json $(MODEL_DIR)/scratch_int8_intmm/variant.json  ## from-scratch INT8 (dequant and torch._int_mm modes)
 bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## bitsandbytes INT8 and NF4 loads of the baseline
 
 # Per model and variant extras. MPNet: torch.ao's per-tensor activation scales collapse on the 8
 # Linears whose inputs carry outlier tokens (batch absmax 10-37x the median token's, measured on
 # the fine-tuned baseline; MiniLM's worst is 9x), so those stay FP32 in PTQ and QAT (NOTES.md).
-# QAT on MPNet trains the top 4 of 12 layers on 3,200 rows (CPU budget).
+# QAT on MPNet (both ways) trains the top 4 of 12 layers on 3,200 rows (CPU budget).
 MPNET_OUTLIER_LINEARS := $(addprefix mpnet.encoder.layer.,6.output.dense 7.output.dense 8.output.dense \
                          9.intermediate.dense 9.output.dense 10.intermediate.dense 10.output.dense 1.intermediate.dense)
 comma := ,
@@ -35,6 +35,7 @@ MPNET_SKIP := 'quant_config.skip_modules=[classifier,pooler,score,$(subst $() ,$
 QUANT_ARGS_mpnet-base_ptq_dynamic := $(MPNET_SKIP)
 QUANT_ARGS_mpnet-base_ptq_static  := $(MPNET_SKIP)
 QUANT_ARGS_mpnet-base_qat := quant_config.freeze_layers=8 max_train_samples=3200 $(MPNET_SKIP)
+QUANT_ARGS_mpnet-base_qat_pt2e := quant_config.freeze_layers=8 max_train_samples=3200  # SmoothQuant: no skips
 $(MODEL_DIR)/%/variant.json: recipes/quantize/%.yaml $(BASELINE) $(QUANT_SRC) | data
 	$(PY) -m glue.quantize $< base_model_dir=$(MODEL_DIR)/baseline model_name_or_path=$(MODEL_DIR)/baseline \
 		dataset=$(DATASET)_train output_dir=$(@D) $(QUANT_ARGS_$(MODEL)_$*) --force

@@ -22,6 +22,10 @@ DESCRIPTIONS = {
     "qat": "Quantization-aware training: fake-quantize modules round weights and activations to the int8 grid in the "
            "forward pass while gradients flow through unchanged (straight-through estimator); after a short "
            "fine-tune the model is converted to real int8.",
+    "qat_pt2e": "Quantization-aware training on the exported graph: the PT2E steps above (int8 embedding table, "
+                "SmoothQuant), then fake quantizers on each Linear's weight and input while a short fine-tune adapts "
+                "the weights to int8 rounding; the trained model is then calibrated, converted and compiled exactly "
+                "like the post-training PT2E variant, whose saved format and loader it shares.",
     "qlora": "QLoRA: the frozen base weights are stored in 4-bit NormalFloat (bitsandbytes), and small low-rank "
              "adapters (LoRA) plus the classification head are trained in higher precision on top.",
     "qlora_sft": "QLoRA supervised fine-tuning of a causal language model (LLaMA-Factory, stage sft): the base is "
@@ -39,7 +43,7 @@ DESCRIPTIONS = {
 # What data a method needs beyond the fine-tuned model (decides "no training data" in the decision table).
 DATA_NEEDS = {"baseline": "labelled training data", "ptq_dynamic": "none", "ptq_static": "unlabelled calibration texts",
               "ptq_pt2e": "unlabelled calibration texts",
-              "qat": "labelled training data", "qlora": "labelled training data",
+              "qat": "labelled training data", "qat_pt2e": "labelled training data", "qlora": "labelled training data",
               "qlora_sft": "labelled training data", "bnb": "none", "scratch_int8": "none"}
 
 

@@ -25,7 +25,7 @@ LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so alone tonight", "what a wonderful surprise party", "i am furious with the delay",
          "this makes me nervous and scared", "i adore my little sister", "wow i did not expect that at all",
          "i feel happy and calm", "i am miserable", "why would anyone do that to me", "i love you"] * 4
-VARIANTS = ["ptq_dynamic", "ptq_static", "ptq_pt2e", "qat", "scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"]
+VARIANTS = ["ptq_dynamic", "ptq_static", "ptq_pt2e", "qat", "qat_pt2e", "scratch_int8_dequant", "scratch_int8_intmm", "bnb_int8", "bnb_nf4"]
 LINEARS_PER_LAYER = 6  # query, key, value, attention output, intermediate, output
 
 
@@ -60,12 +60,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def overrides(root: Path, variant: str, **extra: object) -> dict[str, object]:
     values = {"base_model_dir": str(root / "baseline"), "model_name_or_path": str(root / "baseline"),
               "dataset_dir": str(root / "data"), "output_dir": str(root / variant)}
-    if variant == "qat":
+    if variant in ("qat", "qat_pt2e"):
         values.update(max_train_samples=32, per_device_train_batch_size=8, max_steps=3, logging_steps=1)
-    if variant in ("ptq_static", "ptq_pt2e"):  # a small calibration sample
+    if variant in ("ptq_static", "ptq_pt2e", "qat_pt2e"):  # a small calibration sample
         values["quant_config"] = {**load_recipe(RECIPES / f"{variant}.yaml").glue.quant_config,
                                   "calibration_samples": 16, "calibration_batch_size": 8}
-    if variant == "ptq_pt2e":  # the converted graph run eagerly: compiling is tested once, apart
+    if variant in ("ptq_pt2e", "qat_pt2e"):  # the converted graph run eagerly: compiling is tested once, apart
         values["quant_config"]["compile"] = False
     values.update(extra)
     return values
@@ -89,7 +89,7 @@ def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[s
     reference, logits = baseline.logits(TEXTS[:10]), quantized.logits(TEXTS[:10])
     assert logits.shape == reference.shape
     # bitsandbytes' 4-bit blocks of 64 are coarser than per-channel int8; QAT also trains 3 steps.
-    tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
+    tolerance = 0.3 if variant in ("bnb_nf4", "qat", "qat_pt2e") else 0.1
     assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
 
     block = quantized.manifest.quantization
@@ -101,7 +101,7 @@ def test_variant_is_close_to_baseline_and_manifest_walks_the_model(built: dict[s
     assert block["weights_mb"] < block["baseline_weights_mb"]
 
 
-@pytest.mark.parametrize("variant", ["ptq_dynamic", "ptq_pt2e"])
+@pytest.mark.parametrize("variant", ["ptq_dynamic", "ptq_pt2e", "qat_pt2e"])
 def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path], variant: str) -> None:
     block = load_variant(built[variant]).manifest.quantization
     assert block["quantized"]["by_type"] == {"Linear": 12, "Embedding": 1}
@@ -118,6 +118,17 @@ def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
     assert "training" not in qat.quantization
     assert qat.training["global_steps"] == 3 and qat.training["wall_time_s"] > 0
     assert qat.training["s_per_step"] > 0 and qat.training["peak_memory"]["rss_peak_mb"] > 0  # glue.training's block
+
+
+def test_pt2e_qat_fine_tunes_then_calibrates_like_ptq_pt2e(built: dict[str, Path]) -> None:
+    from safetensors.torch import load_file
+
+    manifest = load_variant(built["qat_pt2e"]).manifest
+    assert manifest.training["global_steps"] == 3 and manifest.quantization["calibration"]["samples"] == 16
+    trained, calibrated = (load_file(built[v] / "pt2e_state.safetensors") for v in ("qat_pt2e", "ptq_pt2e"))
+    assert trained.keys() == calibrated.keys()  # one saved format: the same graph, the same loader
+    biases = [k for k in trained if k.endswith("linear.bias")]
+    assert biases and any(not torch.equal(trained[k], calibrated[k]) for k in biases), "the fine-tune moved nothing"
 
 
 def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
@@ -184,7 +195,7 @@ def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> Non
     folder = quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", overrides(mpnet_root, variant)))
     baseline, quantized = load_variant(mpnet_root / "baseline"), load_variant(folder)
     reference, logits = baseline.logits(TEXTS[:10]), quantized.logits(TEXTS[:10])
-    tolerance = 0.3 if variant in ("bnb_nf4", "qat") else 0.1
+    tolerance = 0.3 if variant in ("bnb_nf4", "qat", "qat_pt2e") else 0.1
     assert (logits - reference).abs().max() <= tolerance * reference.abs().max()
 
     block = quantized.manifest.quantization

@@ -129,16 +129,18 @@ def _without_metadata_pass() -> Iterator[None]:
         quantize_pt2e.PortNodeMetaForQDQ = original
 
 
-def quantizer_for(model: torch.nn.Module, config: PT2EConfig):
-    """X86InductorQuantizer annotating the non-skipped Linears only."""
+def quantizer_for(model: torch.nn.Module, config: PT2EConfig, qat: bool = False):
+    """X86InductorQuantizer annotating the non-skipped Linears only; with ``qat``, fake quantizers
+    (moving-average ranges) instead of observers."""
     import dataclasses
 
     from torchao.quantization.pt2e import MinMaxObserver
     from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as x86
 
     quantizer = x86.X86InductorQuantizer()
-    qconfig = x86.get_default_x86_inductor_quantization_config()  # uint8 per-tensor activations, int8 per-channel weights
-    if config.activation_observer == "minmax":
+    # uint8 per-tensor activations, int8 per-channel weights
+    qconfig = x86.get_default_x86_inductor_quantization_config(is_qat=qat)
+    if config.activation_observer == "minmax" and not qat:
         activation = dataclasses.replace(qconfig.input_activation,
                                          observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2 ** -12))
         qconfig = dataclasses.replace(qconfig, input_activation=activation, output_activation=activation)
@@ -150,16 +152,18 @@ def quantizer_for(model: torch.nn.Module, config: PT2EConfig):
 
 
 def prepare(model: torch.nn.Module, config: PT2EConfig, example: dict[str, torch.Tensor],
-            max_length: int) -> torch.fx.GraphModule:
+            max_length: int, qat: bool = False) -> torch.fx.GraphModule:
     """Export ``model`` for any batch size and any length up to the tokenizer's truncation
-    (``max_length``), and insert observers on the chosen Linears."""
-    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+    (``max_length``), and insert observers on the chosen Linears (with ``qat``: export the
+    training graph, dropout included, and insert fake quantizers)."""
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, prepare_qat_pt2e
 
     batch, length = torch.export.Dim("batch", min=1), torch.export.Dim("length", min=2, max=max_length)
-    with torch.no_grad():
-        exported = torch.export.export(LogitsOf(model.eval()), graph_args(example),
+    with torch.set_grad_enabled(qat):
+        exported = torch.export.export(LogitsOf(model.train(qat)), graph_args(example),
                                        dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}))
-    return prepare_pt2e(exported.module(), quantizer_for(model, config))
+    insert = prepare_qat_pt2e if qat else prepare_pt2e
+    return insert(exported.module(), quantizer_for(model, config, qat))
 
 
 def weight_observers(prepared: torch.fx.GraphModule) -> dict[str, str]:
@@ -232,12 +236,22 @@ class PTQPT2E(QuantMethod):
 
     def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> torch.nn.Module:
         batches = context.batches(config.calibration_batch_size, config.calibration_samples)
-        start = time.perf_counter()
+        self.int8_ready_(model, config, batches)
+        return self.calibrate_and_convert(model, config, context, batches)
+
+    def int8_ready_(self, model: torch.nn.Module, config: PT2EConfig, batches: list[dict[str, torch.Tensor]]) -> None:
+        """The FP32 steps before quantizing: int8 embedding tables first (so smoothing and
+        calibration see the rows inference will see), then SmoothQuant."""
         with torch.no_grad():
-            if require_embeddings_found(model, config):  # first, so smoothing and calibration see int8 rows
+            if require_embeddings_found(model, config):
                 replace_modules(model, embedding_filter(config), Int8Embedding.from_float)
             if config.smooth_alpha:
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
+
+    def calibrate_and_convert(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
+                              batches: list[dict[str, torch.Tensor]]) -> PT2EClassifier:
+        start = time.perf_counter()
+        with torch.no_grad():
             prepared = prepare(model, config, batches[-1], context.max_length)
             for batch in tqdm(batches, desc="calibrating", unit="batch"):
                 prepared(*graph_args(batch))

@@ -40,6 +40,26 @@ def freeze_lower(model: torch.nn.Module, layers: int) -> int:
     return frozen
 
 
+def require_training_data(context: QuantContext) -> None:
+    require(context.training_args is not None and context.split is not None, "method",
+            "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
+
+
+def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int) -> None:
+    """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys;
+    what it did goes to the manifest's training block (through ``context.stats``)."""
+    from glue.training import count_parameters, make_trainer, train_with_stats
+
+    require_training_data(context)
+    trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
+    args = context.training_args
+    context.stats["training"] = {
+        **train_with_stats(trainer, resume_from=None), "max_steps": args.max_steps,
+        "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
+        "source": context.split.name, "frozen_lower_layers": frozen_layers,
+        "parameters": count_parameters(model), "threads": torch.get_num_threads()}
+
+
 class QAT(PTQStatic):
     name = "qat"
     config_cls = QATConfig
@@ -54,22 +74,13 @@ class QAT(PTQStatic):
     def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
         from torch.ao.quantization import convert, prepare_qat
 
-        from glue.training import count_parameters, make_trainer, train_with_stats
-
-        require(context.training_args is not None and context.split is not None, "method",
-                "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
+        require_training_data(context)
         torch.backends.quantized.engine = config.backend
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
-        trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
-        args = context.training_args
-        context.stats["training"] = {
-            **train_with_stats(trainer, resume_from=None), "max_steps": args.max_steps,
-            "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
-            "source": context.split.name, "frozen_lower_layers": config.freeze_layers,
-            "parameters": count_parameters(model), "threads": torch.get_num_threads()}
+        fine_tune(model, context, config.freeze_layers)
         return convert(model.eval(), inplace=True)
 
 

@@ -1,0 +1,94 @@
+"""Quantization-aware training on the PT2E graph, ending in the same compiled oneDNN int8 model
+as ptq_pt2e.
+
+The steps are ptq_pt2e's with a fine-tune in the middle: int8 embedding tables and SmoothQuant,
+then the *training* graph is exported (dropout included) and torchao's ``prepare_qat_pt2e``
+puts fake quantizers on the Linears' weights and inputs (X86InductorQuantizer, is_qat=True), so
+a short fine-tune with the recipe's training keys adapts the weights to int8 rounding. The
+trained weights are copied back into the model, which then goes through ptq_pt2e's calibration
+and conversion unchanged: one saved format and one loader for both methods, and activation
+ranges measured on the weights that will run.
+
+Eager QAT (``qat``) fake-quantizes each Linear's output as well, as its converted int8 Linears
+requantize them; this graph quantizes inputs only, like the model it converts to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from glue.manifest import VariantError
+from glue.quant.base import QuantContext, require
+from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EClassifier, PT2EConfig, prepare
+from glue.quant.qat import fine_tune, freeze_lower, require_training_data
+
+
+@dataclass
+class QATPT2EConfig(PT2EConfig):
+    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers (CPU budget)
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.freeze_layers >= 0, "freeze_layers", "must be 0 or more")
+
+
+class LossOf(torch.nn.Module):
+    """The fake-quantized graph as a model the Trainer can fine-tune: a batch in, loss and logits out."""
+
+    def __init__(self, graph: torch.fx.GraphModule) -> None:
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None,
+                **_segments: Any) -> SequenceClassifierOutput:
+        logits = self.graph(input_ids, attention_mask)
+        loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def train(self, mode: bool = True) -> LossOf:
+        """The graph was exported in training mode and stays so: an exported module refuses
+        ``train()``/``eval()``, which the Trainer calls every step."""
+        self.training = mode
+        return self
+
+
+def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) -> int:
+    """Put the fine-tuned graph's parameters back into ``model`` (same names under EXPORT_ROOT)."""
+    trained = dict(graph.named_parameters())
+    wanted = {name: EXPORT_ROOT + name for name, _ in model.named_parameters()}
+    missing = [name for name, key in wanted.items() if key not in trained]
+    if missing:
+        raise VariantError(f"the exported training graph lacks {len(missing)} parameters of the model "
+                           f"(first: {missing[0]}); torch.export renamed them")
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(trained[wanted[name]])
+    return len(wanted)
+
+
+class QATPT2E(PTQPT2E):
+    name = "qat_pt2e"
+    config_cls = QATPT2EConfig
+    backend = ("torchao PT2E QAT: torch.export (training graph) + X86InductorQuantizer(is_qat) + prepare_qat_pt2e, "
+               "fine-tune, then ptq_pt2e's calibration, convert_pt2e and torch.compile (Inductor, oneDNN int8)")
+
+    def observers(self, config: QATPT2EConfig) -> dict[str, str]:
+        return {**super().observers(config),
+                "training": "FusedMovingAvgObsFakeQuantize on weights (per channel) and Linear inputs (per tensor)"}
+
+    def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> PT2EClassifier:
+        require_training_data(context)
+        batches = context.batches(config.calibration_batch_size, config.calibration_samples)
+        self.int8_ready_(model, config, batches)
+        graph = prepare(model, config, batches[-1], context.max_length, qat=True)
+        if config.freeze_layers:
+            freeze_lower(graph, config.freeze_layers)
+        fine_tune(LossOf(graph), context, config.freeze_layers)
+        copy_trained_weights(graph, model)
+        return self.calibrate_and_convert(model, config, context, batches)
+
+
+METHOD = QATPT2E()
