@@ -125,6 +125,7 @@ def test_pt2e_qat_fine_tunes_then_calibrates_like_ptq_pt2e(built: dict[str, Path
 
     manifest = load_variant(built["qat_pt2e"]).manifest
     assert manifest.training["global_steps"] == 3 and manifest.quantization["calibration"]["samples"] == 16
+    assert manifest.quantization["calibration"]["input_ranges"] == "learned in training"
     trained, calibrated = (load_file(built[v] / "pt2e_state.safetensors") for v in ("qat_pt2e", "ptq_pt2e"))
     assert trained.keys() == calibrated.keys()  # one saved format: the same graph, the same loader
     biases = [k for k in trained if k.endswith("linear.bias")]

@@ -176,6 +176,17 @@ def weight_observers(prepared: torch.fx.GraphModule) -> dict[str, str]:
     return found
 
 
+def input_observers(prepared: torch.fx.GraphModule) -> dict[str, str]:
+    """Linear module name -> the observer (or fake quantizer) module on that Linear's input."""
+    found = {}
+    for node in prepared.graph.nodes:
+        if node.op == "call_function" and node.target == torch.ops.aten.linear.default:
+            source, stack = node.args[0], list((node.meta.get("nn_module_stack") or {}).values())
+            if isinstance(source, torch.fx.Node) and source.op == "call_module" and stack:
+                found[stack[-1][0]] = source.target
+    return found
+
+
 def convert(prepared: torch.fx.GraphModule) -> torch.fx.GraphModule:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
 
@@ -249,15 +260,27 @@ class PTQPT2E(QuantMethod):
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
 
     def calibrate_and_convert(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
-                              batches: list[dict[str, torch.Tensor]]) -> PT2EClassifier:
+                              batches: list[dict[str, torch.Tensor]],
+                              ranges: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> PT2EClassifier:
+        """Observe the Linear inputs on ``batches`` and convert; ``ranges`` (Linear name -> input
+        min, max), when given, replaces what was observed (QAT's learned ranges)."""
         start = time.perf_counter()
         with torch.no_grad():
             prepared = prepare(model, config, batches[-1], context.max_length)
             for batch in tqdm(batches, desc="calibrating", unit="batch"):
                 prepared(*graph_args(batch))
+            observers = input_observers(prepared)
+            if ranges is not None and set(ranges) != set(observers):
+                raise VariantError(f"learned input ranges for {len(ranges)} Linears, the graph observes "
+                                   f"{len(observers)}: the training and inference graphs differ")
+            for name, (low, high) in (ranges or {}).items():
+                observer = prepared.get_submodule(observers[name])
+                observer.min_val.copy_(low)
+                observer.max_val.copy_(high)
         context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
                                         "source": context.split.name, "observer": config.activation_observer,
-                                        "time_s": round(time.perf_counter() - start, 2)}
+                                        "time_s": round(time.perf_counter() - start, 2),
+                                        "input_ranges": "learned in training" if ranges else "observed"}
         state = saved_state(prepared)
         return PT2EClassifier(convert(prepared), model.config, config.compile, state)
 

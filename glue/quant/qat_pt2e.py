@@ -5,9 +5,9 @@ The steps are ptq_pt2e's with a fine-tune in the middle: int8 embedding tables a
 then the *training* graph is exported (dropout included) and torchao's ``prepare_qat_pt2e``
 puts fake quantizers on the Linears' weights and inputs (X86InductorQuantizer, is_qat=True), so
 a short fine-tune with the recipe's training keys adapts the weights to int8 rounding. The
-trained weights are copied back into the model, which then goes through ptq_pt2e's calibration
-and conversion unchanged: one saved format and one loader for both methods, and activation
-ranges measured on the weights that will run.
+trained weights are copied back into the model, which then goes through ptq_pt2e's conversion
+with the input ranges the fake quantizers learned (not re-measured: the weights adapted to
+those): one saved format and one loader for both methods.
 
 Eager QAT (``qat``) fake-quantizes each Linear's output as well, as its converted int8 Linears
 requantize them; this graph quantizes inputs only, like the model it converts to.
@@ -22,7 +22,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from glue.manifest import VariantError
 from glue.quant.base import QuantContext, require
-from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EClassifier, PT2EConfig, prepare
+from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EClassifier, PT2EConfig, input_observers, prepare
 from glue.quant.qat import fine_tune, freeze_lower, require_training_data
 
 
@@ -53,6 +53,16 @@ class LossOf(torch.nn.Module):
         ``train()``/``eval()``, which the Trainer calls every step."""
         self.training = mode
         return self
+
+
+def learned_ranges(graph: torch.fx.GraphModule) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Linear name -> the (min, max) of its input that the fake quantizer tracked in training: the
+    ranges the weights adapted to (a moving average of batch ranges, narrower than a min/max)."""
+    ranges = {}
+    for name, module in input_observers(graph).items():
+        tracked = graph.get_submodule(module).activation_post_process
+        ranges[name] = (tracked.min_val.detach().clone(), tracked.max_val.detach().clone())
+    return ranges
 
 
 def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) -> int:
@@ -88,7 +98,7 @@ class QATPT2E(PTQPT2E):
             freeze_lower(graph, config.freeze_layers)
         fine_tune(LossOf(graph), context, config.freeze_layers)
         copy_trained_weights(graph, model)
-        return self.calibrate_and_convert(model, config, context, batches)
+        return self.calibrate_and_convert(model, config, context, batches, learned_ranges(graph))
 
 
 METHOD = QATPT2E()
