@@ -150,3 +150,13 @@ def test_method_descriptions_match_names_and_prefixes():
     assert describe("qlora_sft_smollm2") != describe("qlora") is not None
     assert describe("ptq_dynamic") and describe("unknown_method") is None
     assert data_needs("scratch_int8_intmm") == "none" and data_needs("qat") == "labelled training data"
+
+
+@pytest.mark.parametrize("ranges, said", [
+    ("observed", "calibrated on 256 emotion_train texts"),
+    ("learned in training", "SmoothQuant maxima from 256 emotion_train texts")])
+def test_method_table_says_where_the_activation_ranges_come_from(ranges, said):
+    result = {"quantization": {"bits": 8, "config": {"smooth_alpha": 0.75}, "observers": {"activation": "minmax"},
+                               "calibration": {"samples": 256, "source": "emotion_train", "input_ranges": ranges}}}
+    observers = blocks.quant_summary(result)["observers"]
+    assert observers.endswith(said) and ("calibrated" in observers) == (ranges == "observed")

@@ -87,6 +87,8 @@ class QATPT2E(PTQPT2E):
 
     def observers(self, config: QATPT2EConfig) -> dict[str, str]:
         return {**super().observers(config),
+                "activation": "the moving-average min/max of each Linear input learned by its fake quantizer in "
+                              "training, affine uint8 per tensor, 8-bit",
                 "training": "FusedMovingAvgObsFakeQuantize on weights (per channel) and Linear inputs (per tensor)"}
 
     def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> PT2EClassifier:
