@@ -186,6 +186,21 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
             f"at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
 
 
+def qat_two_ways(a: Analysed) -> str | None:
+    """QAT in torch.ao eager mode and on the PT2E graph, with the training each one had."""
+    eager, pt2e = a.row("qat"), a.row("qat_pt2e")
+    if eager is None or pt2e is None:
+        return None
+    quality, speed = _versus(a, eager, pt2e)
+    examples = {dig(r.result, "training.train_examples") for r in (eager, pt2e)}
+    budget = (f"on the same {examples.pop():,} training examples" if len(examples) == 1 and None not in examples
+              else "on different training budgets (appendix)")
+    return (f"QAT is run two ways, {budget}: torch.ao eager mode, which also fake-quantizes each Linear's output, "
+            "and on the exported PT2E graph, which fake-quantizes Linear inputs after SmoothQuant and converts with "
+            f"the input ranges its fake quantizers learned. {claims.phrase(quality, 'PT2E QAT', 'macro-F1', 'eager QAT')}; "
+            f"speed at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
+
+
 @dataclass(frozen=True)
 class Decision:
     constraint: str

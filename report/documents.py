@@ -37,7 +37,7 @@ def _track(a: Analysed, fig_dir: Path, results_dir: Path) -> dict[str, Any]:
                              fig_dir / f"tradeoff_{a.group.key}.png")
     confusion = figures.confusion_grid(a.group, fig_dir / f"confusion_{a.group.key}.png")
     method_notes = [s for s in (discussion.qat_vs_static(a), discussion.dynamic_losses(a, sens, where),
-                                discussion.scratch_modes(a), discussion.pt2e_vs_eager(a),
+                                discussion.scratch_modes(a), discussion.pt2e_vs_eager(a), discussion.qat_two_ways(a),
                                 discussion.training_budget(a, "qlora_sft")) if s]
     return {
         "a": a, "group": a.group, "rows": a.rows, "batch_size": a.batch_size,

@@ -98,3 +98,21 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     budget = discussion.training_budget(a, "qat")
     assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget
     assert discussion.training_budget(a, "qlora_sft") is None  # no such row
+    assert discussion.qat_two_ways(a) is None  # no qat_pt2e row
+
+
+def test_qat_two_ways_names_the_shared_training_budget(tmp_path):
+    write_fake_results(tmp_path, n_emotion=600, n_agnews=40, variants=("baseline", "qat"))
+    folder = tmp_path / "emotion" / "minilm-l6"
+    pt2e = json.loads((folder / "qat.json").read_text())  # the same predictions: a tie
+    pt2e.update(variant="qat_pt2e", method="qat_pt2e")
+    (folder / "qat_pt2e.json").write_text(json.dumps(pt2e))
+    for variant in ("qat", "qat_pt2e"):
+        _set(tmp_path, variant, training={"train_examples": 3200, "epochs": 1, "wall_time_s": 200.0})
+    a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
+    text = discussion.qat_two_ways(a)
+    assert text.startswith("QAT is run two ways, on the same 3,200 training examples")
+    assert claims.NO_DIFFERENCE in text
+    _set(tmp_path, "qat_pt2e", training={"train_examples": 6400, "epochs": 1, "wall_time_s": 200.0})
+    a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
+    assert "on different training budgets" in discussion.qat_two_ways(a)
