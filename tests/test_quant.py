@@ -307,3 +307,18 @@ def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) 
     fp32 = sum(t.numel() * t.element_size() for t in load_variant(workspace / "baseline").model.state_dict().values())
     assert held < fp32  # the FP32 originals of the int8 weights are not kept beside them
     assert (logits - reference).abs().max() <= 0.05 * reference.abs().max()
+
+
+def test_pt2e_qat_trains_on_single_segments_only() -> None:
+    from glue.quant.qat_pt2e import LossOf
+
+    class Logits(torch.nn.Module):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return (input_ids * attention_mask).float()[:, :2]
+
+    model = LossOf(Logits())
+    ids, mask = torch.tensor([[3, 1, 2]]), torch.ones(1, 3, dtype=torch.long)
+    out = model(ids, mask, labels=torch.tensor([0]), token_type_ids=torch.zeros(1, 3, dtype=torch.long))
+    assert out.loss is not None and out.logits.tolist() == [[3.0, 1.0]]
+    with pytest.raises(VariantError, match="sentence pairs"):
+        model(ids, mask, labels=torch.tensor([0]), token_type_ids=torch.tensor([[0, 1, 1]]))

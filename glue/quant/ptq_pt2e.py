@@ -85,6 +85,13 @@ def graph_args(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return batch["input_ids"], batch["attention_mask"]
 
 
+def require_single_segment(token_type_ids: torch.Tensor | None) -> None:
+    """The exported signature has no segment input: refuse sentence pairs rather than drop them."""
+    if token_type_ids is not None and bool(token_type_ids.any()):
+        raise VariantError("ptq_pt2e/qat_pt2e export single-segment inputs; sentence pairs (token_type_ids != 0) "
+                           "need another method (ptq_static, qat)")
+
+
 class PT2EClassifier(torch.nn.Module):
     """The converted int8 graph behind the usual ``model(**tokenized)`` call."""
 
@@ -99,13 +106,13 @@ class PT2EClassifier(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        if token_type_ids is not None and bool(token_type_ids.any()):
-            raise VariantError("ptq_pt2e exports single-segment inputs; sentence pairs (token_type_ids != 0) "
-                               "need another method (ptq_static)")
+        require_single_segment(token_type_ids)
         # Freezing turns the int8 weights into constants oneDNN prepacks once. It must be on in the
         # global Inductor config whenever (re)compiling happens: torch.compile(options={"freezing":
-        # True}) fails on onednn.qlinear_prepack under fake tensors (torch 2.13).
-        with inductor_config.patch(freezing=True):
+        # True}) fails on onednn.qlinear_prepack under fake tensors (torch 2.13). The C++ wrapper
+        # launches the kernels without Python in between: at batch 1, where launching is most of the
+        # cost, MPNet took 11.9 ms against 24.1 (same-run bench, 2 cores); batch 32 is unchanged.
+        with inductor_config.patch(freezing=True, cpp_wrapper=True):
             return self.run(input_ids, attention_mask)
 
 

@@ -15,14 +15,21 @@ requantize them; this graph quantizes inputs only, like the model it converts to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from glue.manifest import VariantError
 from glue.quant.base import QuantContext, require
-from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EClassifier, PT2EConfig, input_observers, prepare
+from glue.quant.ptq_pt2e import (
+    EXPORT_ROOT,
+    PTQPT2E,
+    PT2EClassifier,
+    PT2EConfig,
+    input_observers,
+    prepare,
+    require_single_segment,
+)
 from glue.quant.qat import fine_tune, freeze_lower, require_training_data
 
 
@@ -43,7 +50,8 @@ class LossOf(torch.nn.Module):
         self.graph = graph
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None,
-                **_segments: Any) -> SequenceClassifierOutput:
+                token_type_ids: torch.Tensor | None = None) -> SequenceClassifierOutput:
+        require_single_segment(token_type_ids)
         logits = self.graph(input_ids, attention_mask)
         loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
