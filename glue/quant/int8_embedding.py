@@ -7,8 +7,11 @@ measurable, and the table stays int8 in memory too, not only on disk.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
+from glue.quant.base import Int8EmbeddingsOption, embedding_filter, replace_modules, require_embeddings_found
 from glue.quant.int8_math import quantize_rows_symmetric
 
 
@@ -37,3 +40,11 @@ class Int8Embedding(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}, int8 rows, per-row scale"
+
+
+def int8_tables_(model: torch.nn.Module, config: Int8EmbeddingsOption,
+                 make: Callable[[torch.nn.Embedding], Int8Embedding]) -> None:
+    """Swap the Embedding tables ``config.embeddings`` names for ``make(table)``:
+    ``Int8Embedding.from_float`` to quantize, ``Int8Embedding.like`` to load a saved state into."""
+    if require_embeddings_found(model, config):
+        replace_modules(model, embedding_filter(config), make)

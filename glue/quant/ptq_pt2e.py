@@ -30,17 +30,8 @@ from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import (
-    Int8EmbeddingsOption,
-    QuantContext,
-    QuantMethod,
-    embedding_filter,
-    layer_filter,
-    replace_modules,
-    require,
-    require_embeddings_found,
-)
-from glue.quant.int8_embedding import Int8Embedding
+from glue.quant.base import Int8EmbeddingsOption, QuantContext, QuantMethod, layer_filter, require
+from glue.quant.int8_embedding import Int8Embedding, int8_tables_
 from glue.quant.smooth import SMOOTHED_INNER, smooth_, smoothed_structure_
 
 STATE_FILE = "pt2e_state.safetensors"
@@ -261,8 +252,7 @@ class PTQPT2E(QuantMethod):
         """The FP32 steps before quantizing: int8 embedding tables first (so smoothing and
         calibration see the rows inference will see), then SmoothQuant."""
         with torch.no_grad():
-            if require_embeddings_found(model, config):
-                replace_modules(model, embedding_filter(config), Int8Embedding.from_float)
+            int8_tables_(model, config, Int8Embedding.from_float)
             if config.smooth_alpha:
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
 
@@ -305,8 +295,7 @@ class PTQPT2E(QuantMethod):
 
         hf_config = AutoConfig.from_pretrained(folder)
         model = AutoModelForSequenceClassification.from_config(hf_config).eval()
-        if require_embeddings_found(model, config):
-            replace_modules(model, embedding_filter(config), Int8Embedding.like)
+        int8_tables_(model, config, Int8Embedding.like)
         if config.smooth_alpha:
             smoothed_structure_(model, layer_filter(config))
         example = {"input_ids": torch.ones(2, 8, dtype=torch.long), "attention_mask": torch.ones(2, 8, dtype=torch.long)}

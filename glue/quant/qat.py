@@ -47,10 +47,10 @@ def require_training_data(context: QuantContext) -> None:
 
 def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int) -> None:
     """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys;
-    what it did goes to the manifest's training block (through ``context.stats``)."""
+    what it did goes to the manifest's training block (through ``context.stats``). Callers check
+    :func:`require_training_data` first, before any slow preparation."""
     from glue.training import count_parameters, make_trainer, train_with_stats
 
-    require_training_data(context)
     trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
     args = context.training_args
     context.stats["training"] = {

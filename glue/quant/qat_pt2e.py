@@ -73,7 +73,7 @@ def learned_ranges(graph: torch.fx.GraphModule) -> dict[str, tuple[torch.Tensor,
     return ranges
 
 
-def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) -> int:
+def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) -> None:
     """Put the fine-tuned graph's parameters back into ``model`` (same names under EXPORT_ROOT)."""
     trained = dict(graph.named_parameters())
     wanted = {name: EXPORT_ROOT + name for name, _ in model.named_parameters()}
@@ -84,7 +84,6 @@ def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) ->
     with torch.no_grad():
         for name, param in model.named_parameters():
             param.copy_(trained[wanted[name]])
-    return len(wanted)
 
 
 class QATPT2E(PTQPT2E):
