@@ -238,7 +238,8 @@ def decision_table(a: Analysed) -> list[Decision]:
         table.append(Decision("smallest size", small.variant, f"{small.size_mb:.1f} MB (state dict)"))
     table.append(Decision("batch-1 latency", *_speed_pick(ok, "example", "batch-1")))
     table.append(Decision(f"throughput (batch {a.batch_size})", *_speed_pick(ok, "batch", "batch")))
-    no_data = [r for r in ok if methods.data_needs(r.method) == "none" and r.variant != "baseline"]
+    no_data = [r for r in ok if r.variant != "baseline"
+               and methods.data_needs(r.method, dig(r.result, "quantization.config")) == "none"]
     if no_data:
         pick, why = _speed_pick(no_data, "batch", "batch")
         if pick == "undecided":

@@ -9,8 +9,9 @@ DESCRIPTIONS = {
     "baseline": "Full fine-tuning of the pretrained model with a fresh classification head, in FP32. "
                 "Every other variant starts from (or is compared against) this model.",
     "ptq_dynamic": "Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; "
-                   "activations are quantized on the fly with a scale computed per batch, so no calibration data "
-                   "is needed.",
+                   "activations are quantized on the fly with a scale computed per batch, so no calibration ranges "
+                   "are stored. With SmoothQuant on, outlier input channels are first divided by per-channel scales "
+                   "(multiplied into the weight columns) set from a few hundred unlabelled texts.",
     "ptq_static": "Post-training static quantization: observers record activation ranges on calibration batches, "
                   "then weights and activations both run in int8 with fixed scales and zero-points.",
     "ptq_pt2e": "Post-training static quantization for oneDNN, compiled: the model is exported as one graph "
@@ -57,5 +58,8 @@ def describe(method: str) -> str | None:
     return _lookup(DESCRIPTIONS, method)
 
 
-def data_needs(method: str) -> str | None:
-    return _lookup(DATA_NEEDS, method)
+def data_needs(method: str, config: dict | None = None) -> str | None:
+    """What the method needs; a method that needs nothing needs unlabelled texts once its recipe
+    turns SmoothQuant on (``config`` is the result's quantization config)."""
+    needs = _lookup(DATA_NEEDS, method)
+    return "unlabelled texts (SmoothQuant maxima)" if needs == "none" and (config or {}).get("smooth_alpha") else needs

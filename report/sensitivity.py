@@ -50,12 +50,13 @@ def units(model: torch.nn.Module, config: DynamicConfig) -> list[dict[str, Any]]
 
 
 def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[str],
-                  quantizable: list[str]) -> torch.nn.Module:
-    """A copy of ``model`` with ptq_dynamic applied to ``modules`` and every other module skipped."""
+                  quantizable: list[str], context: QuantContext) -> torch.nn.Module:
+    """A copy of ``model`` with ptq_dynamic applied to ``modules`` (SmoothQuant too, when the recipe
+    turns it on) and every other module skipped."""
     unit = copy.deepcopy(config)
     unit.skip_modules = list(config.skip_modules) + [n for n in quantizable if n not in modules]
     unit.embeddings = [e for e in config.embeddings if any(names_module(e, m) for m in modules)]
-    return METHOD.apply(copy.deepcopy(model), unit, QuantContext())
+    return METHOD.apply(copy.deepcopy(model), unit, context)
 
 
 def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:
@@ -65,6 +66,9 @@ def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, li
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     variant = load_variant(folder)
     n_labels, y_true = len(variant.labels), np.asarray(data.labels)
+    # SmoothQuant's input maxima come from the train split, as in python -m glue.quantize
+    calibration = load_split(dataset_dir, split_name(dataset, "train")) if config.smooth_alpha else None
+    context = QuantContext(tokenizer=variant.tokenizer, split=calibration, max_length=variant.max_length)
 
     def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
         variant.model = model
@@ -77,7 +81,7 @@ def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, li
     quantizable = sorted({m for g in groups for m in g["modules"]})
 
     def row(unit: dict[str, Any]) -> dict[str, Any]:
-        f1, pred = score(quantize_only(base_model, config, unit["modules"], quantizable))
+        f1, pred = score(quantize_only(base_model, config, unit["modules"], quantizable, context))
         return {**unit, "macro_f1": f1, "drop_points": (base_f1 - f1) * 100, "flips": int((pred != base_pred).sum())}
 
     return {

@@ -62,7 +62,7 @@ def overrides(root: Path, variant: str, **extra: object) -> dict[str, object]:
               "dataset_dir": str(root / "data"), "output_dir": str(root / variant)}
     if variant in ("qat", "qat_pt2e"):
         values.update(max_train_samples=32, per_device_train_batch_size=8, max_steps=3, logging_steps=1)
-    if variant in ("ptq_static", "ptq_pt2e", "qat_pt2e"):  # a small calibration sample
+    if variant in ("ptq_dynamic", "ptq_static", "ptq_pt2e", "qat_pt2e"):  # a small calibration sample
         values["quant_config"] = {**load_recipe(RECIPES / f"{variant}.yaml").glue.quant_config,
                                   "calibration_samples": 16, "calibration_batch_size": 8}
     if variant in ("ptq_pt2e", "qat_pt2e"):  # the converted graph run eagerly: compiling is tested once, apart
@@ -114,6 +114,9 @@ def test_word_embeddings_quantized_only_when_asked(built: dict[str, Path], varia
 def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
     static = load_variant(built["ptq_static"]).manifest.quantization
     assert static["calibration"]["samples"] == 16 and static["calibration"]["time_s"] >= 0
+    dynamic = load_variant(built["ptq_dynamic"]).manifest.quantization  # SmoothQuant's sample; ranges per batch
+    assert dynamic["calibration"]["samples"] == 16 and dynamic["calibration"]["input_ranges"] == "per batch at run time"
+    assert dynamic["observers"]["smoothing"] == "SmoothQuant alpha=0.75"
     qat = load_variant(built["qat"]).manifest
     assert "training" not in qat.quantization
     assert qat.training["global_steps"] == 3 and qat.training["wall_time_s"] > 0

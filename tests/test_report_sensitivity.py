@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 
+from glue.quant.base import QuantContext
 from glue.quant.ptq_dynamic import DynamicConfig
 from glue.variant import load_variant
 from report import sensitivity
@@ -33,9 +34,10 @@ def test_units_and_single_unit_quantization(tiny_bert_dir):
     assert {"layer 0", "layer 1", "attention.self.query", "output.dense", "bert.embeddings.word_embeddings"} <= set(groups)
     assert len(groups["layer 0"]["modules"]) == 6 and len(groups["attention.self.query"]["modules"]) == 2
     quantizable = sorted({m for g in groups.values() for m in g["modules"]})
-    one = sensitivity.quantize_only(model, config, groups["layer 1"]["modules"], quantizable)
+    one = sensitivity.quantize_only(model, config, groups["layer 1"]["modules"], quantizable, QuantContext())
     assert _quantized(one) == set(groups["layer 1"]["modules"])
-    emb = sensitivity.quantize_only(model, config, groups["bert.embeddings.word_embeddings"]["modules"], quantizable)
+    emb = sensitivity.quantize_only(model, config, groups["bert.embeddings.word_embeddings"]["modules"], quantizable,
+                                    QuantContext())
     assert _quantized(emb) == {"bert.embeddings.word_embeddings"}
     assert not _quantized(model)  # the baseline itself is never modified
 
@@ -57,3 +59,14 @@ def test_bad_recipe_is_one_line(tiny_bert_dir, prepared_dir, tmp_path):
     with pytest.raises(SystemExit, match="granularty"):
         sensitivity.main(["--model", str(tiny_bert_dir), "--recipe", str(bad), "--dataset-dir", str(prepared_dir),
                           "--results", str(tmp_path)])
+
+
+def test_smoothquant_units_calibrate_on_the_train_split(tiny_bert_dir, prepared_dir, tmp_path):
+    """With SmoothQuant on (as the shipped recipe has it), each unit is smoothed from train texts."""
+    smoothed = tmp_path / "ptq_dynamic.yaml"
+    config = {**QUANT_CONFIG, "smooth_alpha": 0.75, "calibration_samples": 16, "calibration_batch_size": 8}
+    smoothed.write_text("method: ptq_dynamic\nquant_config:\n" + "".join(
+        f"  {k}: {json.dumps(v)}\n" for k, v in config.items()))
+    out = sensitivity.measure(tiny_bert_dir, smoothed, prepared_dir, None, 16)
+    assert out["quant_config"]["smooth_alpha"] == 0.75 and len(out["full"]["modules"]) == 2 * 6 + 1
+    assert all(0 <= unit["flips"] <= 16 for unit in out["units"])

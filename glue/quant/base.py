@@ -80,6 +80,24 @@ class Int8EmbeddingsOption(QuantConfig):
         "help": "Embedding modules (names or last name components, e.g. word_embeddings) stored int8 weight-only"})
 
 
+@dataclass
+class CalibrationOption(QuantConfig):
+    """For methods that read a sample of the train split before quantizing (static activation
+    ranges, SmoothQuant's input maxima)."""
+
+    calibration_samples: int = 256  # first N examples of the train split
+    calibration_batch_size: int = 32
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.calibration_samples > 0, "calibration_samples",
+                f"{self.calibration_samples}: calibrating needs at least one example")
+        require(self.calibration_batch_size > 0, "calibration_batch_size", "must be positive")
+
+    def calibration_batches(self, context: QuantContext) -> list[dict[str, torch.Tensor]]:
+        return context.batches(self.calibration_batch_size, self.calibration_samples)
+
+
 def names_module(entry: str, fqn: str) -> bool:
     """An ``embeddings`` entry names a module by its whole name or by its trailing dotted part."""
     return fqn == entry or fqn.endswith("." + entry)

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from glue.manifest import Manifest, VariantError
 from glue.quant.base import Int8EmbeddingsOption, QuantContext, QuantMethod, layer_filter, require
 from glue.quant.int8_embedding import Int8Embedding, int8_tables_
-from glue.quant.smooth import SMOOTHED_INNER, smooth_, smoothed_structure_
+from glue.quant.smooth import SMOOTHED_INNER, SmoothQuantOption, smooth_, smoothed_structure_
 
 STATE_FILE = "pt2e_state.safetensors"
 EXPORT_ROOT = "model."  # the exported wrapper's attribute: every parameter name starts with it
@@ -42,22 +42,17 @@ FP32_OPS = ("Embedding tables not named in quant_config.embeddings, LayerNorm, s
 
 
 @dataclass
-class PT2EConfig(Int8EmbeddingsOption):
+class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption):
     bits: int = 8
-    # SmoothQuant migration strength; 0 turns it off. On MPNet's validation split 0.75 gave +0.2
-    # points against FP32, 0.9 +0.0, 0.5 -3.6 (and no smoothing -4.6 on 500 test texts).
+    # On MPNet's validation split 0.75 gave +0.2 points against FP32, 0.9 +0.0, 0.5 -3.6 (and no
+    # smoothing -4.6 on 500 test texts).
     smooth_alpha: float = 0.75
     activation_observer: Literal["minmax", "histogram"] = "minmax"
-    calibration_samples: int = 256  # first N examples of the train split
-    calibration_batch_size: int = 32
     compile: bool = True  # False runs the converted graph eagerly (reference int8 math, slow; for tests)
 
     def validate(self) -> None:
+        super().validate()
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: oneDNN's quantized Linear is int8 only")
-        require(0.0 <= self.smooth_alpha <= 1.0, "smooth_alpha", f"{self.smooth_alpha} is outside [0, 1]")
-        require(self.calibration_samples > 0, "calibration_samples",
-                f"{self.calibration_samples}: static quantization needs at least one calibration example")
-        require(self.calibration_batch_size > 0, "calibration_batch_size", "must be positive")
 
 
 class LogitsOf(torch.nn.Module):
@@ -244,7 +239,7 @@ class PTQPT2E(QuantMethod):
                 "smoothing": f"SmoothQuant alpha={config.smooth_alpha}" if config.smooth_alpha else "none"}
 
     def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> torch.nn.Module:
-        batches = context.batches(config.calibration_batch_size, config.calibration_samples)
+        batches = config.calibration_batches(context)
         self.int8_ready_(model, config, batches)
         return self.calibrate_and_convert(model, config, context, batches)
 

@@ -16,7 +16,15 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, layer_filter, replace_modules, require
+from glue.quant.base import (
+    CalibrationOption,
+    QuantConfig,
+    QuantContext,
+    QuantMethod,
+    layer_filter,
+    replace_modules,
+    require,
+)
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -40,6 +48,7 @@ class EagerConfig(QuantConfig):
     reduce_range: bool = True
 
     def validate(self) -> None:
+        super().validate()
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: torch.ao static quantization has int8 "
                 "kernels only (use method bnb for 4-bit)")
         require(self.activation_granularity == "per_tensor", "activation_granularity",
@@ -47,15 +56,8 @@ class EagerConfig(QuantConfig):
 
 
 @dataclass
-class StaticConfig(EagerConfig):
-    calibration_samples: int = 256  # first N examples of the train split
-    calibration_batch_size: int = 32
-
-    def validate(self) -> None:
-        super().validate()
-        require(self.calibration_samples > 0, "calibration_samples",
-                f"{self.calibration_samples}: static quantization needs at least one calibration example")
-        require(self.calibration_batch_size > 0, "calibration_batch_size", "must be positive")
+class StaticConfig(EagerConfig, CalibrationOption):
+    """Eager options and the calibration sample the observers see."""
 
 
 def eager_qconfig(config: EagerConfig, qat: bool) -> "torch.ao.quantization.QConfig":
@@ -105,7 +107,7 @@ class PTQStatic(QuantMethod):
         from torch.ao.quantization import convert, prepare
 
         torch.backends.quantized.engine = config.backend
-        batches = context.batches(config.calibration_batch_size, config.calibration_samples)
+        batches = config.calibration_batches(context)
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         start = time.perf_counter()

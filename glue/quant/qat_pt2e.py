@@ -100,7 +100,7 @@ class QATPT2E(PTQPT2E):
 
     def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> PT2EClassifier:
         require_training_data(context)
-        batches = context.batches(config.calibration_batch_size, config.calibration_samples)
+        batches = config.calibration_batches(context)
         self.int8_ready_(model, config, batches)
         graph = prepare(model, config, batches[-1], context.max_length, qat=True)
         if config.freeze_layers:

@@ -14,13 +14,27 @@ absorb a scale); a compiler fuses it with the activation quantization that follo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from glue.quant.base import FilterFn, replace_modules, select
+from glue.quant.base import CalibrationOption, FilterFn, replace_modules, require, select
 
 SMOOTHED_INNER = ".linear"  # the wrapped Linear's name inside a SmoothedLinear
 # Channels that never fire would give s = 0; this floor keeps 1 / s finite.
 MIN_SCALE = 1e-5
+
+
+@dataclass
+class SmoothQuantOption(CalibrationOption):
+    """For methods that can run SmoothQuant before quantizing (ptq_dynamic, ptq_pt2e, qat_pt2e);
+    the calibration sample's input maxima set its scales."""
+
+    smooth_alpha: float = 0.0  # migration strength; 0 turns SmoothQuant off
+
+    def validate(self) -> None:
+        super().validate()
+        require(0.0 <= self.smooth_alpha <= 1.0, "smooth_alpha", f"{self.smooth_alpha} is outside [0, 1]")
 
 
 def smooth_scales(activation_absmax: torch.Tensor, weight: torch.Tensor, alpha: float) -> torch.Tensor:
