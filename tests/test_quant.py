@@ -225,6 +225,8 @@ def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> Non
     ("ptq_dynamic", {"quant_config": {"bits": 4}}, "quant_config.bits"),
     ("ptq_dynamic", {"quant_config": {"embeddings": ["no_such_table"]}}, "quant_config.embeddings"),
     ("ptq_dynamic", {"quant_config": {"observer": "minmax"}}, "quant_config.observer"),
+    ("ptq_dynamic", {"quant_config": {"smooth_alpha": -0.5}}, "quant_config.smooth_alpha"),
+    ("ptq_dynamic", {"quant_config": {"calibration_samples": 0}}, "quant_config.calibration_samples"),
     ("qat", {"quant_config": {"activation_observer": "histogram"}}, "quant_config.activation_observer"),
     ("ptq_dynamic", {"quantization_bit": 4}, "quantization_bit"),
     ("bnb_nf4", {"quantization_bit": 3}, "quantization_bit 3"),

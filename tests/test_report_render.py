@@ -150,6 +150,9 @@ def test_method_descriptions_match_names_and_prefixes():
     assert describe("qlora_sft_smollm2") != describe("qlora") is not None
     assert describe("ptq_dynamic") and describe("unknown_method") is None
     assert data_needs("scratch_int8_intmm") == "none" and data_needs("qat") == "labelled training data"
+    # SmoothQuant reads unlabelled texts: a data-free method stops being one when its recipe turns it on
+    assert data_needs("ptq_dynamic", {"smooth_alpha": 0.0}) == "none"
+    assert data_needs("ptq_dynamic", {"smooth_alpha": 0.75}).startswith("unlabelled texts")
 
 
 @pytest.mark.parametrize("ranges, said", [
