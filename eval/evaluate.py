@@ -98,7 +98,8 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
         "size_mb": None, "size": model_size(variant.model, folder),
         "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
         "memory": memory.as_dict(),
-        "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist()},
+        "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist(),
+                        "batch_size": batch_size},
         "recipe": {"path": manifest.recipe_path, "content": manifest.recipe},
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
@@ -126,6 +127,14 @@ def write_result(result: dict, results_dir: Path) -> Path:
     return path
 
 
+def positive_int(text: str) -> int:
+    """argparse type: the parser's one-line error names the option when this raises."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     quiet()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -135,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="results", help="results root")
     parser.add_argument("--limit", type=int, help="evaluate the first N examples only (smoke tests)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    parser.add_argument("--batch-size", type=positive_int, default=64,
+                        help="prediction batch size (length-sorted batches); a method with per-batch "
+                             "activation scales (ptq_dynamic) can predict differently with another")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
@@ -142,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     try:
         result = evaluate_folder(args.folder, args.split, args.dataset_dir, args.results, args.limit,
-                                 not args.no_latency, device=args.device)
+                                 not args.no_latency, args.batch_size, args.device)
     except (VariantError, DataError) as err:
         raise SystemExit(f"error: {err}") from None
     path = write_result(result, Path(args.results))

@@ -46,6 +46,18 @@ def test_predictions_do_not_depend_on_batching(tiny_bert_dir, prepared_dir):
     assert a == pytest.approx(b, abs=1e-4)
 
 
+def test_batch_size_is_recorded_and_checked(tiny_bert_dir, prepared_dir, tmp_path, capsys):
+    from eval.evaluate import main
+
+    main([str(tiny_bert_dir), "--dataset-dir", str(prepared_dir), "--results", str(tmp_path), "--no-latency",
+          "--limit", "8", "--batch-size", "3"])
+    saved = json.loads((tmp_path / "emotion" / "tiny-bert" / "baseline.json").read_text())
+    assert saved["predictions"]["batch_size"] == 3 and len(saved["predictions"]["y_pred"]) == 8
+    with pytest.raises(SystemExit):
+        main([str(tiny_bert_dir), "--batch-size", "0"])
+    assert "--batch-size: invalid positive_int value: '0'" in capsys.readouterr().err
+
+
 def test_missing_or_foreign_folders_are_clear_errors(tmp_path):
     with pytest.raises(VariantError, match="does not exist"):
         load_variant(tmp_path / "nope")
