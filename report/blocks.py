@@ -97,7 +97,7 @@ def quant_summary(result: dict[str, Any]) -> dict[str, str]:
         texts = f"{calibration.get('samples')} {calibration.get('source')} texts"
         if calibration.get("input_ranges", "observed") == "observed":
             observers += f"; calibrated on {texts}"
-        elif config.get("smooth_alpha"):  # QAT: the ranges come from training, the sample only sets SmoothQuant
+        elif config.get("smooth_alpha"):  # ranges learned in QAT or set per batch: the sample only sets SmoothQuant
             observers += f"; SmoothQuant maxima from {texts}"
     skip = config.get("skip_modules") or block.get("skip_modules") or []
     kept = _counts(dig(block, "higher_precision.by_type")) or "–"

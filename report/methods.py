@@ -10,8 +10,9 @@ DESCRIPTIONS = {
                 "Every other variant starts from (or is compared against) this model.",
     "ptq_dynamic": "Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; "
                    "activations are quantized on the fly with a scale computed per batch (so a text's result can "
-                   "depend on which texts share its batch), and no calibration ranges are stored. With SmoothQuant on, outlier input channels are first divided by per-channel scales "
-                   "(multiplied into the weight columns) set from a few hundred unlabelled texts.",
+                   "depend on which texts share its batch), and no calibration ranges are stored. With SmoothQuant "
+                   "on, outlier input channels are first divided by per-channel scales (multiplied into the weight "
+                   "columns) set from a few hundred unlabelled texts.",
     "ptq_static": "Post-training static quantization: observers record activation ranges on calibration batches, "
                   "then weights and activations both run in int8 with fixed scales and zero-points.",
     "ptq_pt2e": "Post-training static quantization for oneDNN, compiled: the model is exported as one graph "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 import typing
 from collections import Counter
 from dataclasses import dataclass, field
@@ -176,6 +177,13 @@ class QuantContext:
             out.append(dict(self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
                                            return_tensors="pt")))
         return out
+
+    def record_calibration(self, batches: list[dict[str, torch.Tensor]], started: float, **details: str) -> None:
+        """The manifest's ``calibration`` block: how many texts of which split, the method's
+        ``details`` (observer, where the activation ranges come from) and the seconds since ``started``."""
+        self.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
+                                     "source": self.split.name, **details,
+                                     "time_s": round(time.perf_counter() - started, 2)}
 
 
 class QuantMethod:

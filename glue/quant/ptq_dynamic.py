@@ -69,20 +69,21 @@ class PTQDynamic(QuantMethod):
         block["quantized"]["modules"] = [name.removesuffix(SMOOTHED_INNER) for name in block["quantized"]["modules"]]
         return block
 
+    def smooths(self, model: torch.nn.Module, config: DynamicConfig) -> bool:
+        """SmoothQuant is on and there is a Linear to smooth (a config quantizing embeddings alone has none)."""
+        return bool(config.smooth_alpha) and bool(select(model, layer_filter(config)))
+
     def apply(self, model: torch.nn.Module, config: DynamicConfig, context: QuantContext) -> torch.nn.Module:
-        if config.smooth_alpha and select(model, layer_filter(config)):  # embeddings alone: nothing to smooth
+        if self.smooths(model, config):
             start, batches = time.perf_counter(), config.calibration_batches(context)
             with torch.no_grad():
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
-            context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
-                                            "source": context.split.name,
-                                            "time_s": round(time.perf_counter() - start, 2),
-                                            "input_ranges": "per batch at run time"}
+            context.record_calibration(batches, start, input_ranges="per batch at run time")
         return self.quantize_(model, config)
 
     def rebuild(self, model: torch.nn.Module, config: DynamicConfig) -> torch.nn.Module:
         """The smoothed structure (scales of 1, overwritten by the saved state), then the same quantization."""
-        if config.smooth_alpha and select(model, layer_filter(config)):
+        if self.smooths(model, config):
             smoothed_structure_(model, layer_filter(config))
         return self.quantize_(model, config)
 

@@ -269,10 +269,8 @@ class PTQPT2E(QuantMethod):
                 observer = prepared.get_submodule(observers[name])
                 observer.min_val.copy_(low)
                 observer.max_val.copy_(high)
-        context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
-                                        "source": context.split.name, "observer": config.activation_observer,
-                                        "time_s": round(time.perf_counter() - start, 2),
-                                        "input_ranges": "learned in training" if ranges else "observed"}
+        context.record_calibration(batches, start, observer=config.activation_observer,
+                                   input_ranges="learned in training" if ranges else "observed")
         state = saved_state(prepared)
         return PT2EClassifier(convert(prepared), model.config, config.compile, state)
 

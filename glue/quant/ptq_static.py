@@ -114,9 +114,7 @@ class PTQStatic(QuantMethod):
         with torch.inference_mode():
             for batch in tqdm(batches, desc="calibrating", unit="batch"):
                 model(**batch)
-        context.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
-                                        "source": context.split.name, "observer": config.activation_observer,
-                                        "time_s": round(time.perf_counter() - start, 2)}
+        context.record_calibration(batches, start, observer=config.activation_observer)
         return convert(model, inplace=True)
 
     def rebuild(self, model: torch.nn.Module, config: EagerConfig) -> torch.nn.Module:
