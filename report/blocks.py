@@ -17,6 +17,8 @@ TRAINING_KEYS = [("learning_rate", "lr"), ("per_device_train_batch_size", "batch
                  ("cutoff_len", "max seq. len"), ("max_train_samples", "train examples"), ("lora_rank", "LoRA r"),
                  ("lora_alpha", "LoRA alpha"), ("lora_dropout", "LoRA dropout"), ("lora_target", "LoRA target"),
                  ("quantization_bit", "quant. bits"), ("warmup_ratio", "warm-up"), ("weight_decay", "weight decay")]
+# Mixed precision changes a training's speed and rounding, so the summary names it when a recipe sets it.
+PRECISION_KEYS = {"bf16": "BF16 autocast", "fp16": "FP16 autocast"}
 
 
 def scalar(value: Any) -> str:
@@ -110,6 +112,7 @@ def training_summary(result: dict[str, Any]) -> str:
     """The recipe's training hyperparameters, or what the variant inherits."""
     content = dig(result, "recipe.content") or {}
     values = [f"{label} {scalar(content[k])}" for k, label in TRAINING_KEYS if content.get(k) is not None]
+    values += [label for key, label in PRECISION_KEYS.items() if content.get(key)]
     return " · ".join(values) if values else "no training (inherits the baseline's)"
 
 

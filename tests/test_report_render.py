@@ -108,6 +108,13 @@ def test_bnb_int8_block_drops_nf4_settings_and_rmsnorm_model_drops_layernorm_pro
     assert summary["quantized"] == "210 Linear8bitLt; 8-bit" and "nf4" not in json.dumps(summary)
 
 
+def test_training_summary_names_mixed_precision():
+    recipe = {"learning_rate": 4e-5, "num_train_epochs": 3, "bf16": True, "fp16": False}
+    summary = blocks.training_summary({"recipe": {"content": recipe}})
+    assert summary == "lr 4e-05 · epochs 3 · BF16 autocast"
+    assert "autocast" not in blocks.training_summary({"recipe": {"content": {"num_train_epochs": 3}}})
+
+
 def test_flatten_renders_any_block():
     rows = dict(blocks.flatten({"modules": ["Linear", "Embedding"], "observers": {"weight": "MinMax"}, "bits": 8}))
     assert rows == {"modules": "Linear, Embedding", "observers.weight": "MinMax", "bits": "8"}
