@@ -220,6 +220,8 @@ def test_every_method_handles_mpnet_names(mpnet_root: Path, variant: str) -> Non
     ("ptq_static", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
     ("scratch_int8_intmm", {"quant_config": {"activation_granularity": "per_channel"}}, "quant_config.activation_granularity"),
     ("ptq_static", {"quant_config": {"calibration_samples": 0}}, "quant_config.calibration_samples"),
+    ("ptq_static", {"quant_config": {"outlier_ratio": 0.5}}, "quant_config.outlier_ratio"),
+    ("qat", {"quant_config": {"outlier_samples": 0}}, "quant_config.outlier_samples"),
     ("ptq_pt2e", {"quant_config": {"smooth_alpha": 2.0}}, "quant_config.smooth_alpha"),
     ("ptq_pt2e", {"quant_config": {"bits": 4}}, "quant_config.bits"),
     ("ptq_dynamic", {"quant_config": {"bits": 4}}, "quant_config.bits"),
@@ -289,6 +291,58 @@ def test_smoothing_keeps_outputs_and_flattens_the_outlier_channel() -> None:
         smoothed = (x * net.up.inv_scale).abs().amax(dim=0)
     raw = x.abs().amax(dim=0)
     assert smoothed.max() / smoothed.median() < (raw.max() / raw.median()) / 10
+
+
+def test_token_spread_by_hand() -> None:
+    """Token absmax 1, 1, 100 (the padding token's 1000 is not seen): spread 100 on both sides of an
+    identity Linear; the median of (1, 2, 3, 100) is torch's lower middle value, 2."""
+    from glue.quant.base import QuantConfig
+    from glue.quant.outliers import spread, token_spreads
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(3, 2, _weight=torch.tensor([[1000.0, 1000.0], [1.0, -1.0], [0.0, -100.0]]))
+            self.linear = torch.nn.Linear(2, 2, bias=False)
+            self.linear.weight.data = torch.eye(2)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.linear(self.embed(input_ids))
+
+    assert spread(torch.tensor([1.0, 2.0, 3.0, 100.0])) == 50.0
+    batch = {"input_ids": torch.tensor([[1, 1, 2, 0]]), "attention_mask": torch.tensor([[1, 1, 1, 0]])}
+    assert token_spreads(Net(), QuantConfig(skip_modules=[]), [batch]) == {"linear": 100.0}
+
+
+@pytest.mark.parametrize("variant", ["ptq_static", "qat"])
+def test_outlier_scan_keeps_the_widest_linears_fp32_and_reloads(workspace: Path, variant: str) -> None:
+    """The ratio set between the tiny model's own spreads: exactly the Linears above it stay FP32,
+    the saved config names them, and a fresh load rebuilds that structure."""
+    from data_prep.prepared import load_split
+    from glue.quant.outliers import SCAN_BATCH_SIZE, token_spreads
+
+    extra = overrides(workspace, f"{variant}_outliers")
+    recipe_config = extra.get("quant_config", load_recipe(RECIPES / f"{variant}.yaml").glue.quant_config)
+    recipe = load_recipe(RECIPES / f"{variant}.yaml", extra)
+    baseline = load_variant(workspace / "baseline")
+    train = load_split(workspace / "data", "emotion_train", recipe.glue.max_train_samples)  # as glue.quantize reads it
+    context = QuantContext(tokenizer=baseline.tokenizer, split=train, max_length=baseline.max_length)
+    config = get_method(variant).config_cls(skip_modules=["classifier", "pooler"])
+    spreads = token_spreads(baseline.model.eval(), config, context.batches(SCAN_BATCH_SIZE))
+    ratio = sorted(spreads.values())[len(spreads) // 2]
+    above = {name for name, value in spreads.items() if value > ratio}
+    assert 0 < len(above) < len(spreads)
+
+    extra["quant_config"] = {**recipe_config, "outlier_ratio": ratio}
+    folder = quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", extra))
+    block = json.loads((folder / "variant.json").read_text())["quantization"]
+    assert set(block["outlier_scan"]["kept_fp32"]) == above
+    assert block["outlier_scan"]["largest_quantized"] == round(ratio, 1)
+    assert above <= set(block["config"]["skip_modules"]) and above <= set(block["higher_precision"]["modules"])
+    quantized = {name.removesuffix(".module") for name in block["quantized"]["modules"]}
+    assert quantized == set(spreads) - above
+    reloaded = load_variant(folder)  # rebuilt from the saved config alone, no data
+    assert reloaded.logits(TEXTS[:4]).shape == (4, 6)
 
 
 def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) -> None:

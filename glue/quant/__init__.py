@@ -18,7 +18,7 @@ import torch
 from glue.quant.base import QuantConfig, QuantContext, QuantMethod
 from glue.recipe import RecipeError
 
-_SUPPORT = {"base", "int8_embedding", "int8_math", "loader", "smooth"}  # modules of this package that are not methods
+_SUPPORT = {"base", "int8_embedding", "int8_math", "loader", "outliers", "smooth"}  # modules of this package that are not methods
 
 
 def methods() -> dict[str, QuantMethod]:

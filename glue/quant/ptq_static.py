@@ -16,15 +16,8 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
-from glue.quant.base import (
-    CalibrationOption,
-    QuantConfig,
-    QuantContext,
-    QuantMethod,
-    layer_filter,
-    replace_modules,
-    require,
-)
+from glue.quant.base import CalibrationOption, QuantContext, QuantMethod, layer_filter, replace_modules, require
+from glue.quant.outliers import OutlierOption, keep_outliers_fp32
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -35,8 +28,9 @@ FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context
 
 
 @dataclass
-class EagerConfig(QuantConfig):
-    """Options torch.ao eager mode offers for wrapped Linear layers (shared with QAT)."""
+class EagerConfig(OutlierOption):
+    """Options torch.ao eager mode offers for wrapped Linear layers (shared with QAT), and the outlier
+    scan that keeps the Linears one per-tensor scale cannot serve in FP32."""
 
     bits: int = 8
     granularity: Literal["per_channel", "per_tensor"] = "per_channel"       # weights
@@ -108,6 +102,7 @@ class PTQStatic(QuantMethod):
 
         torch.backends.quantized.engine = config.backend
         batches = config.calibration_batches(context)
+        keep_outliers_fp32(model, config, context)
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         start = time.perf_counter()

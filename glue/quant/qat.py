@@ -11,6 +11,7 @@ from typing import Literal
 import torch
 
 from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, QuantContext, require
+from glue.quant.outliers import keep_outliers_fp32
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
 
 
@@ -76,6 +77,7 @@ class QAT(PTQStatic):
 
         require_training_data(context)
         torch.backends.quantized.engine = config.backend
+        keep_outliers_fp32(model, config, context)
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))

@@ -1,0 +1,83 @@
+"""Outlier Linears: the ones one int8 scale per activation tensor cannot serve.
+
+Eager torch.ao static INT8 (ptq_static, qat) quantizes each wrapped Linear's input *and* its output
+with one scale per tensor. Where a few tokens carry values hundreds of times the typical token's
+(MPNet's feed-forward outputs reach 600x), that scale leaves the typical token less than one int8
+step and the prediction collapses. The scan measures, on a sample of the train split, each Linear's
+*token spread*: the largest token's absolute maximum over the median token's, for its input and its
+output, padding excluded. Linears whose spread exceeds ``outlier_ratio`` stay FP32; they are added to
+``skip_modules``, so the saved config rebuilds the same structure without data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from glue.quant.base import QuantConfig, QuantContext, layer_filter, require, select
+
+SCAN_BATCH_SIZE = 32
+
+
+@dataclass
+class OutlierOption(QuantConfig):
+    """For eager static INT8 (ptq_static, qat): keep the Linears with outlier tokens in FP32."""
+
+    outlier_ratio: float = 0.0   # token spread above which a Linear stays FP32; 0 turns the scan off
+    outlier_samples: int = 256   # first N train texts the scan reads
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.outlier_ratio == 0 or self.outlier_ratio > 1, "outlier_ratio",
+                f"{self.outlier_ratio}: a spread is at least 1 (the largest token over the median one); "
+                "use 0 to turn the scan off, or a ratio such as 10")
+        require(self.outlier_samples > 0, "outlier_samples", "must be positive")
+
+
+def spread(token_absmax: torch.Tensor) -> float:
+    """The largest token's absolute maximum over the median token's (1.0 when all are equal)."""
+    median = token_absmax.median().clamp(min=torch.finfo(token_absmax.dtype).tiny)
+    return (token_absmax.max() / median).item()
+
+
+@torch.no_grad()
+def token_spreads(model: torch.nn.Module, config: QuantConfig, batches: list[dict[str, torch.Tensor]]
+                  ) -> dict[str, float]:
+    """Each quantizable Linear's token spread over ``batches``, the larger of input and output."""
+    tokens: dict[str, list[torch.Tensor]] = {}
+    mask: list[torch.Tensor] = []  # the current batch's non-padding positions, flattened
+
+    def record(name: str):
+        def hook(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            for side, x in (("in", inputs[0]), ("out", output)):
+                per_token = x.detach().reshape(-1, x.shape[-1])[mask[0]].abs().amax(dim=-1)
+                tokens.setdefault(f"{name}\0{side}", []).append(per_token.float())
+        return hook
+
+    handles = [module.register_forward_hook(record(name)) for name, module in select(model, layer_filter(config))]
+    try:
+        for batch in batches:
+            mask[:] = [batch["attention_mask"].reshape(-1).bool()]
+            model(**batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    spreads: dict[str, float] = {}
+    for key, seen in tokens.items():
+        name = key.split("\0")[0]
+        spreads[name] = max(spreads.get(name, 1.0), spread(torch.cat(seen)))
+    return spreads
+
+
+def keep_outliers_fp32(model: torch.nn.Module, config: OutlierOption, context: QuantContext) -> None:
+    """When ``config.outlier_ratio`` is set, scan ``model`` (FP32, eval mode) and add the Linears above
+    it to ``config.skip_modules``; the manifest's ``outlier_scan`` block lists them with their spreads."""
+    if not config.outlier_ratio:
+        return
+    spreads = token_spreads(model.eval(), config, context.batches(SCAN_BATCH_SIZE, config.outlier_samples))
+    kept = {name: round(value, 1) for name, value in sorted(spreads.items(), key=lambda item: -item[1])
+            if value > config.outlier_ratio}
+    config.skip_modules = [*config.skip_modules, *kept]
+    context.stats["outlier_scan"] = {"ratio": config.outlier_ratio, "texts": min(config.outlier_samples, len(context.split.texts)),
+                                     "kept_fp32": kept, "largest_quantized": max(
+                                         (round(v, 1) for v in spreads.values() if v <= config.outlier_ratio), default=None)}
