@@ -42,6 +42,7 @@ from bench.runners import (
 )
 from bench.target import TARGETS, check_target, slowest_int8_variant
 from bench.workloads import Workload, fixed_workload, real_workload
+from core.cli import positive_int
 from core.io import atomic_write_json
 from core.provenance import provenance
 from core.quiet import quiet
@@ -64,24 +65,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=Path("results"), help="results root (eval JSONs are read here)")
     p.add_argument("--out", type=Path, default=None, help="JSON to write (default results/bench/<model_tag>.json)")
     p.add_argument("--cache", type=Path, default=Path("outputs/bench"), help="where ONNX exports are cached")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 64])
-    p.add_argument("--fixed-batch-sizes", type=int, nargs="*", default=[1, 32],
+    p.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[1, 8, 32, 64])
+    p.add_argument("--fixed-batch-sizes", type=positive_int, nargs="*", default=[1, 32],
                    help="batch sizes for the fixed-length input (empty: skip it)")
-    p.add_argument("--seq-len", type=int, default=DEFAULT_MAX_LENGTH, help="tokens per row of the fixed-length input")
-    p.add_argument("--examples-per-pass", type=int, default=32, help="examples per timed pass (at least one batch)")
-    p.add_argument("--repeats", type=int, default=7, help="timed passes per runner and workload")
-    p.add_argument("--warmup", type=int, default=1, help="untimed passes per runner and workload (at least 1)")
-    p.add_argument("--target-batch-size", type=int, default=32,
+    p.add_argument("--seq-len", type=positive_int, default=DEFAULT_MAX_LENGTH, help="tokens per row of the fixed-length input")
+    p.add_argument("--examples-per-pass", type=positive_int, default=32, help="examples per timed pass (at least one batch)")
+    p.add_argument("--repeats", type=positive_int, default=7, help="timed passes per runner and workload")
+    p.add_argument("--warmup", type=positive_int, default=1, help="untimed passes per runner and workload")
+    p.add_argument("--target-batch-size", type=positive_int, default=32,
                    help="batch size (of --batch-sizes) at which the target is judged and the slowest variant profiled")
     p.add_argument("--target", choices=sorted(TARGETS), default="default",
                    help="which speed target to judge (bench/target.py; mpnet: issue 17's)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row (saves its 20-110 s compile)")
-    p.add_argument("--f1-limit", type=int, default=None,
+    p.add_argument("--f1-limit", type=positive_int, default=None,
                    help="macro-F1 on the first N test examples only, all rows recomputed (quick checks)")
     args = p.parse_args(argv)
-    if args.repeats < 1 or args.warmup < 1 or args.threads < 1 or min(args.batch_sizes + args.fixed_batch_sizes) < 1:
-        p.error("repeats, warmup, threads and batch sizes must be >= 1")
     if args.target_batch_size not in args.batch_sizes:
         p.error(f"--target-batch-size {args.target_batch_size} is not one of --batch-sizes {args.batch_sizes}")
     return args

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.cli import positive_int
 from core.io import atomic_write_json
 from core.memory import PeakMemory
 from core.paths import portable_values
@@ -127,14 +128,6 @@ def write_result(result: dict, results_dir: Path) -> Path:
     return path
 
 
-def positive_int(text: str) -> int:
-    """argparse type: the parser's one-line error names the option when this raises."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
-
-
 def main(argv: list[str] | None = None) -> None:
     quiet()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,12 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", help="prepared dataset name (default: <dataset>_test)")
     parser.add_argument("--dataset-dir", default="outputs/data")
     parser.add_argument("--results", default="results", help="results root")
-    parser.add_argument("--limit", type=int, help="evaluate the first N examples only (smoke tests)")
+    parser.add_argument("--limit", type=positive_int, help="evaluate the first N examples only (smoke tests)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     parser.add_argument("--batch-size", type=positive_int, default=64,
                         help="prediction batch size (length-sorted batches); a method with per-batch "
                              "activation scales (ptq_dynamic) can predict differently with another")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     if args.threads:

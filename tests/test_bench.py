@@ -251,6 +251,14 @@ def test_cli_missing_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "make baseline" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option,value", [("--repeats", "0"), ("--warmup", "0"), ("--threads", "-1"),
+                                          ("--batch-sizes", "0"), ("--fixed-batch-sizes", "x")])
+def test_cli_rejects_counts_below_one(option: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([option, value])
+    assert exc.value.code == 2 and f"argument {option}: '{value}' is not a whole number >= 1" in capsys.readouterr().err
+
+
 def test_cli_rejects_target_batch_outside_batch_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--batch-sizes", "1", "8", "--target-batch-size", "32"])

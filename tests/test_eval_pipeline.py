@@ -53,9 +53,10 @@ def test_batch_size_is_recorded_and_checked(tiny_bert_dir, prepared_dir, tmp_pat
           "--limit", "8", "--batch-size", "3"])
     saved = json.loads((tmp_path / "emotion" / "tiny-bert" / "baseline.json").read_text())
     assert saved["predictions"]["batch_size"] == 3 and len(saved["predictions"]["y_pred"]) == 8
-    with pytest.raises(SystemExit):
-        main([str(tiny_bert_dir), "--batch-size", "0"])
-    assert "--batch-size: invalid positive_int value: '0'" in capsys.readouterr().err
+    for option, value in (("--batch-size", "0"), ("--limit", "-3"), ("--threads", "two")):
+        with pytest.raises(SystemExit):
+            main([str(tiny_bert_dir), option, value])
+        assert f"argument {option}: '{value}' is not a whole number >= 1" in capsys.readouterr().err
 
 
 def test_missing_or_foreign_folders_are_clear_errors(tmp_path):
