@@ -101,10 +101,14 @@ def quant_summary(result: dict[str, Any]) -> dict[str, str]:
             observers += f"; calibrated on {texts}"
         elif config.get("smooth_alpha"):  # ranges learned in QAT or set per batch: the sample only sets SmoothQuant
             observers += f"; SmoothQuant maxima from {texts}"
-    skip = config.get("skip_modules") or block.get("skip_modules") or []
-    kept = _counts(dig(block, "higher_precision.by_type")) or "–"
-    if skip:
-        kept += f" (skip list: {', '.join(skip)})"
+    scan = block.get("outlier_scan") or {}
+    found = scan.get("kept_fp32") or {}
+    skip = [name for name in config.get("skip_modules") or block.get("skip_modules") or [] if name not in found]
+    why = [f"skip list: {', '.join(skip)}"] if skip else []
+    if scan:  # the Linears the outlier scan added to the skip list, counted rather than named
+        why.append(f"outlier scan: {len(found)} Linears with a token spread above {scan['ratio']:g} "
+                   f"on {scan['texts']} texts")
+    kept = (_counts(dig(block, "higher_precision.by_type")) or "–") + (f" ({'; '.join(why)})" if why else "")
     return {"quantized": quantized, "observers": observers, "kept": kept}
 
 

@@ -108,6 +108,16 @@ def test_bnb_int8_block_drops_nf4_settings_and_rmsnorm_model_drops_layernorm_pro
     assert summary["quantized"] == "210 Linear8bitLt; 8-bit" and "nf4" not in json.dumps(summary)
 
 
+def test_kept_column_counts_the_outlier_scan_apart_from_the_skip_list():
+    scanned = {"mpnet.encoder.layer.6.output.dense": 643.2, "mpnet.encoder.layer.7.output.dense": 604.3}
+    result = {"quantization": {"bits": 8, "config": {"skip_modules": ["classifier", "pooler", *scanned]},
+                               "higher_precision": {"by_type": {"Linear": 4}},
+                               "outlier_scan": {"ratio": 32.0, "texts": 256, "kept_fp32": scanned}}}
+    kept = blocks.quant_summary(result)["kept"]
+    assert kept == ("4 Linear (skip list: classifier, pooler; outlier scan: 2 Linears with a token spread above 32 "
+                    "on 256 texts)")
+
+
 def test_training_summary_names_mixed_precision():
     recipe = {"learning_rate": 4e-5, "num_train_epochs": 3, "bf16": True, "fp16": False}
     summary = blocks.training_summary({"recipe": {"content": recipe}})
