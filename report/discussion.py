@@ -178,8 +178,11 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
     counts = [dig(r.result, "quantization.quantized.by_type.Linear") for r in (eager, pt2e)]
     tables = dig(pt2e.result, "quantization.quantized.by_type.Embedding")
     alpha = dig(pt2e.result, "quantization.config.smooth_alpha")
+    scan = dig(eager.result, "quantization.outlier_scan")
+    kept = (f"; the {len(scan['kept_fp32'])} whose largest token exceeds {scan['ratio']:g}x the median token stay FP32"
+            if isinstance(scan, dict) and scan.get("kept_fp32") else "")
     return (f"Static PTQ is run two ways: torch.ao eager mode, where each quantized Linear also rounds its output "
-            f"to uint8 ({counts[0]} Linears quantized), and PT2E compiled for oneDNN, which quantizes Linear inputs "
+            f"to uint8 ({counts[0]} Linears quantized{kept}), and PT2E compiled for oneDNN, which quantizes Linear inputs "
             f"only, after SmoothQuant (alpha {alpha}) has divided the outlier input channels into the weights "
             f"({counts[1]} Linears quantized{f', and {tables} Embedding table stored int8' if tables else ''}). "
             f"{claims.phrase(quality, 'PT2E', 'macro-F1', 'eager static')}; speed "

@@ -99,6 +99,10 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget
     assert discussion.training_budget(a, "qlora_sft") is None  # no such row
     assert discussion.qat_two_ways(a) is None  # no qat_pt2e row
+    _set(tmp_path, "ptq_static", **{"quantization.outlier_scan": {"ratio": 32, "kept_fp32": {"a": 600.0, "b": 40.0}}})
+    a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
+    assert "(64 Linears quantized; the 2 whose largest token exceeds 32x the median token stay FP32)" in \
+        discussion.pt2e_vs_eager(a)
 
 
 def test_qat_two_ways_names_the_shared_training_budget(tmp_path):
