@@ -295,7 +295,8 @@ def test_smoothing_keeps_outputs_and_flattens_the_outlier_channel() -> None:
 
 def test_token_spread_by_hand() -> None:
     """Token absmax 1, 1, 100 (the padding token's 1000 is not seen): spread 100 on both sides of an
-    identity Linear; the median of (1, 2, 3, 100) is torch's lower middle value, 2."""
+    identity Linear; a head on the first token sees one row (spread 1); the median of (1, 2, 3, 100)
+    is torch's lower middle value, 2."""
     from glue.quant.base import QuantConfig
     from glue.quant.outliers import spread, token_spreads
 
@@ -303,15 +304,15 @@ def test_token_spread_by_hand() -> None:
         def __init__(self) -> None:
             super().__init__()
             self.embed = torch.nn.Embedding(3, 2, _weight=torch.tensor([[1000.0, 1000.0], [1.0, -1.0], [0.0, -100.0]]))
-            self.linear = torch.nn.Linear(2, 2, bias=False)
-            self.linear.weight.data = torch.eye(2)
+            self.linear, self.head = torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 2, bias=False)
+            self.linear.weight.data = self.head.weight.data = torch.eye(2)
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.linear(self.embed(input_ids))
+            return self.head(self.linear(self.embed(input_ids))[:, 0])  # a pooled head: one row per text
 
     assert spread(torch.tensor([1.0, 2.0, 3.0, 100.0])) == 50.0
     batch = {"input_ids": torch.tensor([[1, 1, 2, 0]]), "attention_mask": torch.tensor([[1, 1, 1, 0]])}
-    assert token_spreads(Net(), QuantConfig(skip_modules=[]), [batch]) == {"linear": 100.0}
+    assert token_spreads(Net(), QuantConfig(skip_modules=[]), [batch]) == {"linear": 100.0, "head": 1.0}
 
 
 @pytest.mark.parametrize("variant", ["ptq_static", "qat"])

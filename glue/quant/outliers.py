@@ -30,7 +30,7 @@ class OutlierOption(QuantConfig):
         super().validate()
         require(self.outlier_ratio == 0 or self.outlier_ratio > 1, "outlier_ratio",
                 f"{self.outlier_ratio}: a spread is at least 1 (the largest token over the median one); "
-                "use 0 to turn the scan off, or a ratio such as 10")
+                "use 0 to turn the scan off, or a ratio such as 32")
         require(self.outlier_samples > 0, "outlier_samples", "must be positive")
 
 
@@ -44,28 +44,29 @@ def spread(token_absmax: torch.Tensor) -> float:
 def token_spreads(model: torch.nn.Module, config: QuantConfig, batches: list[dict[str, torch.Tensor]]
                   ) -> dict[str, float]:
     """Each quantizable Linear's token spread over ``batches``, the larger of input and output."""
-    tokens: dict[str, list[torch.Tensor]] = {}
-    mask: list[torch.Tensor] = []  # the current batch's non-padding positions, flattened
+    seen: dict[tuple[str, str], list[torch.Tensor]] = {}  # (Linear, "in" | "out") -> per-token absmax
+    real: dict[str, torch.Tensor] = {}  # the current batch's non-padding positions, flattened
 
     def record(name: str):
         def hook(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
             for side, x in (("in", inputs[0]), ("out", output)):
-                per_token = x.detach().reshape(-1, x.shape[-1])[mask[0]].abs().amax(dim=-1)
-                tokens.setdefault(f"{name}\0{side}", []).append(per_token.float())
+                rows = x.detach().reshape(-1, x.shape[-1])
+                if rows.shape[0] == real["mask"].shape[0]:  # one row per token; a pooled head has no padding
+                    rows = rows[real["mask"]]
+                seen.setdefault((name, side), []).append(rows.abs().amax(dim=-1).float())
         return hook
 
     handles = [module.register_forward_hook(record(name)) for name, module in select(model, layer_filter(config))]
     try:
         for batch in batches:
-            mask[:] = [batch["attention_mask"].reshape(-1).bool()]
+            real["mask"] = batch["attention_mask"].reshape(-1).bool()
             model(**batch)
     finally:
         for handle in handles:
             handle.remove()
     spreads: dict[str, float] = {}
-    for key, seen in tokens.items():
-        name = key.split("\0")[0]
-        spreads[name] = max(spreads.get(name, 1.0), spread(torch.cat(seen)))
+    for (name, _side), values in seen.items():
+        spreads[name] = max(spreads.get(name, 1.0), spread(torch.cat(values)))
     return spreads
 
 
@@ -78,6 +79,7 @@ def keep_outliers_fp32(model: torch.nn.Module, config: OutlierOption, context: Q
     kept = {name: round(value, 1) for name, value in sorted(spreads.items(), key=lambda item: -item[1])
             if value > config.outlier_ratio}
     config.skip_modules = [*config.skip_modules, *kept]
-    context.stats["outlier_scan"] = {"ratio": config.outlier_ratio, "texts": min(config.outlier_samples, len(context.split.texts)),
-                                     "kept_fp32": kept, "largest_quantized": max(
-                                         (round(v, 1) for v in spreads.values() if v <= config.outlier_ratio), default=None)}
+    quantized = [round(value, 1) for value in spreads.values() if value <= config.outlier_ratio]
+    context.stats["outlier_scan"] = {
+        "ratio": config.outlier_ratio, "texts": min(config.outlier_samples, len(context.split.texts)),
+        "kept_fp32": kept, "largest_quantized": max(quantized, default=None)}
