@@ -143,6 +143,33 @@ def select(model: torch.nn.Module, filter_fn: FilterFn) -> list[tuple[str, torch
     return [(fqn, module) for fqn, module in model.named_modules() if filter_fn(module, fqn)]
 
 
+# What :func:`observe` hands each selected module's forward: its name, input, output and the batch.
+Record = Callable[[str, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], None]
+
+
+@torch.no_grad()
+def observe(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]],
+            record: Record) -> None:
+    """Run ``batches`` through ``model`` calling ``record`` on every forward of a module ``filter_fn``
+    selects (the calibration statistics SmoothQuant and the outlier scan read); the hooks are
+    removed afterwards, also when a forward fails."""
+    current: dict[str, dict[str, torch.Tensor]] = {}
+
+    def hook_for(name: str):
+        def hook(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            record(name, inputs[0].detach(), output.detach(), current["batch"])
+        return hook
+
+    handles = [module.register_forward_hook(hook_for(name)) for name, module in select(model, filter_fn)]
+    try:
+        for batch in batches:
+            current["batch"] = batch
+            model(**batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def replace_modules(model: torch.nn.Module, filter_fn: FilterFn,
                     replacement: Callable[[torch.nn.Module], torch.nn.Module]) -> int:
     """Swap every module ``filter_fn`` accepts for ``replacement(module)``; returns how many."""

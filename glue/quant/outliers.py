@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from glue.quant.base import QuantConfig, QuantContext, layer_filter, require, select
+from glue.quant.base import QuantConfig, QuantContext, layer_filter, observe, require
 
 SCAN_BATCH_SIZE = 32
 
@@ -40,30 +40,20 @@ def spread(token_absmax: torch.Tensor) -> float:
     return (token_absmax.max() / median).item()
 
 
-@torch.no_grad()
 def token_spreads(model: torch.nn.Module, config: QuantConfig, batches: list[dict[str, torch.Tensor]]
                   ) -> dict[str, float]:
     """Each quantizable Linear's token spread over ``batches``, the larger of input and output."""
     seen: dict[tuple[str, str], list[torch.Tensor]] = {}  # (Linear, "in" | "out") -> per-token absmax
-    real: dict[str, torch.Tensor] = {}  # the current batch's non-padding positions, flattened
 
-    def record(name: str):
-        def hook(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-            for side, x in (("in", inputs[0]), ("out", output)):
-                rows = x.detach().reshape(-1, x.shape[-1])
-                if rows.shape[0] == real["mask"].shape[0]:  # one row per token; a pooled head has no padding
-                    rows = rows[real["mask"]]
-                seen.setdefault((name, side), []).append(rows.abs().amax(dim=-1).float())
-        return hook
+    def record(name: str, x_in: torch.Tensor, x_out: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
+        real = batch["attention_mask"].reshape(-1).bool()  # non-padding positions, flattened
+        for side, x in (("in", x_in), ("out", x_out)):
+            rows = x.reshape(-1, x.shape[-1])
+            if rows.shape[0] == real.shape[0]:  # one row per token; a pooled head has no padding
+                rows = rows[real]
+            seen.setdefault((name, side), []).append(rows.abs().amax(dim=-1).float())
 
-    handles = [module.register_forward_hook(record(name)) for name, module in select(model, layer_filter(config))]
-    try:
-        for batch in batches:
-            real["mask"] = batch["attention_mask"].reshape(-1).bool()
-            model(**batch)
-    finally:
-        for handle in handles:
-            handle.remove()
+    observe(model, layer_filter(config), batches, record)
     spreads: dict[str, float] = {}
     for (name, _side), values in seen.items():
         spreads[name] = max(spreads.get(name, 1.0), spread(torch.cat(values)))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from glue.quant.base import CalibrationOption, FilterFn, replace_modules, require, select
+from glue.quant.base import CalibrationOption, FilterFn, observe, replace_modules, require, select
 
 SMOOTHED_INNER = ".linear"  # the wrapped Linear's name inside a SmoothedLinear
 # Channels that never fire would give s = 0; this floor keeps 1 / s finite.
@@ -59,25 +59,16 @@ class SmoothedLinear(torch.nn.Module):
         return self.linear(x * self.inv_scale)
 
 
-@torch.no_grad()
 def input_absmax(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]]
                  ) -> dict[str, torch.Tensor]:
     """Per-channel absolute maximum of each selected module's input over ``batches``."""
     seen: dict[str, torch.Tensor] = {}
 
-    def record(name: str):
-        def hook(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
-            x = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(dim=0)
-            seen[name] = torch.maximum(seen[name], x) if name in seen else x
-        return hook
+    def record(name: str, x: torch.Tensor, _output: torch.Tensor, _batch: dict[str, torch.Tensor]) -> None:
+        x = x.abs().reshape(-1, x.shape[-1]).amax(dim=0)
+        seen[name] = torch.maximum(seen[name], x) if name in seen else x
 
-    handles = [module.register_forward_hook(record(name)) for name, module in select(model, filter_fn)]
-    try:
-        for batch in batches:
-            model(**batch)
-    finally:
-        for handle in handles:
-            handle.remove()
+    observe(model, filter_fn, batches, record)
     return seen
 
 
