@@ -18,15 +18,14 @@ import torch
 from glue.quant.base import QuantConfig, QuantContext, QuantMethod
 from glue.recipe import RecipeError
 
-_SUPPORT = {"base", "int8_embedding", "int8_math", "loader", "outliers", "smooth"}  # modules of this package that are not methods
-
 
 def methods() -> dict[str, QuantMethod]:
-    """Every method module in glue/quant/, by method name."""
+    """Every method module in glue/quant/ (one that defines ``METHOD``), by method name; the other
+    modules (base, smooth, outliers, ...) support them."""
     found = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name not in _SUPPORT:
-            method = importlib.import_module(f"{__name__}.{info.name}").METHOD
+        method = getattr(importlib.import_module(f"{__name__}.{info.name}"), "METHOD", None)
+        if method is not None:
             found[method.name] = method
     return found
 
