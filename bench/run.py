@@ -40,7 +40,7 @@ from bench.runners import (
     time_pass,
     torchao_runner,
 )
-from bench.target import TARGETS, check_target, slowest_int8_variant
+from bench.target import TARGETS, check_target, slowest_int8_variant, speedup
 from bench.workloads import Workload, fixed_workload, real_workload
 from core.cli import positive_int
 from core.io import atomic_write_json
@@ -156,7 +156,8 @@ def cell(work: Workload, pass_ms: list[float], warmup_ms: float, peak: CpuPeak) 
             "pct_of_fp32_peak": round(100 * gflops["median"] / peak.fp32_gflops, 2) if peak.fp32_gflops else None,
             "pct_of_int8_peak": round(100 * gflops["median"] / peak.int8_gops, 2) if peak.int8_gops else None,
             "pct_of_bf16_peak": round(100 * gflops["median"] / peak.bf16_gflops, 2) if peak.bf16_gflops else None,
-            "warmup_ms": warmup_ms}
+            "warmup_ms": warmup_ms,
+            "pass_ms": [round(ms, 3) for ms in pass_ms]}  # repeat i: the pass every row timed in repeat i
 
 
 def macro_f1(runner: Runner, split: Split, stored: Path | None) -> tuple[float, str]:
@@ -173,8 +174,8 @@ def macro_f1(runner: Runner, split: Split, stored: Path | None) -> tuple[float, 
 
 def make_rows(runners: list[Runner], workloads: list[Workload], samples: dict[str, dict[str, Any]],
               first_call: dict[str, float], f1_split: Split, stored_dir: Path | None, peak: CpuPeak) -> list[dict]:
-    """One row per runner: what it is, its macro-F1, and a timing cell per workload, with ratios
-    to the first row (the FP32 baseline)."""
+    """One row per runner: what it is, its macro-F1, and a timing cell per workload, with its
+    median per-repeat speed-up over the first row (the FP32 baseline)."""
     rows = []
     for r in tqdm(runners, desc="macro-F1", unit="variant"):
         stored = stored_dir / f"{r.name}.json" if stored_dir is not None and r.backend == PROJECT_BACKEND else None
@@ -187,8 +188,7 @@ def make_rows(runners: list[Runner], workloads: list[Workload], samples: dict[st
     for row in rows:
         row["macro_f1_delta_points"] = round(100 * (row["macro_f1"] - base["macro_f1"]), 2)
         for name, c in row["timings"].items():
-            c["speedup_vs_baseline"] = round(c["throughput_ex_per_s"]["median"]
-                                             / base["timings"][name]["throughput_ex_per_s"]["median"], 2)
+            c["speedup_vs_baseline"] = speedup(row, base, name)["value"]
     return rows
 
 
@@ -259,7 +259,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "f1_split": {"name": f1_split.name, "n_examples": len(f1_split), "sha256": f1_split.sha256},
         "timing_note": "one pass = examples_per_pass examples in batches (real workloads: fresh texts each "
                        "repeat, the same for every row); medians and p10/p90 over repeats, taken round-robin "
-                       "across rows; ms_per_batch = pass time / batches per pass; GFLOP/s = pass FLOPs / pass time",
+                       "across rows; ms_per_batch = pass time / batches per pass; GFLOP/s = pass FLOPs / pass time; "
+                       "speedup_vs_baseline = median over repeats of the baseline's time of that repeat's pass "
+                       "over this row's (pass_ms, in repeat order)",
         "first_call_note": "first_call_s: untimed first forward at the target batch size (torch.compile compiles "
                            "here); warmup_ms per workload includes any recompile (dynamo specialises batch 1)",
         "flops_note": "matmul FLOPs (Linear layers + attention QK^T and AV) counted by torch FlopCounterMode "
