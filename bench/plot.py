@@ -1,4 +1,6 @@
-"""Throughput against batch size, one line per runner: real lengths and fixed length side by side."""
+"""The benchmark figure: throughput against batch size, one line per runner (real lengths, and fixed
+length when the bench timed it), and beside it each row's speed-up over the FP32 baseline at the
+target workload, with the per-repeat ratios the median is taken over."""
 from __future__ import annotations
 
 import os
@@ -12,15 +14,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend first)
 
 from bench.runners import PROJECT_BACKEND  # noqa: E402
+from bench.target import per_repeat_speedups  # noqa: E402
 from core.io import file_mode  # noqa: E402
 
 
 def plot_throughput(result: dict[str, Any], path: Path) -> None:
-    kinds = [("real", "real test lengths (padded to each batch's longest)"),
-             ("fixed", f"fixed {result['settings']['seq_len']} tokens")]
     workloads = {w["name"]: w for w in result["workloads"]}
-    colors = plt.cm.tab20.colors  # 20 distinct colours: one per row, the same in both panels
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
+    kinds = [(kind, title) for kind, title in (("real", "real test lengths (padded to each batch's longest)"),
+                                               ("fixed", f"fixed {result['settings']['seq_len']} tokens"))
+             if any(w["kind"] == kind for w in workloads.values())]
+    colors = plt.cm.tab20.colors  # 20 distinct colours: one per row, the same in every panel
+    fig, axes = plt.subplots(1, len(kinds) + 1, figsize=(7 * len(kinds) + 6, 6.5),
+                             gridspec_kw={"width_ratios": [1] * len(kinds) + [0.9]})
     for ax, (kind, title) in zip(axes, kinds):
         for index, row in enumerate(result["rows"]):
             cells = sorted((workloads[name]["batch_size"], cell) for name, cell in row["timings"].items()
@@ -40,10 +45,11 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("examples / s (median, p10-p90 bars)")
-    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="center right")
-    fig.suptitle(f"{result['model_tag']} on {result['dataset']}: throughput, {result['settings']['threads']} threads "
+    plot_speedups(axes[-1], result, colors)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=8)
+    fig.suptitle(f"{result['model_tag']} on {result['dataset']}: throughput and speed-up, {result['settings']['threads']} threads "
                  "(solid: this project, dashed: other toolkits)", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
     os.close(fd)
@@ -54,3 +60,28 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
     finally:
         plt.close(fig)
         Path(tmp).unlink(missing_ok=True)
+
+
+def plot_speedups(ax: Any, result: dict[str, Any], colors: tuple) -> None:
+    """Speed-up over the baseline at the target workload: the median (bar) and every repeat's
+    same-pass ratio (dots), with the target's threshold when the bench judged one."""
+    workload = result.get("target", {}).get("criteria", {}).get("target", {}).get("workload") or \
+        next(w["name"] for w in result["workloads"] if w["kind"] == "real")
+    base = result["rows"][0]
+    rows = [r for r in result["rows"] if workload in r["timings"]]
+    for y, row in enumerate(rows):
+        color = colors[result["rows"].index(row) % len(colors)]
+        ratios = per_repeat_speedups(row, base, workload) or []
+        ax.barh(y, row["timings"][workload]["speedup_vs_baseline"], color=color, alpha=0.55,
+                hatch=None if row["backend"] == PROJECT_BACKEND else "//")
+        ax.plot(ratios, [y] * len(ratios), "k.", ms=3)
+    ax.set_yticks(range(len(rows)), [r["variant"] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="grey", lw=1)
+    needed = result.get("target", {}).get("criteria", {}).get("target", {}).get("min_speedup")
+    if needed:
+        ax.axvline(needed, color="red", lw=1, ls="--", label=f"target {needed:g}x")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel(f"x the baseline at {workload} (bar: median; dots: each repeat)")
+    ax.set_title("speed-up over the baseline (hatched: other toolkits)", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
