@@ -3,5 +3,5 @@ REPORT := $(RESULTS)/report
 
 .PHONY: report
 report: $(REPORT)/emotion.pdf  ## render results/report/{emotion,agnews,metrics,appendix}.pdf from the result JSONs
-$(REPORT)/emotion.pdf: $(wildcard $(RESULTS)/*/*/*.json $(RESULTS)/bench/*.json) $(wildcard report/*.py report/*.yaml report_templates/*) | setup
+$(REPORT)/emotion.pdf: $(wildcard $(RESULTS)/*/*/*.json $(RESULTS)/bench/*.json $(RESULTS)/bench/*.png) $(wildcard report/*.py report/*.yaml report_templates/*) | setup
 	$(PY) -m report.render --results $(RESULTS) --out $(REPORT)
