@@ -81,6 +81,7 @@ def speedup(row: dict[str, Any], ref: dict[str, Any], workload: str, needed: flo
 
 
 def in_repeats(check: dict[str, Any], verb: str) -> str:
+    """A shortfall message's tail, e.g. "; reached in 7 of 9 repeats", when the check has per-repeat ratios."""
     return f"; {verb} in {check['repeats_met']} repeats" if "repeats_met" in check else ""
 
 
