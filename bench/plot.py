@@ -65,22 +65,20 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
 def plot_speedups(ax: Any, result: dict[str, Any], colors: tuple) -> None:
     """Speed-up over the baseline at the target workload: the median (bar) and every repeat's
     same-pass ratio (dots), with the target's threshold when the bench judged one."""
-    workload = result.get("target", {}).get("criteria", {}).get("target", {}).get("workload") or \
-        next(w["name"] for w in result["workloads"] if w["kind"] == "real")
+    judged = result.get("target", {}).get("criteria", {}).get("target", {})  # the Target the bench applied
+    workload = judged.get("workload") or next(w["name"] for w in result["workloads"] if w["kind"] == "real")
     base = result["rows"][0]
-    rows = [r for r in result["rows"] if workload in r["timings"]]
-    for y, row in enumerate(rows):
-        color = colors[result["rows"].index(row) % len(colors)]
+    timed = [(index, row) for index, row in enumerate(result["rows"]) if workload in row["timings"]]
+    for y, (index, row) in enumerate(timed):
         ratios = per_repeat_speedups(row, base, workload) or []
-        ax.barh(y, row["timings"][workload]["speedup_vs_baseline"], color=color, alpha=0.55,
+        ax.barh(y, row["timings"][workload]["speedup_vs_baseline"], color=colors[index % len(colors)], alpha=0.55,
                 hatch=None if row["backend"] == PROJECT_BACKEND else "//")
         ax.plot(ratios, [y] * len(ratios), "k.", ms=3)
-    ax.set_yticks(range(len(rows)), [r["variant"] for r in rows], fontsize=8)
+    ax.set_yticks(range(len(timed)), [row["variant"] for _, row in timed], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(1.0, color="grey", lw=1)
-    needed = result.get("target", {}).get("criteria", {}).get("target", {}).get("min_speedup")
-    if needed:
-        ax.axvline(needed, color="red", lw=1, ls="--", label=f"target {needed:g}x")
+    if judged.get("min_speedup"):
+        ax.axvline(judged["min_speedup"], color="red", lw=1, ls="--", label=f"target {judged['min_speedup']:g}x")
         ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel(f"x the baseline at {workload} (bar: median; dots: each repeat)")
     ax.set_title("speed-up over the baseline (hatched: other toolkits)", fontsize=10)
