@@ -51,19 +51,40 @@ test: setup  ## run the test suite
 
 include $(wildcard mk/*.mk)
 
-track: baseline $(addprefix $(MODEL_DIR)/,$(addsuffix /variant.json,$(VARIANTS)))  ## DATASET/MODEL: baseline and every variant of its track
+# Progress: "==> what k/n: step (elapsed h:mm:ss)", the clock started by the outermost make.
+ifndef RUN_START
+RUN_START := $(shell date +%s)
+endif
+export RUN_START
+say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" \
+      "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
+
+TRACK_STEPS := baseline $(VARIANTS)
+track: | setup  ## DATASET/MODEL: baseline and every variant of its track, one step at a time
+	@set -e; i=0; for v in $(TRACK_STEPS); do i=$$((i+1)); \
+	  $(call say,$(DATASET)/$(MODEL),$$i,$(words $(TRACK_STEPS)),$$v); \
+	  $(MAKE) --no-print-directory $(MODEL_DIR)/$$v/variant.json DATASET=$(DATASET) MODEL=$(MODEL); done
 
 # Without DATASET on the command line: both default tracks. With it: that dataset's track only.
 all:  ## everything: train, compress, evaluate, print the table, render the report
 ifeq ($(origin DATASET),command line)
-	$(MAKE) track DATASET=$(DATASET) MODEL=$(MODEL)
-	$(MAKE) eval-all DATASET=$(DATASET)
+	@$(call say,make all,1,3,track $(DATASET)/$(MODEL))
+	@$(MAKE) --no-print-directory track DATASET=$(DATASET) MODEL=$(MODEL)
+	@$(call say,make all,2,3,evaluate every $(DATASET) variant)
+	@$(MAKE) --no-print-directory eval-all DATASET=$(DATASET)
+	@$(call say,make all,3,3,report)
+	@$(MAKE) --no-print-directory report DATASET=$(DATASET)
 else
-	$(MAKE) track DATASET=emotion
-	$(MAKE) track DATASET=agnews
-	$(MAKE) eval-all
+	@$(call say,make all,1,4,track emotion/$(MODEL))
+	@$(MAKE) --no-print-directory track DATASET=emotion
+	@$(call say,make all,2,4,track agnews)
+	@$(MAKE) --no-print-directory track DATASET=agnews
+	@$(call say,make all,3,4,evaluate every variant)
+	@$(MAKE) --no-print-directory eval-all
+	@$(call say,make all,4,4,report)
+	@$(MAKE) --no-print-directory report
 endif
-	$(MAKE) report
+	@$(call say,make all,done,,every step finished)
 
 eval-all: setup  ## evaluate every built variant (DATASET=... limits it) in one run; print the table
 	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS) $(if $(filter command line,$(origin DATASET)),--dataset $(DATASET))

@@ -8,15 +8,22 @@
 
 # DATASET (default emotion) is set in the Makefile. AGNEWS_DIR is AG News' DATA_DIR when AG News
 # is prepared as part of another target (make all's second track, make agnews-data).
+# A prepared dataset remembers the folder it was read from (data_dir.txt beside meta.json), so
+# later targets (make bench/eval-all/report DATASET=x) need no DATA_DIR and rebuild only when that
+# folder's files change. A DATA_DIR given on the command line (empty: the hub) always wins.
 REGISTRY ?= data/dataset_info.json
 DATA_SRC := $(wildcard data_prep/*.py)
 SHARED_emotion := $(SHARED)/emotion
 SHARED_agnews  := $(SHARED)/ag_news
 shared_dir = $(if $(wildcard $(SHARED_$(1))),$(SHARED_$(1)),)
-AGNEWS_DIR ?= $(call shared_dir,agnews)
-DATA_DIR   ?= $(if $(filter agnews,$(DATASET)),$(AGNEWS_DIR),$(call shared_dir,$(DATASET)))
-# Where dataset $(1) is read from: DATA_DIR for DATASET, AGNEWS_DIR for agnews, else SHARED's copy.
-data_dir = $(if $(filter $(1),$(DATASET)),$(DATA_DIR),$(if $(filter agnews,$(1)),$(AGNEWS_DIR),$(call shared_dir,$(1))))
+remembered = $(wildcard $(PREP)/$(1)/data_dir.txt)
+given_dir  = $(or $(and $(filter $(1),$(DATASET)),$(filter-out undefined,$(origin DATA_DIR))),$(and \
+               $(filter agnews,$(1)),$(filter-out undefined,$(origin AGNEWS_DIR))))
+# Where dataset $(1) is read from: the folder given for it, else the remembered one, else SHARED's copy.
+data_dir = $(strip $(if $(call given_dir,$(1)),$(if $(filter $(1),$(DATASET)),$(DATA_DIR),$(AGNEWS_DIR)),$(if \
+             $(call remembered,$(1)),$(file < $(call remembered,$(1))),$(call shared_dir,$(1)))))
+# The local files a preparation reads: the data folder's, or the registry folder's when it is empty.
+data_files = $(if $(call data_dir,$(1)),$(wildcard $(call data_dir,$(1))/*),$(wildcard $(dir $(REGISTRY))*))
 
 .PHONY: data agnews-data
 data: $(PREP)/$(DATASET)/meta.json  ## prepare a registered dataset: make data DATASET=name [DATA_DIR=folder] (default emotion)
@@ -24,5 +31,6 @@ agnews-data: $(PREP)/agnews/meta.json  ## prepare AG News (offline: train and a 
 
 # Rebuilt when the registry, the preparer or the dataset's own files change.
 .SECONDEXPANSION:
-$(PREP)/%/meta.json: $(REGISTRY) $(DATA_SRC) $$(wildcard $$(call data_dir,$$*)/*) | setup
+$(PREP)/%/meta.json: $(REGISTRY) $(DATA_SRC) $$(call data_files,$$*) | setup
 	$(PY) -m data_prep.prepare $* --registry $(REGISTRY) --data-dir "$(call data_dir,$*)" --out $(PREP)
+	printf '%s\n' "$(call data_dir,$*)" > $(@D)/data_dir.txt
