@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core import docblocks
 from core.io import atomic_write_text
@@ -45,13 +47,18 @@ def _line(row: Row) -> str:
             f"{_num(b1 if row.ms_example else None, '{:.2f}x')} | {_num(bn if row.ms_batch else None, '{:.2f}x')} |")
 
 
-def _pick(rows: list[Row], key, what: str) -> str:
+def _pick(rows: list[Row], key: Callable[[Row], Any], what: Callable[[Row], str]) -> str:
     best = min(rows, key=key, default=None)
-    return f"`{best.variant}` ({what.format(best)})" if best else "none measured"
+    return f"`{best.variant}` ({what(best)})" if best else "none measured"
+
+
+def _times(row: Row, kind: str) -> str:
+    speedup = 1.0 if row.variant == BASELINE else row.speedup(kind)
+    return f"{_num(speedup, '{:.2f}x')} FP32"
 
 
 def advice(analysed: Analysed) -> list[str]:
-    """One line per constraint, each naming the row that answers it."""
+    """Which variant to use: one line per constraint, each naming the row that answers it."""
     rows = analysed.rows
     base = analysed.row(BASELINE)
     within = [r for r in rows if _points(r) is not None and _points(r) >= -BUDGET_POINTS]
@@ -59,12 +66,13 @@ def advice(analysed: Analysed) -> list[str]:
     timed_bn = [r for r in within if r.ms_batch]
     budget = f"within {BUDGET_POINTS} macro-F1 points of FP32"
     lines = [
-        "- Best quality: " + _pick(rows, lambda r: -r.macro_f1.estimate, "macro-F1 {0.macro_f1.estimate:.4f}"),
+        "- Best quality: " + _pick(rows, lambda r: -r.macro_f1.estimate, lambda r: f"macro-F1 {r.macro_f1.estimate:.4f}"),
         f"- Smallest {budget}: " + _pick([r for r in within if r.size_mb], lambda r: (r.size_mb, -r.macro_f1.estimate),
-                                         "{0.size_mb:.1f} MB"),
-        f"- Fastest at batch 1 {budget}: " + _pick(timed_b1, lambda r: r.ms_example, "{0.ms_example:.1f} ms/example"),
+                                         lambda r: f"{r.size_mb:.1f} MB"),
+        f"- Fastest at batch 1 {budget}: " + _pick(timed_b1, lambda r: r.ms_example,
+                                                   lambda r: f"{r.ms_example:.1f} ms/example, {_times(r, 'example')}"),
         f"- Fastest at batch {analysed.batch_size or 'N'} {budget}: "
-        + _pick(timed_bn, lambda r: r.ms_batch, "{0.ms_batch:.0f} ms/batch"),
+        + _pick(timed_bn, lambda r: r.ms_batch, lambda r: f"{r.ms_batch:.0f} ms/batch, {_times(r, 'batch')}"),
     ]
     return lines if base is not None else lines[:1]
 
