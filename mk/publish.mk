@@ -1,6 +1,6 @@
-# Publishing the weights (issue 14; publish/). `make publish` packs every model folder under
+# Publishing the weights (publish/). `make publish` packs every model folder under
 # $(MODELS) as GitHub release assets, with weights_manifest.json (sizes, sha256) and a copy of the
-# notebook pointing at them, into outputs/publish/<tag>/; README "Publishing the weights" gives the
+# notebook pointing at them, into outputs/publish/<tag>/; docs/publishing.md gives the
 # upload commands. The one setting is RELEASE_URL, the release's download URL: the tag, the
 # repository the notebook installs on Colab, and every asset URL are derived from it.
 RELEASE_URL   ?= https://github.com/OWNER/REPO/releases/download/v0.1.0

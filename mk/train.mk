@@ -28,7 +28,7 @@ bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## bi
 # absolute maximum (token spread, glue/quant/outliers.py; the feed-forward outputs of layers 0 and 3-10),
 # and torch.ao's eager static INT8 rounds each Linear's input and output with one scale per tensor,
 # so eager static PTQ and QAT keep the Linears above a spread of 32 in FP32 (scanned on the baseline
-# being quantized; 32 was picked on the validation split, NOTES.md). ptq_dynamic and the PT2E pair
+# being quantized; 32 was picked on the validation split, docs/methods.md). ptq_dynamic and the PT2E pair
 # use SmoothQuant instead and quantize all 72.
 # QAT on MPNet (both ways) trains the top 4 of 12 layers on 3,200 rows (CPU budget).
 MPNET_OUTLIERS := quant_config.outlier_ratio=32
