@@ -9,6 +9,6 @@ BENCH_ARGS ?=
 BENCH_TARGET_mpnet-base := mpnet
 
 .PHONY: bench
-bench: data  ## benchmark DATASET/MODEL's variants vs ONNX Runtime, torchao, BF16 -> results/bench/<MODEL>.json (not in all)
+bench: data  ## [inspect] benchmark MODEL's variants vs ONNX Runtime, torchao, BF16 -> results/bench/ (~10 min MiniLM, ~30-40 min MPNet)
 	$(PY) -m bench.run --models $(MODELS)/$(DATASET)/$(MODEL) --dataset-dir $(PREP) --results $(RESULTS) \
 		--cache $(OUT)/bench --threads $(OMP_NUM_THREADS) --target $(or $(BENCH_TARGET_$(MODEL)),default) $(BENCH_ARGS)

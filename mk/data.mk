@@ -19,8 +19,8 @@ DATA_DIR   ?= $(if $(filter agnews,$(DATASET)),$(AGNEWS_DIR),$(call shared_dir,$
 data_dir = $(if $(filter $(1),$(DATASET)),$(DATA_DIR),$(if $(filter agnews,$(1)),$(AGNEWS_DIR),$(call shared_dir,$(1))))
 
 .PHONY: data agnews-data
-data: $(PREP)/$(DATASET)/meta.json  ## prepare a registered dataset: make data DATASET=name [DATA_DIR=folder] (default emotion)
-agnews-data: $(PREP)/agnews/meta.json  ## prepare AG News (offline: train and a held-out test carved from test.csv)
+data: $(PREP)/$(DATASET)/meta.json  ## [run] prepare a registered dataset: make data DATASET=name [DATA_DIR=folder] (default emotion)
+agnews-data: $(PREP)/agnews/meta.json  ## [run] prepare AG News (offline: train and a held-out test carved from test.csv)
 
 # Rebuilt when the registry, the preparer or the dataset's own files change.
 .SECONDEXPANSION:
