@@ -1,4 +1,4 @@
-"""Imports go one way (README, "Layout"): a package imports only packages on lower floors."""
+"""Imports go one way (README "Layout"): a package imports only packages on lower floors."""
 from __future__ import annotations
 
 import ast
