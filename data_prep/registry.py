@@ -27,7 +27,7 @@ Column = str | int
 SplitFile = str | dict[str, str]  # a file, or {"text": file, "label": file} read line by line in step
 
 
-def key(types: tuple[type, ...], value: str, help: str, **default: Any) -> Any:
+def schema_key(types: tuple[type, ...], value: str, help: str, **default: Any) -> Any:
     """A registry key: a field whose metadata holds the JSON types it accepts, the value to write
     (quoted when a value is ill-typed) and what it does (docs/datasets.md is generated from it)."""
     return field(metadata={"types": types, "value": value, "help": help}, **default)
@@ -41,74 +41,83 @@ class DatasetSpec:
     name: str
     source: str
     root: Path  # the registry's folder: relative file names resolve here when no data folder is given
-    title: str = key((str,), "a display name, e.g. \"AG News\"",
-                     "How results and reports name the dataset (default: the entry's name).", default="")
-    file_name: str | None = key(
+    title: str = schema_key(
+        (str,), "a display name, e.g. \"AG News\"",
+        "How results and reports name the dataset (default: the entry's name).", default="")
+    file_name: str | None = schema_key(
         (str,), "one file holding every row (splits are carved from it)",
         "One file with every row; validation and test are carved from it (`validation_size`, `test_size`).",
         default=None)
-    splits: dict[str, list[SplitFile]] = key(
+    splits: dict[str, list[SplitFile]] = schema_key(
         (dict,), "{\"train\": \"train.csv\", ...}; a list gives alternatives, "
                  "{\"text\": \"train_text.txt\", \"label\": \"train_labels.txt\"} a pair of line files",
         "Files per split (`train`, `validation`, `test`). A list gives alternatives (the first that exists is "
         "read); `{\"text\": ..., \"label\": ...}` is a pair of line files, line N of each belonging together. "
         "A split not given is carved from train.", default_factory=dict)
-    hf_hub_url: str | None = key(
+    hf_hub_url: str | None = schema_key(
         (str,), "a hub dataset id, e.g. \"dair-ai/emotion\"",
         "A hub dataset, read with `datasets.load_dataset` when no data folder is given; its ClassLabel ids "
         "become names.", default=None)
-    subset: str | None = key((str,), "the hub dataset's config name", "The hub dataset's config name.",
-                             default=None)
-    format: str | None = key((str,), " or ".join(FORMATS),
-                             f"File format: {', '.join(FORMATS)} (`json`: an array or JSON lines; `txt`: "
-                             "`text;label` lines split at the last `separator`). Default: from the extension.",
-                             default=None)
-    header: bool | None = key((bool,), "true or false (csv/tsv: is the first row column names?)",
-                              "CSV/TSV: whether the first row holds column names (default true).", default=None)
-    separator: str | None = key((str,), "one character, e.g. \";\"",
-                                "The field separator, one character (default: `,` for CSV, tab for TSV, `;` for "
-                                "txt).", default=None)
-    columns: dict[str, Any] = key(
+    subset: str | None = schema_key(
+        (str,), "the hub dataset's config name", "The hub dataset's config name.",
+        default=None)
+    format: str | None = schema_key(
+        (str,), " or ".join(FORMATS),
+        f"File format: {', '.join(FORMATS)} (`json`: an array or JSON lines; `txt`: "
+        "`text;label` lines split at the last `separator`). Default: from the extension.",
+        default=None)
+    header: bool | None = schema_key(
+        (bool,), "true or false (csv/tsv: is the first row column names?)",
+        "CSV/TSV: whether the first row holds column names (default true).", default=None)
+    separator: str | None = schema_key(
+        (str,), "one character, e.g. \";\"",
+        "The field separator, one character (default: `,` for CSV, tab for TSV, `;` for "
+        "txt).", default=None)
+    columns: dict[str, Any] = schema_key(
         (dict,), "{\"text\": \"sentence\", \"label\": \"label\"} (names, or 0-based indices)",
         "Which columns hold the text and the label: names, or 0-based positions in files without names; "
         "`\"text\": [1, 2]` joins several columns with a space. Default: `text` and `label`.",
         default_factory=dict)
-    labels: list[str] | None = key(
+    labels: list[str] | None = schema_key(
         (list,), "the label names in id order, e.g. [\"negative\", \"positive\"]",
         "The label names in id order. Without it the order is the train split's (integers by value, names "
         "alphabetically).", default=None)
-    label_names: list[str] | dict[str, str] | None = key(
+    label_names: list[str] | dict[str, str] | None = schema_key(
         (list, dict), "[\"neg\", \"pos\"] (index -> name) or {\"0\": \"neg\", \"1\": \"pos\"}",
         "Integer labels to names: a list (indexed from `label_index_base`) or a `{\"value\": \"name\"}` map. "
         "Not with `label_file`.", default=None)
-    label_file: str | None = key(
+    label_file: str | None = schema_key(
         (str,), "a .txt (one name per line) or .json (list or mapping) file of label names",
         "Integer labels to names from a file: `.txt` with a name per line or `value<TAB>name` lines, or `.json` "
         "(a list or a map).", default=None)
-    label_index_base: int = key((int,), "0 or 1: the integer label of the first name in a names list",
-                                "The integer label of the first name in a names list.", default=0)
-    validation_size: int | float = key(
+    label_index_base: int = schema_key(
+        (int,), "0 or 1: the integer label of the first name in a names list",
+        "The integer label of the first name in a names list.", default=0)
+    validation_size: int | float = schema_key(
         (int, float), "rows (e.g. 500) or a fraction of train (e.g. 0.1); 0 = no validation",
         "When no validation file is given, carve one from train, stratified by class: rows, or a fraction of "
         "train; 0 means no validation split.", default=DEFAULT_CARVE)
-    test_size: int | float = key((int, float), "rows or a fraction of train, used when no test file is given",
-                                  "When no test file is given, carve one from train the same way.",
-                                  default=DEFAULT_CARVE)
-    seed: int = key((int,), "an integer (stratified carving)", "The seed of the stratified carving.", default=42)
-    train_fallback: str | None = key(
+    test_size: int | float = schema_key(
+        (int, float), "rows or a fraction of train, used when no test file is given",
+        "When no test file is given, carve one from train the same way.",
+        default=DEFAULT_CARVE)
+    seed: int = schema_key(
+        (int,), "an integer (stratified carving)", "The seed of the stratified carving.", default=42)
+    train_fallback: str | None = schema_key(
         (str,), "\"test\": without a train file, carve train from the test file",
         "`\"test\"`: when no train file is found, carve train from the test file (AG News offline).",
         default=None)
-    expected_rows: dict[str, int] = key(
+    expected_rows: dict[str, int] = schema_key(
         (dict,), "{\"train\": 16000, ...} rows of each source split",
         "Rows of each source split, checked while preparing unless `--any-copy` is given.",
         default_factory=dict)
-    sha256: dict[str, str] = key(
+    sha256: dict[str, str] = schema_key(
         (dict,), "{\"train.txt\": \"<sha256>\", ...} checksums of source files",
         "sha256 of each source file by file name, checked unless `--any-copy` is given.", default_factory=dict)
-    instruction: str = key((str,), "the alpaca instruction; {labels} becomes the label list",
-                           "The alpaca instruction for LLaMA-Factory's SFT stage; `{labels}` becomes the label list.",
-                           default="Classify the text as one of: {labels}.")
+    instruction: str = schema_key(
+        (str,), "the alpaca instruction; {labels} becomes the label list",
+        "The alpaca instruction for LLaMA-Factory's SFT stage; `{labels}` becomes the label list.",
+        default="Classify the text as one of: {labels}.")
 
     def text_columns(self, hub: bool = False) -> list[Column]:
         """The column(s) joined (by a space) into the text, e.g. AG News' title and description."""

@@ -34,7 +34,8 @@ def reference() -> str:
     for f in dataclasses.fields(DatasetSpec):
         if "help" in f.metadata:
             types = " or ".join(t.__name__ for t in f.metadata["types"])
-            lines.append(f"| `{f.name}` ({types}) | {f.metadata['value'].replace('<', '&lt;')} | {_default(f)} | {f.metadata['help']} |")
+            accepts = f.metadata["value"].replace("<", "&lt;")  # Markdown would read <sha256> as a tag
+            lines.append(f"| `{f.name}` ({types}) | {accepts} | {_default(f)} | {f.metadata['help']} |")
     return "\n".join(lines) + "\n"
 
 

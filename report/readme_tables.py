@@ -66,7 +66,8 @@ def advice(analysed: Analysed) -> list[str]:
     timed_bn = [r for r in within if r.ms_batch]
     budget = f"within {BUDGET_POINTS} macro-F1 points of FP32"
     lines = [
-        "- Best quality: " + _pick(rows, lambda r: -r.macro_f1.estimate, lambda r: f"macro-F1 {r.macro_f1.estimate:.4f}"),
+        "- Best quality: " + _pick(rows, lambda r: -r.macro_f1.estimate,
+                                   lambda r: f"macro-F1 {r.macro_f1.estimate:.4f}"),
         f"- Smallest {budget}: " + _pick([r for r in within if r.size_mb], lambda r: (r.size_mb, -r.macro_f1.estimate),
                                          lambda r: f"{r.size_mb:.1f} MB"),
         f"- Fastest at batch 1 {budget}: " + _pick(timed_b1, lambda r: r.ms_example,
