@@ -1,12 +1,12 @@
 """Export the fine-tuned FP32 classifier to ONNX and quantize it the way users usually do on
 CPU (onnxruntime.quantization.quantize_dynamic, QInt8 per-channel weights), cached on disk.
 
-The steps and their pitfalls were measured here (see ENVIRONMENT.md): the TorchScript
+The steps and their pitfalls (docs/environment.md, "Facts the code is built around"): the TorchScript
 exporter (``dynamo=False``) fails with transformers 5.6, so we use the default dynamo
 exporter; ``quant_pre_process`` needs ``skip_symbolic_shape=True``; ``quantize_dynamic``
 then rejects the stale ``value_info`` entries the exporter left for weights ("Inferred
 shape and existing shape differ") until they are removed; QUInt8 weights are slower than
-QInt8 on this CPU, and per-channel weights keep the model much closer to FP32.
+QInt8 on the CPUs measured, and per-channel weights keep the model much closer to FP32.
 """
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--target-batch-size", type=positive_int, default=32,
                    help="batch size (of --batch-sizes) at which the target is judged and the slowest variant profiled")
     p.add_argument("--target", choices=sorted(TARGETS), default="default",
-                   help="which speed target to judge (bench/target.py; mpnet: issue 17's)")
+                   help="which speed target to judge (bench/target.py; mpnet: the bert-base-sized track's)")
     p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row (saves its 20-110 s compile)")
     p.add_argument("--f1-limit", type=positive_int, default=None,

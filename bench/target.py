@@ -1,6 +1,6 @@
 """Speed targets, judged from the rows a bench wrote, so they can be re-checked offline:
 
-    python -m bench.target results/bench/mpnet-base.json --target mpnet   # issue 17's targets
+    python -m bench.target results/bench/mpnet-base.json --target mpnet   # the MPNet track's targets
 
 A ``Target`` says what the project's best INT8 variant must reach at a workload: a speed-up over
 the FP32 baseline, a ratio to the fastest of some rival rows (ONNX Runtime INT8, torchao compiled),
@@ -39,7 +39,7 @@ class Target:
     b1_workload: str = "real_b1"
 
 
-# The benchmark issue's target (MiniLM), and issue 17's for the bert-base-sized MPNet track.
+# The default target (MiniLM), and a stricter one for the bert-base-sized MPNet track (docs/benchmark.md).
 TARGETS = {"default": Target(),
            "mpnet": Target(min_speedup=4.0, rivals=("ort_int8", "torchao_int8_compiled"), min_vs_rivals=1.2,
                            b1_rival="ort_int8")}

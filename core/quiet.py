@@ -5,7 +5,7 @@
 - torch.utils._pytree: "Enum subclass ... register_constant() is deprecated", printed by torchao.
 - bitsandbytes: the missing ``kernels`` package (it would download from a hub; not installed).
 - torch.ao.quantization: deprecation in favour of torchao (we keep torch.ao behind one interface,
-  see glue/quant/); and quint8/qint8 tensor creation (pytorch issue 184982).
+  see glue/quant/); and quint8/qint8 tensor creation (pytorch/pytorch#184982).
 - torch.ao observers: "reduce_range will be deprecated" (UserWarning from torch.ao, covered by the
   module filter): glue/quant/ptq_static.py keeps reduce_range, the x86/fbgemm default, on purpose.
 - torch._inductor: "To copy construct from a tensor ... use sourceTensor.detach().clone()", printed

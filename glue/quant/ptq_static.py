@@ -6,7 +6,7 @@ those ranges into int8 kernels.
 Only Linear layers are wrapped. Eager mode needs every quantized op to be a module and every
 boundary to be an explicit Quant/DeQuant stub; Hugging Face's BERT computes attention scores,
 softmax, residual adds and GELU with functional calls, which eager mode cannot see, and FX graph
-mode (which could) fails to trace the whole model (see ENVIRONMENT.md)."""
+mode (which could) fails to trace the whole model (docs/environment.md)."""
 from __future__ import annotations
 
 import time
