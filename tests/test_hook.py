@@ -34,10 +34,11 @@ def fake_llamafactory(*, stage: bool = True, training_function: bool = True) -> 
 
 
 def state_of(finetuning: ModuleType, tuner: ModuleType) -> tuple:
-    return (finetuning.FinetuningArguments.__dataclass_fields__.get("stage", None) and
-            finetuning.FinetuningArguments.__dataclass_fields__["stage"].type,
-            finetuning.FinetuningArguments.__annotations__.get("stage"),
-            vars(tuner).get("_training_function"), tuner.read_args)
+    """Everything of the two modules a patch could change."""
+    cls = finetuning.FinetuningArguments
+    stage = cls.__dataclass_fields__.get("stage")
+    return (stage and stage.type, cls.__annotations__.get("stage"), vars(tuner).get("_training_function"),
+            tuner.read_args)
 
 
 @pytest.fixture
