@@ -7,14 +7,19 @@ and values of the wrong type, are rejected with a message that names the key.
 
 Training recipes are LLaMA-Factory's own (``stage: seq_cls``, run by ``llamafactory-cli train``;
 see seqcls/). The glue-only keys here (``task``, ``method``, ``quant_config``, ...) make
-``llamafactory-cli train`` refuse a post-training recipe ("Some keys are not used by the
-HfArgumentParser: ['task', ...]") instead of training something meaningless.
+``llamafactory-cli train`` refuse a post-training recipe instead of training something meaningless.
+
+This module is the project's one recipe reader, for every entry point (``python -m glue.quantize``,
+``llamafactory-cli train`` through seqcls/hook.py, glue.register_sft): YAML read as
+``llamafactory-cli`` reads it, ``extends`` layers, ``key=value`` overrides merged deeply, the
+type rules, YAML's ``no`` kept as the word, and required keys, each refused in one line.
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
 import importlib.util
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -33,6 +38,9 @@ quiet()
 
 TASK = "sequence_classification"
 PKG_SCHEME = "pkg://"
+# A recipe that sets only what differs from another one names it (a path relative to itself);
+# the reader merges it over that one, as it merges command-line overrides.
+EXTENDS = "extends"
 
 
 class RecipeError(ValueError):
@@ -71,10 +79,22 @@ class Recipe:
         return split_parts(self.data.dataset[0])[0]
 
 
-def _arg_classes() -> tuple[type, ...]:
+def llamafactory_classes() -> tuple[type, ...]:
+    """LLaMA-Factory's argument classes a training recipe is parsed with."""
     from llamafactory.hparams import DataArguments, FinetuningArguments, ModelArguments, TrainingArguments
 
-    return ModelArguments, DataArguments, TrainingArguments, FinetuningArguments, GlueArguments
+    return ModelArguments, DataArguments, TrainingArguments, FinetuningArguments
+
+
+def _arg_classes() -> tuple[type, ...]:
+    return *llamafactory_classes(), GlueArguments
+
+
+def llamafactory_defaults(keys: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The values of ``names`` in ``keys``, with LLaMA-Factory's own default where a recipe leaves
+    one out: a default is stated once, in LLaMA-Factory's dataclasses."""
+    fields = {f.name: f for cls in llamafactory_classes() for f in dataclasses.fields(cls)}
+    return {name: keys[name] if name in keys else fields[name].default for name in names}
 
 
 def resolve_model_path(name: str) -> str:
@@ -208,10 +228,23 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise RecipeError(f"{path}: not UTF-8 text (byte {err.start}); save the recipe as UTF-8") from None
     except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+        raise RecipeError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
     return raw
+
+
+def layers(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The files a recipe is made of, each with its keys, the one it ``extends`` first."""
+    chain = [(path, read_yaml(path))]
+    while (base := chain[-1][1].get(EXTENDS)) is not None:
+        if not isinstance(base, str):
+            raise RecipeError(f"{chain[-1][0]}: key {EXTENDS!r} is {base!r}; set it to the path of a recipe")
+        file = Path(os.path.normpath(chain[-1][0].parent / base))
+        if any(file.resolve() == seen.resolve() for seen, _ in chain):
+            raise RecipeError(f"{path}: {EXTENDS!r} goes round in a circle through {file}")
+        chain.append((file, read_yaml(file)))
+    return chain[::-1]
 
 
 class _StringBoolLoader(yaml.SafeLoader):
@@ -230,18 +263,26 @@ def _spelling(text: str) -> Any:
         return text
 
 
+def _merge(raw: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` merged into ``raw`` key by key, blocks too (``quant_config``), as OmegaConf merges."""
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(raw), OmegaConf.create(changes)))
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """Command-line ``key=value`` items as a dict; a dotted key names one key of a block."""
+    for item in overrides:
+        if "=" not in item or not item.partition("=")[0]:
+            raise RecipeError(f"override {item!r} is not key=value (e.g. learning_rate=3e-5)")
+    return OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))
+
+
 def merge_overrides(raw: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
     """``raw`` with command-line ``key=value`` overrides merged in. A dotted key changes one
     key of a block (``quant_config.bits=8`` keeps the block's other keys), as llamafactory-cli
     merges its overrides."""
     if not overrides:
         return raw
-    if not isinstance(overrides, dict):
-        for item in overrides:
-            if "=" not in item or not item.partition("=")[0]:
-                raise RecipeError(f"override {item!r} is not key=value")
-        overrides = OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))
-    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(raw), OmegaConf.create(overrides)))
+    return _merge(raw, overrides if isinstance(overrides, dict) else parse_overrides(overrides))
 
 
 def _restore_strings(raw: dict[str, Any], written: dict[str, Any], hints: dict[str, Any]) -> None:
@@ -255,17 +296,43 @@ def _restore_strings(raw: dict[str, Any], written: dict[str, Any], hints: dict[s
 
 
 def recipe_dict(path: str | Path, overrides: list[str] | dict[str, Any] | None, hints: dict[str, Any]) -> dict[str, Any]:
-    """A recipe file with overrides merged and YAML's boolean misreadings undone, for the
-    argument classes whose ``hints`` (field_hints) it is parsed with."""
-    path = Path(path)
-    raw = merge_overrides(read_yaml(path), overrides)
-    written = _spelling(path.read_text(encoding="utf-8", errors="replace"))
-    written = dict(written) if isinstance(written, dict) else {}
+    """A recipe file with the files it extends and the overrides merged, and YAML's boolean
+    misreadings undone for the argument classes whose ``hints`` (field_hints) it is parsed with."""
+    raw: dict[str, Any] = {}
+    written: dict[str, Any] = {}
+    for layer, keys in layers(Path(path)):
+        raw = _merge(raw, keys)
+        spelled = _spelling(layer.read_text(encoding="utf-8"))
+        written.update(spelled if isinstance(spelled, dict) else {})
+    raw.pop(EXTENDS, None)
+    raw = merge_overrides(raw, overrides)
     for item in overrides if isinstance(overrides, list) else []:
         key, _, value = item.partition("=")
         written[key] = value
     _restore_strings(raw, written, hints)
     return raw
+
+
+def require_keys(raw: dict[str, Any], required: dict[str, str], where: str | Path) -> None:
+    """Each key of ``required`` must be set; its value there is an example for the message."""
+    for key, example in required.items():
+        if raw.get(key) in (None, "", []):
+            raise RecipeError(f"{where}: key {key!r} is required (e.g. {example})")
+
+
+def training_recipe(path: str | Path, overrides: list[str] | None, hints: dict[str, Any]) -> dict[str, Any]:
+    """A recipe for ``llamafactory-cli train``, read as recipe_dict reads it; a post-training
+    recipe is refused with the command that runs it."""
+    raw = recipe_dict(path, overrides, hints)
+    glue_keys = [f.name for f in dataclasses.fields(GlueArguments) if f.name in raw]
+    if glue_keys:
+        raise RecipeError(f"{path} is a post-training recipe (it sets {', '.join(glue_keys)}); run it with "
+                          f"python -m glue.quantize {path} [key=value ...], not llamafactory-cli train")
+    return raw
+
+
+def llamafactory_hints() -> dict[str, Any]:
+    return field_hints(llamafactory_classes())
 
 
 def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
@@ -286,13 +353,11 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
         model, data, training, finetuning, glue_args = HfArgumentParser(classes).parse_dict(parsed)
     except (ValueError, TypeError) as err:
         raise RecipeError(f"{path}: {err}") from None
-    if not glue_args.method:
-        raise RecipeError(f"{path}: key 'method' is required (a method in glue/quant/, e.g. ptq_dynamic)")
+    require_keys(raw, {"method": "ptq_dynamic, a method in glue/quant/"}, path)
     # output_dir is outputs/models/<dataset>/<model_tag>/<variant>: the result's name follows it.
     glue_args.model_tag = glue_args.model_tag or Path(training.output_dir).parent.name
     glue_args.variant = glue_args.variant or Path(training.output_dir).name
-    if not data.dataset:
-        raise RecipeError(f"{path}: key 'dataset' is required (e.g. emotion_train)")
+    require_keys(raw, {"dataset": "emotion_train"}, path)
     check_values(model, data, training, finetuning, path, raw)
     check_model_folder(model.model_name_or_path, glue_args.allow_pickle_weights, path)
     return Recipe(path, raw, model, data, training, finetuning, glue_args)

@@ -21,7 +21,7 @@ from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
 from glue.manifest import Manifest
 from glue.quant import bnb
-from glue.recipe import RecipeError, read_yaml
+from glue.recipe import RecipeError, llamafactory_hints, require_keys, training_recipe
 from glue.variant import load_variant, weights_origin
 
 ADAPTER = "adapter_model.safetensors"
@@ -41,17 +41,16 @@ def safetensors_numel(path: Path) -> int:
     return total
 
 
-def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
-    """The recipe merged with command-line overrides, exactly as llamafactory-cli merged them."""
-    from omegaconf import OmegaConf
+SFT_KEYS = {"stage": "sft", "model_name_or_path": "outputs/base_models/smollm2-135m",
+            "output_dir": "outputs/models/agnews/smollm2-135m/qlora_sft", "dataset": "agnews_train",
+            "dataset_dir": "outputs/data", "template": "smollm2"}
 
-    bad = [item for item in overrides if "=" not in item]
-    if bad:
-        raise RecipeError(f"override {bad[0]!r} is not key=value")
-    raw = {**read_yaml(path), **OmegaConf.to_container(OmegaConf.from_cli(overrides))}
-    for key in ("stage", "model_name_or_path", "output_dir", "dataset", "dataset_dir", "template"):
-        if key not in raw:
-            raise RecipeError(f"{path}: key {key!r} is required for an SFT classifier recipe")
+
+def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
+    """The recipe merged with command-line overrides, read as llamafactory-cli train read it
+    (glue.recipe's reader, through seqcls/hook.py)."""
+    raw = training_recipe(path, overrides, llamafactory_hints())
+    require_keys(raw, SFT_KEYS, path)
     if raw["stage"] != "sft" or raw.get("finetuning_type") != "lora":
         raise RecipeError(f"{path}: expected stage: sft and finetuning_type: lora "
                           f"(got {raw['stage']!r} / {raw.get('finetuning_type')!r})")

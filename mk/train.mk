@@ -24,20 +24,14 @@ qat: $(MODEL_DIR)/qat/variant.json $(MODEL_DIR)/qat_pt2e/variant.json  ## [run] 
 scratch: $(MODEL_DIR)/scratch_int8_dequant/variant.json $(MODEL_DIR)/scratch_int8_intmm/variant.json  ## [run] from-scratch INT8 (dequant and torch._int_mm modes)
 bnb: $(MODEL_DIR)/bnb_int8/variant.json $(MODEL_DIR)/bnb_nf4/variant.json  ## [run] bitsandbytes INT8 and NF4 loads of the baseline
 
-# Per model and variant extras. MPNet: in 9 Linears a few tokens reach 46-640x the median token's
-# absolute maximum (token spread, glue/quant/outliers.py; the feed-forward outputs of layers 0 and 3-10),
-# and torch.ao's eager static INT8 rounds each Linear's input and output with one scale per tensor,
-# so eager static PTQ and QAT keep the Linears above a spread of 32 in FP32 (scanned on the baseline
-# being quantized; 32 was picked on the validation split, docs/methods.md). ptq_dynamic and the PT2E pair
-# use SmoothQuant instead and quantize all 72.
-# QAT on MPNet (both ways) trains the top 4 of 12 layers on 3,200 rows (CPU budget).
-MPNET_OUTLIERS := quant_config.outlier_ratio=32
-QUANT_ARGS_mpnet-base_ptq_static := $(MPNET_OUTLIERS)
-QUANT_ARGS_mpnet-base_qat := quant_config.freeze_layers=8 max_train_samples=3200 $(MPNET_OUTLIERS)
-QUANT_ARGS_mpnet-base_qat_pt2e := quant_config.freeze_layers=8 max_train_samples=3200  # SmoothQuant: no skips
+# A model's own settings for a variant live in recipes/quantize/<recipe>/<variant>.yaml, which extends
+# the method's recipe (e.g. recipes/quantize/mpnet/qat.yaml); make runs it when it exists, so a typed
+# command and make build the same model.
+quant_recipe = $(or $(wildcard recipes/quantize/$(RECIPE)/$(1).yaml),recipes/quantize/$(1).yaml)
+$(foreach overlay,$(wildcard recipes/quantize/$(RECIPE)/*.yaml),$(eval $(MODEL_DIR)/$(basename $(notdir $(overlay)))/variant.json: $(overlay)))
 $(MODEL_DIR)/%/variant.json: recipes/quantize/%.yaml $(BASELINE) $(QUANT_SRC) | data
-	$(PY) -m glue.quantize $< base_model_dir=$(MODEL_DIR)/baseline model_name_or_path=$(MODEL_DIR)/baseline \
-		dataset=$(DATASET)_train output_dir=$(@D) $(QUANT_ARGS_$(MODEL)_$*) --force
+	$(PY) -m glue.quantize $(call quant_recipe,$*) base_model_dir=$(MODEL_DIR)/baseline \
+		model_name_or_path=$(MODEL_DIR)/baseline dataset=$(DATASET)_train output_dir=$(@D) --force
 
 # The decoder track's LLaMA-Factory SFT (label word as the answer), scored on the label tokens.
 $(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/register_sft.py | data smollm2

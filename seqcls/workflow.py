@@ -24,7 +24,7 @@ from core.provenance import provenance
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
 from glue.manifest import MANIFEST, VariantError
-from glue.recipe import RecipeError, _type_ok, check_values, field_hints
+from glue.recipe import RecipeError, check_values, require_keys
 from glue.training import count_parameters, make_trainer, train_with_stats
 from glue.variant import weights_origin
 from seqcls import STAGE
@@ -44,18 +44,6 @@ def command_line() -> str:
     return f"{prefix}llamafactory-cli train {' '.join(sys.argv[1:])}".strip()
 
 
-def yaml_no_as_word(raw: dict[str, Any]) -> dict[str, Any]:
-    """YAML 1.1 (and so OmegaConf, on the command line too) reads a bare ``no`` as False; for a
-    key that takes the word and no boolean (``save_strategy``, ``eval_strategy``, ...) put it back.
-    The same type rule as glue.recipe's, on LLaMA-Factory's argument classes."""
-    from llamafactory.hparams import DataArguments, FinetuningArguments, ModelArguments, TrainingArguments
-
-    hints = field_hints((ModelArguments, DataArguments, TrainingArguments, FinetuningArguments))
-    return {key: "no" if (value is False and key in hints and not _type_ok(value, hints[key])
-                          and _type_ok("no", hints[key])) else value
-            for key, value in raw.items()}
-
-
 def parse(raw: dict[str, Any], where: str) -> tuple[Any, ...]:
     """LLaMA-Factory's own parsing and checks; its ValueErrors become one line naming the recipe."""
     from llamafactory.hparams import get_train_args
@@ -73,8 +61,7 @@ def load_data(data_args: Any, where: str) -> tuple[Split, Split | None]:
         if len(names) > 1:
             raise RecipeError(f"{where}: {key} names {len(names)} datasets ({', '.join(names)}); stage {STAGE} "
                               "trains on one: register their union as one dataset")
-    if not data_args.dataset:
-        raise RecipeError(f"{where}: key 'dataset' is required (e.g. emotion_train)")
+    require_keys(vars(data_args), {"dataset": "emotion_train"}, where)
     train = load_split(data_args.dataset_dir, data_args.dataset[0], data_args.max_samples)
     evaluation = None
     if data_args.eval_dataset:
@@ -131,9 +118,8 @@ def run_from_cli(args: Any, callbacks: list) -> None:
     try:
         if not isinstance(args, dict):
             raise RecipeError(f"stage {STAGE} reads a recipe file: llamafactory-cli train RECIPE.yaml [key=value ...]")
-        raw = yaml_no_as_word(args)
-        if not raw.get("output_dir"):
-            raise RecipeError(f"{where}: key 'output_dir' is required (e.g. outputs/models/<dataset>/<model>/baseline)")
+        raw = dict(args)  # a recipe file was read by glue.recipe (seqcls/hook.py): YAML's `no` is the word
+        require_keys(raw, {"output_dir": "outputs/models/<dataset>/<model>/baseline"}, where)
         out = Path(raw["output_dir"])
         work = work_dir(out)
         if (out / MANIFEST).is_file() and not raw.get("overwrite_output_dir"):

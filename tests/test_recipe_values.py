@@ -108,3 +108,21 @@ def test_a_finished_model_clears_the_work_folder_a_killed_cleanup_left(tmp_path,
     run_from_cli({"output_dir": str(out)}, [])
     assert sorted(p.name for p in out.parent.iterdir()) == ["baseline"]
     assert (out / "variant.json").read_text() == "{}"
+
+
+def test_bitsandbytes_settings_left_out_are_llamafactorys_defaults():
+    """An SFT recipe's 4-bit settings fall back on LLaMA-Factory's own defaults, stated only there."""
+    import dataclasses
+
+    from llamafactory.hparams import ModelArguments
+
+    from glue.quant import bnb
+
+    default = {f.name: f.default for f in dataclasses.fields(ModelArguments)}
+    config = bnb.from_llamafactory_keys({"quantization_bit": 4}, ["lm_head"])
+    assert (config.bits, config.quant_type, config.double_quant) == (
+        4, default["quantization_type"], default["double_quantization"])
+    written = bnb.from_llamafactory_keys({"quantization_bit": 4, "quantization_type": "fp4",
+                                          "double_quantization": False}, [])
+    assert (written.quant_type, written.double_quant) == ("fp4", False)
+    assert bnb.from_llamafactory_keys({"lora_rank": 8}, []) is None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
-from glue.recipe import RecipeError
+from glue.recipe import RecipeError, llamafactory_defaults
 
 if TYPE_CHECKING:
     import transformers
@@ -66,10 +66,7 @@ def from_llamafactory_keys(keys: dict[str, Any], skip_modules: list[str]) -> Bnb
 
     if keys.get("quantization_bit") is None:
         return None
-    args = SimpleNamespace(quantization_bit=keys["quantization_bit"],
-                           quantization_method=keys.get("quantization_method", "bnb"),
-                           quantization_type=keys.get("quantization_type", "nf4"),
-                           double_quantization=bool(keys.get("double_quantization", True)))
+    args = SimpleNamespace(**llamafactory_defaults(keys, tuple(LLAMAFACTORY_KEYS.values()) + ("quantization_method",)))
     return BnbConfig.from_recipe({"skip_modules": skip_modules}, args)
 
 
