@@ -1,5 +1,6 @@
 """Numbers do not move: a tiny run end to end (train a baseline with the seq_cls stage, every
-quantization recipe, evaluate every folder) predicts exactly what tests/golden/tiny_run.json holds.
+quantization recipe, evaluate every folder) predicts exactly what tests/golden/tiny_run.json holds,
+and the order of the evaluations does not change any variant's fidelity.
 
 The run is self-contained (synthetic data, a random 2-layer BERT, single-threaded), so it is
 deterministic. A change that means to move the numbers regenerates the file and says why:
@@ -68,9 +69,9 @@ def quantize_overrides(variant: str) -> dict[str, object]:
     return {**values, "quant_config": config}
 
 
-def run(root: Path, tokenizer_path: str, order: list[str] | None = None) -> dict[str, dict]:
-    """Train, quantize every recipe, evaluate (baseline first unless ``order`` says otherwise)."""
-    data, models, results = root / "data", root / "models" / "tiny" / "bert", root / "results"
+def build(root: Path, tokenizer_path: str) -> tuple[Path, Path]:
+    """Train the baseline and quantize it with every recipe: (data folder, models folder)."""
+    data, models = root / "data", root / "models" / "tiny" / "bert"
     write_lines(root / "registry" / "tiny.jsonl", [json.dumps(r) for r in texts(240, 0)])
     prepare_into(register(root / "registry", "tiny", {"file_name": "tiny.jsonl"}), data)
     baseline = models / "baseline"
@@ -84,8 +85,13 @@ def run(root: Path, tokenizer_path: str, order: list[str] | None = None) -> dict
     for variant in VARIANTS:
         quantize_recipe(load_recipe(RECIPES / f"{variant}.yaml", {
             **common, **quantize_overrides(variant), "output_dir": str(models / variant)}))
+    return data, models
+
+
+def evaluate(data: Path, models: Path, results: Path, order: list[str]) -> dict[str, dict]:
+    """Evaluate the folders in ``order``, writing each result: the numbers the golden file keeps."""
     out = {}
-    for variant in order or ["baseline", *VARIANTS]:
+    for variant in order:
         result = evaluate_folder(models / variant, dataset_dir=data, results_dir=results, latency=False, batch_size=8)
         write_result(result, results)
         out[variant] = {"y_pred": result["predictions"]["y_pred"], "probs": result["predictions"]["probs"],
@@ -96,8 +102,13 @@ def run(root: Path, tokenizer_path: str, order: list[str] | None = None) -> dict
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, minilm_path) -> dict[str, dict]:
-    return run(tmp_path_factory.mktemp("golden"), minilm_path)
+def built(tmp_path_factory, minilm_path) -> tuple[Path, Path]:
+    return build(tmp_path_factory.mktemp("golden"), minilm_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(built: tuple[Path, Path], tmp_path_factory) -> dict[str, dict]:
+    return evaluate(*built, tmp_path_factory.mktemp("results"), ["baseline", *VARIANTS])
 
 
 def test_tiny_run_matches_the_golden_numbers(tiny_run: dict[str, dict]) -> None:
@@ -113,3 +124,15 @@ def test_tiny_run_matches_the_golden_numbers(tiny_run: dict[str, dict]) -> None:
         assert (got["macro_f1"], got["accuracy"], got["fidelity"]) == \
             (expected["macro_f1"], expected["accuracy"], expected["fidelity"]), variant
         assert got["kl_mean"] == pytest.approx(expected["kl_mean"], abs=TOLERANCE), variant
+
+
+def test_fidelity_does_not_depend_on_the_evaluation_order(built: tuple[Path, Path], tiny_run: dict[str, dict],
+                                                          tmp_path: Path) -> None:
+    """Variants evaluated before their baseline predict it in the same run and get the same fidelity."""
+    first = ["bnb_nf4", "qat", "baseline"]
+    again = evaluate(*built, tmp_path, first)
+    for variant in first:
+        assert again[variant]["fidelity"] == tiny_run[variant]["fidelity"], variant
+        assert again[variant]["kl_mean"] == tiny_run[variant]["kl_mean"], variant
+    sources = {v: json.loads((tmp_path / "tiny" / "bert" / f"{v}.json").read_text())["fidelity"]["source"] for v in first}
+    assert sources == {"bnb_nf4": "predicted in this run", "qat": "predicted in this run", "baseline": "itself"}
