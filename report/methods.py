@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from glue.quant import DataNeed, MethodFacts, facts, get_method, methods, variants
+from glue.quant import DataNeed, MethodFacts, get_method, method_facts, methods, variants
 
 # The data a method needs, in the decision table's words ("none" decides "no training data").
 DATA_WORDS = {DataNeed.NONE: "none", DataNeed.CALIBRATION: "unlabelled calibration texts",
@@ -18,7 +18,7 @@ DATA_WORDS = {DataNeed.NONE: "none", DataNeed.CALIBRATION: "unlabelled calibrati
 
 def _lookup(method: str) -> MethodFacts | None:
     """The method named ``method`` or by its longest prefix (``qlora_sft_smollm2`` is ``qlora_sft``)."""
-    known = facts()
+    known = method_facts()
     matches = [k for k in known if method == k or method.startswith(k + "_")]
     return known[max(matches, key=len)] if matches else None
 
@@ -45,7 +45,7 @@ def data_needs(method: str, config: dict[str, Any] | None = None) -> str | None:
 
 @functools.cache
 def _variant_names() -> frozenset[str]:
-    return frozenset(variants()) | frozenset(facts())
+    return frozenset(variants()) | frozenset(method_facts())
 
 
 def variant(name: str) -> str:

@@ -14,8 +14,8 @@ import torch
 from conftest import REPO
 
 import glue.quant
-from glue.quant import DataNeed, facts, get_method, method_of, methods, quantize, variants
-from glue.quant.list import makefile_lists
+from glue.quant import DataNeed, get_method, method_facts, method_of, methods, quantize, variants
+from glue.quant.tracks import makefile_lists
 
 TOY_MODULE = '''
 """A toy method: every Linear's weight rounded to a grid of 2**-bits."""
@@ -111,7 +111,7 @@ def test_a_new_method_is_one_module_and_one_recipe(toy_package, tiny_bert_dir: P
     (models / "baseline").symlink_to(tiny_bert_dir, target_is_directory=True)
     recipe = recipes / "toy_round6.yaml"
     recipe.write_text(TOY_RECIPE.format(base=models / "baseline", data=prepared_dir, out=models / "toy_round6"))
-    assert facts()["toy"].title == "Toy rounding" and facts()["toy"].data is DataNeed.NONE
+    assert method_facts()["toy"].title == "Toy rounding" and method_facts()["toy"].data is DataNeed.NONE
     assert variants("decoder", recipes) == {"toy_round6": "toy", "qlora_sft": "qlora_sft"}
 
     folder = quantize_recipe(load_recipe(recipe))
@@ -133,7 +133,7 @@ def test_unknown_methods_in_recipes_are_named(tmp_path: Path) -> None:
 
 def test_the_makefile_lists_are_the_registry_s() -> None:
     written = (REPO / "mk" / "variants.mk").read_text()
-    assert written == makefile_lists(), "mk/variants.mk is stale: python -m glue.quant.list --mk > mk/variants.mk"
+    assert written == makefile_lists(), "mk/variants.mk is stale: python -m glue.quant.tracks --mk > mk/variants.mk"
     assert "qlora" in variants("encoder") and "qlora_sft" in variants("decoder")
     assert set(variants("decoder")) < set(variants())  # the decoder track builds no torch.ao method
 
@@ -143,7 +143,7 @@ def test_every_method_states_its_facts() -> None:
         f = method.facts
         assert (f.name, f.devices) == (name, method.devices) and f.title and f.description and f.families
         assert isinstance(f.data, DataNeed)
-    assert {"baseline", "qlora", "qlora_sft"} <= set(facts())
+    assert {"baseline", "qlora", "qlora_sft"} <= set(method_facts())
     assert get_method("ptq_dynamic").data_for({"smooth_alpha": 0.75}) is DataNeed.CALIBRATION
     assert get_method("ptq_dynamic").data_for({"smooth_alpha": 0.0}) is DataNeed.NONE
 

@@ -31,7 +31,8 @@ RECIPES = REPO / "recipes" / "quantize"
 VARIANTS = ["ptq_dynamic", "ptq_static", "ptq_pt2e", "qat", "qat_pt2e", "scratch_int8_dequant", "scratch_int8_intmm",
             "bnb_int8", "bnb_nf4"]
 LABELS = ["calm", "angry", "happy"]
-CUES = {"calm": ["quiet", "still", "gentle"], "angry": ["furious", "shout", "rage"], "happy": ["smile", "joy", "bright"]}
+CUES = {"calm": ["quiet", "still", "gentle"], "angry": ["furious", "shout", "rage"],
+        "happy": ["smile", "joy", "bright"]}
 FILLER = ["the", "day", "was", "and", "then", "we", "went", "home", "with", "a", "dog"]
 TOLERANCE = 1e-6
 
@@ -120,7 +121,8 @@ def test_tiny_run_matches_the_golden_numbers(tiny_run: dict[str, dict]) -> None:
     for variant, expected in golden.items():
         got = tiny_run[variant]
         assert got["y_pred"] == expected["y_pred"], variant
-        assert torch.allclose(torch.tensor(got["probs"]), torch.tensor(expected["probs"]), rtol=0, atol=TOLERANCE), variant
+        probs, golden_probs = torch.tensor(got["probs"]), torch.tensor(expected["probs"])
+        assert torch.allclose(probs, golden_probs, rtol=0, atol=TOLERANCE), variant
         assert (got["macro_f1"], got["accuracy"], got["fidelity"]) == \
             (expected["macro_f1"], expected["accuracy"], expected["fidelity"]), variant
         assert got["kl_mean"] == pytest.approx(expected["kl_mean"], abs=TOLERANCE), variant
@@ -134,5 +136,6 @@ def test_fidelity_does_not_depend_on_the_evaluation_order(built: tuple[Path, Pat
     for variant in first:
         assert again[variant]["fidelity"] == tiny_run[variant]["fidelity"], variant
         assert again[variant]["kl_mean"] == tiny_run[variant]["kl_mean"], variant
-    sources = {v: json.loads((tmp_path / "tiny" / "bert" / f"{v}.json").read_text())["fidelity"]["source"] for v in first}
+    sources = {v: json.loads((tmp_path / "tiny" / "bert" / f"{v}.json").read_text())["fidelity"]["source"]
+               for v in first}
     assert sources == {"bnb_nf4": "predicted in this run", "qat": "predicted in this run", "baseline": "itself"}

@@ -71,7 +71,7 @@ def quantize(model: torch.nn.Module, config: QuantConfig, context: QuantContext 
     return method_of(config).apply(model, config, context or QuantContext())
 
 
-def facts() -> dict[str, MethodFacts]:
+def method_facts() -> dict[str, MethodFacts]:
     """Every method the project compares: the trained ones and the quantization methods."""
     return {**{f.name: f for f in TRAINED}, **{name: m.facts for name, m in _registry()[0].items()}}
 
@@ -79,7 +79,7 @@ def facts() -> dict[str, MethodFacts]:
 def variants(family: str | None = None, recipes: Path = RECIPES) -> dict[str, str]:
     """Variant name -> method name: each recipe in ``recipes`` names its method and is named for its
     variant; a trained method is its own variant. With ``family``, those its track builds."""
-    known = facts()
+    known = method_facts()
     found = {}
     for path in sorted(recipes.glob("*.yaml")):
         method = read_yaml(path).get("method")
@@ -91,5 +91,5 @@ def variants(family: str | None = None, recipes: Path = RECIPES) -> dict[str, st
     return {v: m for v, m in found.items() if family is None or family in known[m].families}
 
 
-__all__ = ["DataNeed", "MethodFacts", "QuantConfig", "QuantContext", "QuantMethod", "QuantReport", "facts",
-           "get_method", "method_of", "methods", "quantize", "variants"]
+__all__ = ["DataNeed", "MethodFacts", "QuantConfig", "QuantContext", "QuantMethod", "QuantReport", "get_method",
+           "method_facts", "method_of", "methods", "quantize", "variants"]

@@ -235,7 +235,8 @@ class PTQPT2E(QuantMethod):
                    "scale that it multiplies into the weight columns, observers calibrate one int8 range per "
                    "activation tensor, and Inductor compiles the int8 graph, fusing quantize/dequantize steps with the "
                    "surrounding element-wise ops around oneDNN's int8 matmuls (AMX or AVX-512 VNNI). The word "
-                   "embedding table is stored int8 with one scale per row; a lookup dequantizes only the rows it reads.")
+                   "embedding table is stored int8 with one scale per row; a lookup dequantizes only the rows it "
+                   "reads.")
     data = DataNeed.CALIBRATION
     backend = ("torchao PT2E: torch.export + X86InductorQuantizer (prepare_pt2e/convert_pt2e) + torch.compile "
                "(Inductor, freezing), oneDNN int8 kernels")

@@ -1,7 +1,7 @@
 """The variants each model family's track builds, from the method registry.
 
-    python -m glue.quant.list [--family encoder|decoder]
-    python -m glue.quant.list --mk > mk/variants.mk
+    python -m glue.quant.tracks [--family encoder|decoder]
+    python -m glue.quant.tracks --mk > mk/variants.mk
 
 ``--mk`` writes the Makefile's variant lists. They are kept in a committed file, so ``make`` works
 before the virtual environment exists; tests/test_method_registry.py fails when it is stale.
@@ -17,7 +17,7 @@ FAMILIES = ("encoder", "decoder")
 
 
 def makefile_lists() -> str:
-    lines = ["# Written by python -m glue.quant.list --mk (the method registry, glue/quant/): do not edit.",
+    lines = ["# Written by python -m glue.quant.tracks --mk (the method registry, glue/quant/): do not edit.",
              "# A track's variants: recipes/quantize/<variant>.yaml whose method runs on the family, and the",
              "# trained methods of that family."]
     lines += [f"{family.upper()}_VARIANTS := {' '.join(variants(family))}" for family in FAMILIES]
