@@ -77,7 +77,10 @@ def reference_predictions(folder: Path, names: tuple[str, str], data: Split, res
     ref_folder = folder.parent / BASELINE
     if not (ref_folder / MANIFEST).is_file():
         return None, f"no {ref_folder / MANIFEST}: build the {BASELINE} to measure fidelity against it"
-    return predictions(load_variant(ref_folder, device), data, batch_size, BASELINE), "predicted in this run"
+    reference = load_variant(ref_folder, device)
+    if reference.labels != data.label_names:
+        return None, f"{ref_folder} predicts {reference.labels}, not {data.name}'s labels"
+    return predictions(reference, data, batch_size, BASELINE), "predicted in this run"
 
 
 def reference_fidelity(preds: dict[str, Any], reference: dict[str, Any] | None, note: str) -> dict[str, Any]:

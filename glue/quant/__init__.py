@@ -41,8 +41,8 @@ def _registry() -> tuple[dict[str, QuantMethod], dict[type[QuantConfig], QuantMe
             continue
         for table, key in ((by_name, method.name), (by_config, method.config_cls)):
             if key in table:
-                raise RecipeError(f"glue/quant/{info.name}.py: {key} is already method {table[key].name}'s; "
-                                  "give each method its own name and config class")
+                raise RecipeError(f"glue/quant/{info.name}.py: {getattr(key, '__name__', key)} is already method "
+                                  f"{table[key].name}'s; give each method its own name and config class")
             table[key] = method
     return by_name, by_config
 
