@@ -29,9 +29,8 @@ RECIPE_smollm2-135m := smollm2
 RECIPE_gpt2-large   := gpt2_large
 RECIPE_mpnet-base   := mpnet
 RECIPE     := $(or $(RECIPE_$(MODEL)),$(error MODEL=$(MODEL) is unknown; known: minilm-l6 mpnet-base bert-base smollm2-135m gpt2-large))
-ENCODER_VARIANTS := ptq_dynamic ptq_static ptq_pt2e qat qat_pt2e scratch_int8_dequant scratch_int8_intmm bnb_int8 bnb_nf4 qlora
-DECODER_VARIANTS := scratch_int8_dequant scratch_int8_intmm bnb_int8 bnb_nf4 qlora_sft
-VARIANTS   := $(if $(filter smollm2-135m gpt2-large,$(MODEL)),$(DECODER_VARIANTS),$(ENCODER_VARIANTS))
+# ENCODER_VARIANTS / DECODER_VARIANTS: mk/variants.mk, written from the method registry (glue/quant/).
+VARIANTS    = $(if $(filter smollm2-135m gpt2-large,$(MODEL)),$(DECODER_VARIANTS),$(ENCODER_VARIANTS))
 MODEL_DIR  := $(MODELS)/$(DATASET)/$(MODEL)
 BASELINE   := $(MODEL_DIR)/baseline/variant.json
 

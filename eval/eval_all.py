@@ -3,7 +3,8 @@
     python -m eval.eval_all [--models outputs/models] [--results results] [--dataset NAME]
 
 Each folder is evaluated in its own process, so peak memory is the variant's own and one
-crash does not stop the rest. Baselines go first: the others' fidelity is measured against them.
+crash does not stop the rest. Baselines go first, so the others read their stored predictions for
+fidelity instead of predicting them again.
 """
 from __future__ import annotations
 

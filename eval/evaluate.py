@@ -7,9 +7,9 @@ The folder's ``variant.json`` says how to load it; nothing here depends on the m
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +27,8 @@ from eval.latency import measure_latency
 from eval.metrics import classification_metrics, fidelity, softmax
 from eval.plots import save_confusion_matrix
 from eval.size import model_size
-from glue.manifest import Manifest, VariantError
+from eval.results import BASELINE, stored_predictions
+from glue.manifest import MANIFEST, Manifest, VariantError
 from glue.variant import Variant, load_variant
 
 SCHEMA_VERSION = 1
@@ -56,21 +57,39 @@ def split_label(split: Split, limit: int | None = None) -> str:
     return f"{label}; first {len(split):,} examples only" if limit is not None else label
 
 
-def reference_fidelity(result: dict, results_dir: Path, reference: str = "baseline") -> dict:
-    """Fidelity against the reference variant's stored predictions on the same examples."""
-    ref_path = results_dir / result["dataset"] / result["model_tag"] / f"{reference}.json"
-    preds = result["predictions"]
-    if result["variant"] == reference:
-        ref = {"predictions": preds}
-    elif ref_path.is_file():
-        ref = json.loads(ref_path.read_text())
-    else:
-        return {"reference": None, "note": f"no {ref_path}: evaluate the {reference} first"}
-    if ref["predictions"]["y_true"] != preds["y_true"]:
-        return {"reference": None, "note": f"{ref_path} was evaluated on other examples"}
-    return {"reference": reference, **fidelity(preds["y_true"], ref["predictions"]["y_pred"],
-                                               np.asarray(ref["predictions"]["probs"]),
-                                               preds["y_pred"], np.asarray(preds["probs"]))}
+def predictions(variant: Variant, data: Split, batch_size: int, name: str) -> dict[str, Any]:
+    """The result's ``predictions`` block: labels, predicted labels, probabilities (six decimals)."""
+    logits = predict_logits(variant, data.texts, batch_size, desc=f"{name} {data.name}")
+    probs = softmax(logits)
+    return {"y_true": data.labels, "y_pred": probs.argmax(-1).tolist(), "probs": np.round(probs, 6).tolist(),
+            "batch_size": batch_size}
+
+
+def reference_predictions(folder: Path, names: tuple[str, str], data: Split, results_dir: Path,
+                          batch_size: int, device: str) -> tuple[dict[str, Any] | None, str]:
+    """The reference's predictions on ``data``'s examples and where they came from: its stored
+    result (results/<dataset>/<model>/<reference>.json) when it holds the same examples, else the
+    reference folder beside ``folder`` predicted now, so the order of evaluations does not matter."""
+    dataset, model_tag = names
+    stored = stored_predictions(results_dir, dataset, model_tag, BASELINE)
+    if stored is not None and stored["y_true"] == data.labels:
+        return stored, "stored"
+    ref_folder = folder.parent / BASELINE
+    if not (ref_folder / MANIFEST).is_file():
+        return None, f"no {ref_folder / MANIFEST}: build the {BASELINE} to measure fidelity against it"
+    reference = load_variant(ref_folder, device)
+    if reference.labels != data.label_names:
+        return None, f"{ref_folder} predicts {reference.labels}, not {data.name}'s labels"
+    return predictions(reference, data, batch_size, BASELINE), "predicted in this run"
+
+
+def reference_fidelity(preds: dict[str, Any], reference: dict[str, Any] | None, note: str) -> dict[str, Any]:
+    """Fidelity against the reference's predictions on the same examples."""
+    if reference is None:
+        return {"reference": None, "note": note}
+    return {"reference": BASELINE, "source": note,
+            **fidelity(preds["y_true"], reference["y_pred"], np.asarray(reference["probs"]),
+                       preds["y_pred"], np.asarray(preds["probs"]))}
 
 
 def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: str | Path = "outputs/data",
@@ -86,28 +105,27 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
         if variant.labels != data.label_names:
             raise VariantError(f"{folder} predicts {variant.labels}, but {data.name} has {data.label_names}")
         start = time.perf_counter()
-        logits = predict_logits(variant, data.texts, batch_size, desc=f"{variant_name} {data.name}")
+        preds = predictions(variant, data, batch_size, variant_name)
         pass_s = time.perf_counter() - start
         timing = measure_latency(variant.logits, data.texts) if latency else {}
-    probs = softmax(logits)
-    y_pred = probs.argmax(-1).tolist()
     result = {
         "schema": SCHEMA_VERSION, "dataset": dataset, "split": data.name, "split_label": split_label(data, limit),
         "model_tag": model_tag, "variant": variant_name, "method": manifest.method,
         "labels": data.label_names, "n_examples": len(data),
-        "metrics": classification_metrics(data.labels, y_pred, data.label_names),
+        "metrics": classification_metrics(data.labels, preds["y_pred"], data.label_names),
         "size_mb": None, "size": model_size(variant.model, folder),
         "latency": {**timing, "throughput_ex_per_s": round(len(data) / pass_s, 2), "device": device},
         "memory": memory.as_dict(),
-        "predictions": {"y_true": data.labels, "y_pred": y_pred, "probs": np.round(probs, 6).tolist(),
-                        "batch_size": batch_size},
+        "predictions": preds,
         "recipe": {"path": manifest.recipe_path, "content": manifest.recipe},
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
     for block in ("command", "base_command", "quantization", "training", "weights_origin"):
         if getattr(manifest, block) is not None:
             result[block] = getattr(manifest, block)
-    result["fidelity"] = reference_fidelity(result, results_dir)
+    reference = (preds, "itself") if variant_name == BASELINE else \
+        reference_predictions(folder, (dataset, model_tag), data, results_dir, batch_size, device)
+    result["fidelity"] = reference_fidelity(preds, *reference)
     result["provenance"] = provenance(
         data_sha256=data.sha256, data_sources=data.meta.get("sources"), limit=limit,
         seed=(manifest.provenance or {}).get("seed"), model_provenance=manifest.provenance)

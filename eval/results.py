@@ -66,6 +66,16 @@ def _read(path: Path) -> dict[str, Any]:
     return result
 
 
+def stored_predictions(results_dir: str | Path, dataset: str, model_tag: str, variant: str) -> dict[str, Any] | None:
+    """The ``predictions`` block of one variant's result, found by its names; None when that variant
+    has no readable result yet."""
+    path = Path(results_dir) / dataset / model_tag / f"{variant}.json"
+    try:
+        return _read(path)["predictions"] if path.is_file() else None
+    except ResultsError:
+        return None
+
+
 def load_groups(results_dir: str | Path) -> list[Group]:
     """Every (dataset, model_tag) group under ``results_dir``, baseline first in each."""
     results_dir = Path(results_dir)

@@ -12,11 +12,11 @@ left alone unless ``--force`` is given.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from core import MIB
 from core.io import staged_output
@@ -25,7 +25,7 @@ from core.provenance import provenance
 from data_prep.common import DataError
 from data_prep.prepared import load_split
 from glue.manifest import MANIFEST, Manifest, VariantError
-from glue.quant import get_method, quantize_
+from glue.quant import get_method, quantize
 from glue.quant.base import QuantContext
 from glue.recipe import Recipe, RecipeError, load_recipe
 from glue.variant import copy_tokenizer, load_variant
@@ -57,18 +57,18 @@ def quantize_recipe(recipe: Recipe) -> Path:
 
     with staged_output(out) as staging:
         with tempfile.TemporaryDirectory() as trainer_dir:
-            recipe.training.output_dir = trainer_dir  # QAT's Trainer scratch space, never the variant folder
+            training_args = copy.copy(recipe.training)
+            training_args.output_dir = trainer_dir  # QAT's Trainer scratch space, never the variant folder
             context = QuantContext(tokenizer=baseline.tokenizer, split=split, max_length=baseline.max_length,
-                                   training_args=recipe.training)
+                                   training_args=training_args)
             start = time.perf_counter()
             with PeakMemory() as memory:
-                model = quantize_(baseline.model, config, context)
+                model, report = quantize(baseline.model, config, context)
             seconds = time.perf_counter() - start
         method.save(model, staging)
         copy_tokenizer(base, staging)
-        block: dict[str, Any] = method.describe(model, config, config.bits)
-        training = context.stats.pop("training", None)  # QAT: reported like every trained variant's
-        block.update(context.stats)
+        block = method.describe(model, report.config, config.bits)
+        block.update(report.quantization_entries())
         block.update(quantize_time_s=round(seconds, 2), peak_memory=memory.as_dict(),
                      weights_mb=folder_mb(staging), baseline_weights_mb=folder_mb(base))
         block["size_ratio"] = round(block["weights_mb"] / block["baseline_weights_mb"], 4)
@@ -76,7 +76,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
                  dataset=recipe.dataset_name, model_tag=glue.model_tag, variant=glue.variant,
                  base_model_dir=str(base), command=f"python -m glue.quantize {' '.join(sys.argv[1:])}".strip(),
                  base_command=baseline.manifest.command, recipe_path=str(recipe.path), recipe=recipe.raw,
-                 data_sha256={"train": split.sha256}, quantization=block, training=training,
+                 data_sha256={"train": split.sha256}, quantization=block, training=report.training,
                  weights_origin=baseline.manifest.weights_origin,
                  provenance=provenance(seed=recipe.training.seed)).write(staging)
     print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "

@@ -19,13 +19,14 @@ def _n(row: Row) -> int:
 
 def qat_vs_static(a: Analysed) -> str | None:
     """Whether QAT beat PTQ-static, and whether PTQ-static left anything for it to recover."""
-    qat, static = a.row("qat"), a.row("ptq_static")
+    qat, static = a.row(methods.variant("qat")), a.row(methods.variant("ptq_static"))
     if qat is None or static is None:
         return None
     delta = paired_delta(static, qat, len(a.group.labels), a.n_resamples)
     verdict = claims.quality(delta)
     flips = int((qat.labels_pred != static.labels_pred).sum())
-    text = (f"{claims.phrase(verdict, 'QAT', 'macro-F1', 'PTQ-static')}; the two disagree on {flips} of "
+    names = methods.title("qat"), methods.title("ptq_static")
+    text = (f"{claims.phrase(verdict, names[0], 'macro-F1', names[1])}; the two disagree on {flips} of "
             f"{_n(qat)} predictions. ")
     static_q = static.quality
     train = qat.result.get("training") or {}
@@ -72,13 +73,13 @@ def _sensitivity_sentence(sens: dict[str, Any] | None, where: str) -> str:
 
 def dynamic_losses(a: Analysed, sensitivity: dict[str, Any] | None, where: str) -> str | None:
     """Where dynamic PTQ loses its points: classes (from the predictions) and layers (measured)."""
-    dyn, base = a.row("ptq_dynamic"), a.row("baseline")
+    dyn, base = a.row(methods.variant("ptq_dynamic")), a.row(methods.variant("baseline"))
     if dyn is None or base is None or dyn.delta_f1 is None:
         return None
-    text = f"{claims.phrase(dyn.quality, 'PTQ-dynamic', 'macro-F1', 'the baseline')}; "
+    text = f"{claims.phrase(dyn.quality, methods.title('ptq_dynamic'), 'macro-F1', 'the baseline')}; "
     text += _class_changes(dyn, base, a.group.labels) + ". "
     embedded = dig(dyn.result, "quantization.quantized.by_type.Embedding")
-    static = a.row("ptq_static")
+    static = a.row(methods.variant("ptq_static"))
     if embedded and static is not None and not dig(static.result, "quantization.quantized.by_type.Embedding"):
         text += (f"Unlike PTQ-static it also stores the word embeddings in int8 ({embedded} Embedding module) and "
                  "sets activation ranges per batch at run time rather than from calibration. ")
@@ -87,7 +88,7 @@ def dynamic_losses(a: Analysed, sensitivity: dict[str, Any] | None, where: str) 
 
 def nf4_encoder_vs_decoder(encoder: Analysed | None, decoder: Analysed | None) -> str | None:
     """NF4's cost on each track; which costs more is stated only when the intervals separate."""
-    enc, dec = (x.row("bnb_nf4") if x else None for x in (encoder, decoder))
+    enc, dec = (x.row(methods.variant("bnb_nf4")) if x else None for x in (encoder, decoder))
     if enc is None or dec is None or enc.delta_f1 is None or dec.delta_f1 is None:
         return None
     e, d = enc.delta_f1, dec.delta_f1
@@ -102,7 +103,8 @@ def nf4_encoder_vs_decoder(encoder: Analysed | None, decoder: Analysed | None) -
     elif d.high < e.low:
         text += (f"It costs more on the decoder here, so the expectation that the small encoder suffers most does "
                  f"not hold in these results; {names[1]}'s baseline was fine-tuned briefly "
-                 f"({dig(decoder.row('baseline').result, 'training.train_examples') or '?'} examples), so its "
+                 f"({dig(decoder.row(methods.variant('baseline')).result, 'training.train_examples') or '?'} "
+                 "examples), so its "
                  "decision margins are small and more predictions flip when the weights move.")
     else:
         text += (f"The two intervals overlap: {claims.NO_DIFFERENCE} between the two costs on these test sets "
@@ -114,11 +116,11 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
     """What bitsandbytes INT8 bought on the devices it was measured on."""
     parts, devices = [], set()
     for a in tracks:
-        row = a.row("bnb_int8")
+        row = a.row(methods.variant("bnb_int8"))
         if row is None:
             continue
         devices.add(dig(row.result, "latency.device"))
-        base = a.row("baseline")
+        base = a.row(methods.variant("baseline"))
         rss = (f"peak RSS {row.rss_peak_mb:.0f} MB against {base.rss_peak_mb:.0f} MB (one measurement)"
                if base and row.rss_peak_mb and base.rss_peak_mb else "no memory figure")
         parts.append(f"on {a.group.model_tag}: {row.size_verdict.word} ({row.size_verdict.evidence}); speed at batch "
@@ -144,7 +146,7 @@ def _versus(a: Analysed, reference: Row, other: Row) -> tuple[claims.Verdict, cl
 
 def scratch_modes(a: Analysed) -> str | None:
     """The hand-written INT8 in its two modes: the same int8 weights, float or integer matmul."""
-    deq, imm = a.row("scratch_int8_dequant"), a.row("scratch_int8_intmm")
+    deq, imm = a.row(methods.variant("scratch_int8_dequant")), a.row(methods.variant("scratch_int8_intmm"))
     if deq is None or imm is None:
         return None
     quality, speed = _versus(a, deq, imm)
@@ -156,7 +158,7 @@ def scratch_modes(a: Analysed) -> str | None:
 
 def training_budget(a: Analysed, variant: str) -> str | None:
     """A trained variant's result read against how much it was trained, next to the baseline's."""
-    row, base = a.row(variant), a.row("baseline")
+    row, base = a.row(variant), a.row(methods.variant("baseline"))
     if row is None or base is None or row.delta_f1 is None:
         return None
     ours, theirs = (r.result.get("training") or {} for r in (row, base))
@@ -171,7 +173,7 @@ def training_budget(a: Analysed, variant: str) -> str | None:
 def pt2e_vs_eager(a: Analysed) -> str | None:
     """Static PTQ two ways: torch.ao eager (FBGEMM, one wrapped Linear at a time) and PT2E compiled
     for oneDNN with SmoothQuant, both with one activation scale per tensor."""
-    eager, pt2e = a.row("ptq_static"), a.row("ptq_pt2e")
+    eager, pt2e = a.row(methods.variant("ptq_static")), a.row(methods.variant("ptq_pt2e"))
     if eager is None or pt2e is None:
         return None
     quality, speed = _versus(a, eager, pt2e)
@@ -191,7 +193,7 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
 
 def qat_two_ways(a: Analysed) -> str | None:
     """QAT in torch.ao eager mode and on the PT2E graph, with the training each one had."""
-    eager, pt2e = a.row("qat"), a.row("qat_pt2e")
+    eager, pt2e = a.row(methods.variant("qat")), a.row(methods.variant("qat_pt2e"))
     if eager is None or pt2e is None:
         return None
     quality, speed = _versus(a, eager, pt2e)
@@ -213,7 +215,7 @@ class Decision:
 
 def _acceptable(a: Analysed) -> list[Row]:
     """The baseline and every variant whose macro-F1 is not measurably lower than the baseline's."""
-    return [r for r in a.rows if r.variant == "baseline" or r.quality.word != "lower"]
+    return [r for r in a.rows if r.variant == methods.variant("baseline") or r.quality.word != "lower"]
 
 
 def _speed_pick(rows: list[Row], kind: str, label: str) -> tuple[str, str]:
@@ -234,14 +236,14 @@ def decision_table(a: Analysed) -> list[Decision]:
     ok = _acceptable(a)
     lost = [r.variant for r in a.rows if r not in ok]
     rule = "not measurably lower macro-F1 than the baseline" + (f" (excludes {', '.join(lost)})" if lost else "")
-    table = [Decision("quality first", "baseline", rule)]
+    table = [Decision("quality first", methods.variant("baseline"), rule)]
     sized = [r for r in ok if r.size_mb is not None]
     if sized:
         small = min(sized, key=lambda r: r.size_mb)
         table.append(Decision("smallest size", small.variant, f"{small.size_mb:.1f} MB (state dict)"))
     table.append(Decision("batch-1 latency", *_speed_pick(ok, "example", "batch-1")))
     table.append(Decision(f"throughput (batch {a.batch_size})", *_speed_pick(ok, "batch", "batch")))
-    no_data = [r for r in ok if r.variant != "baseline"
+    no_data = [r for r in ok if r.variant != methods.variant("baseline")
                and methods.data_needs(r.method, dig(r.result, "quantization.config")) == "none"]
     if no_data:
         pick, why = _speed_pick(no_data, "batch", "batch")

@@ -56,7 +56,7 @@ def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[s
     unit = copy.deepcopy(config)
     unit.skip_modules = list(config.skip_modules) + [n for n in quantizable if n not in modules]
     unit.embeddings = [e for e in config.embeddings if any(names_module(e, m) for m in modules)]
-    return METHOD.apply(copy.deepcopy(model), unit, context)
+    return METHOD.apply(copy.deepcopy(model), unit, context)[0]
 
 
 def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:

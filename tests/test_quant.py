@@ -13,7 +13,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 from glue.manifest import Manifest, VariantError
-from glue.quant import get_method, methods, quantize_
+from glue.quant import get_method, methods, quantize
 from glue.quant.base import QuantContext
 from glue.quantize import main, quantize_recipe
 from glue.recipe import RecipeError, load_recipe
@@ -175,7 +175,7 @@ def test_gpt2_conv1d_is_quantized_with_its_transposed_weight() -> None:
         config = ScratchConfig(mode=mode)
         layer = Int8Linear.from_float(conv, config)
         assert (layer(x) - expected).abs().max() < 0.05 * expected.abs().max()
-    quantized = quantize_(model, ScratchConfig(mode="intmm"))
+    quantized, _ = quantize(model, ScratchConfig(mode="intmm"))
     block = get_method("scratch_int8").describe(quantized, ScratchConfig(), 8)
     assert block["quantized"]["count"] == 2 * 4  # c_attn, c_proj (attention), c_fc, c_proj (mlp) per block
     assert "score" in block["higher_precision"]["modules"]

@@ -1,6 +1,7 @@
 """What every quantization method shares: its config (parsed and validated from a recipe's
-``quant_config``), the method interface, and the manifest's ``quantization`` block, built by
-walking the quantized model rather than by restating the recipe."""
+``quant_config``), the method interface with its facts (glue/quant/facts.py), the report ``apply``
+returns, and the manifest's ``quantization`` block, built by walking the quantized model rather
+than by restating the recipe."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +17,7 @@ import torch
 
 from data_prep.prepared import Split
 from glue.manifest import DEFAULT_MAX_LENGTH
+from glue.quant.facts import DataNeed, MethodFacts
 from glue.recipe import RecipeError, _type_ok
 from glue.weights import TORCH_STATE
 
@@ -183,14 +185,12 @@ def replace_modules(model: torch.nn.Module, filter_fn: FilterFn,
 
 @dataclass
 class QuantContext:
-    """What a method may need beyond the model: data to calibrate or fine-tune on, and a place
-    to report what it measured (calibration time, QAT wall time) for the manifest."""
+    """What a method may need beyond the model: data to calibrate or fine-tune on."""
 
     tokenizer: Any = None
     split: Split | None = None  # the prepared train split (calibration sample / QAT data)
     max_length: int = DEFAULT_MAX_LENGTH
     training_args: Any = None  # transformers TrainingArguments, QAT only
-    stats: dict[str, Any] = field(default_factory=dict)
 
     def batches(self, batch_size: int, limit: int | None = None) -> list[dict[str, torch.Tensor]]:
         """Tokenized batches of the first ``limit`` texts, sorted by length so padding stays small."""
@@ -205,21 +205,44 @@ class QuantContext:
                                            return_tensors="pt")))
         return out
 
-    def record_calibration(self, batches: list[dict[str, torch.Tensor]], started: float, **details: str) -> None:
+    def calibration(self, batches: list[dict[str, torch.Tensor]], started: float, **details: str) -> dict[str, Any]:
         """The manifest's ``calibration`` block: how many texts of which split, the method's
         ``details`` (observer, where the activation ranges come from) and the seconds since ``started``."""
-        self.stats["calibration"] = {"samples": sum(len(b["input_ids"]) for b in batches),
-                                     "source": self.split.name, **details,
-                                     "time_s": round(time.perf_counter() - started, 2)}
+        return {"samples": sum(len(b["input_ids"]) for b in batches), "source": self.split.name, **details,
+                "time_s": round(time.perf_counter() - started, 2)}
+
+
+@dataclass
+class QuantReport:
+    """What ``apply`` did besides returning the model: the config the model was built with (the
+    outlier scan may add skip modules; the manifest stores this one, so ``rebuild`` gives the same
+    structure) and what it measured, for the manifest."""
+
+    config: QuantConfig
+    calibration: dict[str, Any] | None = None   # the sample the ranges or scales came from
+    outlier_scan: dict[str, Any] | None = None  # the Linears kept FP32 for outlier tokens
+    training: dict[str, Any] | None = None      # QAT's fine-tune: the manifest's training block
+
+    def quantization_entries(self) -> dict[str, Any]:
+        """The measurements that belong in the manifest's ``quantization`` block."""
+        return {k: v for k, v in (("calibration", self.calibration), ("outlier_scan", self.outlier_scan))
+                if v is not None}
+
+
+Applied = tuple[torch.nn.Module, QuantReport]
 
 
 class QuantMethod:
-    """One quantization method. ``apply`` quantizes a loaded FP32 model; ``rebuild`` turns an
-    FP32 model built from config.json into the same quantized *structure* (no data), so a saved
-    state dict can be loaded into it without unpickling modules."""
+    """One quantization method and its facts. ``apply`` quantizes a loaded FP32 model; ``rebuild``
+    turns an FP32 model built from config.json into the same quantized *structure* (no data), so a
+    saved state dict can be loaded into it without unpickling modules."""
 
     name: ClassVar[str]
     config_cls: ClassVar[type[QuantConfig]]
+    title: ClassVar[str]          # the reports' name for it
+    description: ClassVar[str]    # the reports' paragraph on the technique
+    data: ClassVar[DataNeed]
+    families: ClassVar[tuple[str, ...]] = ("encoder",)
     backend: ClassVar[str]
     weights_file: ClassVar[str] = TORCH_STATE
     # Ops that carry no weight and stay FP32, with the reason; recorded in the manifest.
@@ -227,10 +250,21 @@ class QuantMethod:
     # torch.ao's quantized kernels exist for CPU only.
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
+    @property
+    def facts(self) -> MethodFacts:
+        return MethodFacts(self.name, self.title, self.description, self.data, self.devices, self.families)
+
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        """What a run with ``config`` (a manifest's quantization config) read; the method's own
+        ``data`` unless an option changes it."""
+        return self.data
+
     def is_quantized(self, module: torch.nn.Module) -> bool:
         raise NotImplementedError
 
-    def apply(self, model: torch.nn.Module, config: QuantConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: QuantConfig, context: QuantContext) -> Applied:
+        """The quantized model (``model`` itself, changed in place, or a new one: use the returned
+        one) and the report. ``config`` is left as it was."""
         raise NotImplementedError
 
     def rebuild(self, model: torch.nn.Module, config: QuantConfig) -> torch.nn.Module:
@@ -251,6 +285,10 @@ class QuantMethod:
         state = torch.load(folder / self.weights_file, weights_only=True)
         model.load_state_dict(state, strict=True)
         return model.eval()
+
+    def place(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """Put a loaded model on ``device`` (a method whose loading places its modules keeps it)."""
+        return model.to(device)
 
     def observers(self, config: QuantConfig) -> dict[str, str]:
         """How weight and activation ranges are found, in words, for the manifest."""

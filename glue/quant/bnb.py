@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, require
+from glue.quant.base import Applied, QuantConfig, QuantContext, QuantMethod, QuantReport, require
+from glue.quant.facts import DataNeed
 from glue.recipe import RecipeError, llamafactory_defaults
 
 if TYPE_CHECKING:
@@ -85,6 +86,12 @@ def kept_linears(model: torch.nn.Module, config: QuantConfig) -> list[str]:
 class Bnb(QuantMethod):
     name = "bnb"
     config_cls = BnbConfig
+    title = "bitsandbytes"
+    description = ("bitsandbytes load-time quantization of the fine-tuned checkpoint: LLM.int8() (int8 weights, "
+                   "outlier activation columns in 16-bit) or 4-bit NF4/FP4 with optional double quantization. No "
+                   "calibration, no training.")
+    data = DataNeed.NONE
+    families = ("encoder", "decoder")
     backend = "bitsandbytes via transformers BitsAndBytesConfig"
     fp32_ops = ("Embeddings, LayerNorm, softmax, GELU, attention matmuls and the skipped heads stay FP32: "
                 "bitsandbytes replaces nn.Linear only; the 6-way head in NF4 fails on CPU "
@@ -101,14 +108,14 @@ class Bnb(QuantMethod):
                           + (", block scales quantized again (double quantization)" if config.double_quant else ""),
                 "activation": f"none: weights dequantized to {config.compute_dtype} for the matmul"}
 
-    def apply(self, model: torch.nn.Module, config: BnbConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: BnbConfig, context: QuantContext) -> Applied:
         source = Path(model.name_or_path)
         require((source / "config.json").is_file(), "method",
                 f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
         # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
         # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
         skip = kept_linears(model, config)
-        return self._from_pretrained(source, config.hf_config(skip))
+        return self._from_pretrained(source, config.hf_config(skip)), QuantReport(config)
 
     @staticmethod
     def _from_pretrained(folder: Path, quantization_config=None) -> torch.nn.Module:
@@ -122,6 +129,9 @@ class Bnb(QuantMethod):
 
     def load(self, folder: Path, config: BnbConfig) -> torch.nn.Module:
         return self._from_pretrained(folder)
+
+    def place(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        return model  # bitsandbytes places its own modules while loading
 
 
 METHOD = Bnb()

@@ -27,8 +27,6 @@ def load_quantized(path: Path, manifest: Manifest, device: torch.device) -> Vari
         raise VariantError(f"{path / MANIFEST}: quantization block: {err}; {REBUILD}") from None
     if device.type not in method.devices:
         raise VariantError(f"{path}: {method.name} runs on {', '.join(method.devices)} only, not {device}")
-    model = method.load(path, config)
-    if method.name != "bnb":  # bitsandbytes places its own modules
-        model = model.to(device)
+    model = method.place(method.load(path, config), device)
     tokenizer = AutoTokenizer.from_pretrained(path)
     return Variant.from_manifest(path, model, tokenizer, manifest, device)

@@ -5,18 +5,22 @@ with one scale per tensor. Where a few tokens carry values hundreds of times the
 (MPNet's feed-forward outputs reach 600x), that scale leaves the typical token less than one int8
 step and the prediction collapses. The scan measures, on a sample of the train split, each Linear's
 *token spread*: the largest token's absolute maximum over the median token's, for its input and its
-output, padding excluded. Linears whose spread exceeds ``outlier_ratio`` stay FP32; they are added to
-``skip_modules``, so the saved config rebuilds the same structure without data.
+output, padding excluded. Linears whose spread exceeds ``outlier_ratio`` stay FP32: the scan returns a
+copy of the config with them added to ``skip_modules``, which the manifest stores, so the saved config
+rebuilds the same structure without data.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 
 from glue.quant.base import QuantConfig, QuantContext, layer_filter, observe, require
 
 SCAN_BATCH_SIZE = 32
+C = TypeVar("C", bound="OutlierOption")
 
 
 @dataclass
@@ -60,16 +64,16 @@ def token_spreads(model: torch.nn.Module, config: QuantConfig, batches: list[dic
     return spreads
 
 
-def keep_outliers_fp32(model: torch.nn.Module, config: OutlierOption, context: QuantContext) -> None:
-    """When ``config.outlier_ratio`` is set, scan ``model`` (FP32, eval mode) and add the Linears above
-    it to ``config.skip_modules``; the manifest's ``outlier_scan`` block lists them with their spreads."""
+def keep_outliers_fp32(model: torch.nn.Module, config: C, context: QuantContext) -> tuple[C, dict[str, Any] | None]:
+    """When ``config.outlier_ratio`` is set, scan ``model`` (FP32, eval mode) and return a copy of
+    ``config`` that also skips the Linears above it, with the manifest's ``outlier_scan`` block
+    (them and their spreads); otherwise ``config`` itself and None."""
     if not config.outlier_ratio:
-        return
+        return config, None
     spreads = token_spreads(model.eval(), config, context.batches(SCAN_BATCH_SIZE, config.outlier_samples))
     kept = {name: round(value, 1) for name, value in sorted(spreads.items(), key=lambda item: -item[1])
             if value > config.outlier_ratio}
-    config.skip_modules = [*config.skip_modules, *kept]
     quantized = [round(value, 1) for value in spreads.values() if value <= config.outlier_ratio]
-    context.stats["outlier_scan"] = {
-        "ratio": config.outlier_ratio, "texts": min(config.outlier_samples, len(context.split.texts)),
-        "kept_fp32": kept, "largest_quantized": max(quantized, default=None)}
+    scan = {"ratio": config.outlier_ratio, "texts": min(config.outlier_samples, len(context.split.texts)),
+            "kept_fp32": kept, "largest_quantized": max(quantized, default=None)}
+    return dataclasses.replace(config, skip_modules=[*config.skip_modules, *kept]), scan

@@ -19,14 +19,17 @@ from typing import Any, Literal
 import torch
 
 from glue.quant.base import (
+    Applied,
     Int8EmbeddingsOption,
     QuantContext,
     QuantMethod,
+    QuantReport,
     layer_filter,
     require,
     require_embeddings_found,
     select,
 )
+from glue.quant.facts import DataNeed
 from glue.quant.smooth import SMOOTHED_INNER, SmoothQuantOption, smooth_, smoothed_structure_
 
 
@@ -48,6 +51,13 @@ def _is_torch_ao_quantized(module: torch.nn.Module) -> bool:
 class PTQDynamic(QuantMethod):
     name = "ptq_dynamic"
     config_cls = DynamicConfig
+    title = "PTQ-dynamic"
+    description = ("Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; activations "
+                   "are quantized on the fly with a scale computed per batch (so a text's result can depend on which "
+                   "texts share its batch), and no calibration ranges are stored. With SmoothQuant on, outlier input "
+                   "channels are first divided by per-channel scales (multiplied into the weight columns) set from a "
+                   "few hundred unlabelled texts.")
+    data = DataNeed.NONE
     backend = "torch.ao.quantization.quantize_dynamic (eager, fbgemm/x86 kernels)"
     fp32_ops = ("LayerNorm, softmax, GELU, attention score/context matmuls, position and token-type embeddings, "
                 "and the skipped heads run in FP32: torch.ao's dynamic mode only has int8 kernels for Linear "
@@ -63,6 +73,10 @@ class PTQDynamic(QuantMethod):
                 "embedding": "per-row float scale and offset (float_qparams), quint8, weight-only",
                 "smoothing": f"SmoothQuant alpha={config.smooth_alpha}" if config.smooth_alpha else "none"}
 
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        """SmoothQuant reads unlabelled texts: a data-free method stops being one when it is on."""
+        return DataNeed.CALIBRATION if config.get("smooth_alpha") else self.data
+
     def describe(self, model: torch.nn.Module, config: DynamicConfig, bits: int) -> dict[str, Any]:
         """The base walk, with each smoothed Linear named as in the recipe's model."""
         block = super().describe(model, config, bits)
@@ -73,13 +87,14 @@ class PTQDynamic(QuantMethod):
         """SmoothQuant is on and there is a Linear to smooth (a config quantizing embeddings alone has none)."""
         return bool(config.smooth_alpha) and bool(select(model, layer_filter(config)))
 
-    def apply(self, model: torch.nn.Module, config: DynamicConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: DynamicConfig, context: QuantContext) -> Applied:
+        calibration = None
         if self.smooths(model, config):
             start, batches = time.perf_counter(), config.calibration_batches(context)
             with torch.no_grad():
                 smooth_(model.eval(), layer_filter(config), batches, config.smooth_alpha)
-            context.record_calibration(batches, start, input_ranges="per batch at run time")
-        return self.quantize_(model, config)
+            calibration = context.calibration(batches, start, input_ranges="per batch at run time")
+        return self.quantize_(model, config), QuantReport(config, calibration=calibration)
 
     def rebuild(self, model: torch.nn.Module, config: DynamicConfig) -> torch.nn.Module:
         """The smoothed structure (scales of 1, overwritten by the saved state), then the same quantization."""

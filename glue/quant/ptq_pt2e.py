@@ -30,7 +30,8 @@ from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import Int8EmbeddingsOption, QuantContext, QuantMethod, layer_filter, require
+from glue.quant.base import Applied, Int8EmbeddingsOption, QuantContext, QuantMethod, QuantReport, layer_filter, require
+from glue.quant.facts import DataNeed
 from glue.quant.int8_embedding import Int8Embedding, int8_tables_
 from glue.quant.smooth import SMOOTHED_INNER, SmoothQuantOption, smooth_, smoothed_structure_
 
@@ -228,6 +229,15 @@ def restore(prepared: torch.fx.GraphModule, state: dict[str, torch.Tensor]) -> N
 class PTQPT2E(QuantMethod):
     name = "ptq_pt2e"
     config_cls = PT2EConfig
+    title = "PTQ-static (PT2E)"
+    description = ("Post-training static quantization for oneDNN, compiled: the model is exported as one graph "
+                   "(torch.export), SmoothQuant first divides each Linear's outlier input channels by a per-channel "
+                   "scale that it multiplies into the weight columns, observers calibrate one int8 range per "
+                   "activation tensor, and Inductor compiles the int8 graph, fusing quantize/dequantize steps with the "
+                   "surrounding element-wise ops around oneDNN's int8 matmuls (AMX or AVX-512 VNNI). The word "
+                   "embedding table is stored int8 with one scale per row; a lookup dequantizes only the rows it "
+                   "reads.")
+    data = DataNeed.CALIBRATION
     backend = ("torchao PT2E: torch.export + X86InductorQuantizer (prepare_pt2e/convert_pt2e) + torch.compile "
                "(Inductor, freezing), oneDNN int8 kernels")
     weights_file = STATE_FILE
@@ -238,7 +248,7 @@ class PTQPT2E(QuantMethod):
                 "activation": f"{config.activation_observer} observer, affine uint8 per tensor, 8-bit",
                 "smoothing": f"SmoothQuant alpha={config.smooth_alpha}" if config.smooth_alpha else "none"}
 
-    def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> Applied:
         batches = config.calibration_batches(context)
         self.int8_ready_(model, config, batches)
         return self.calibrate_and_convert(model, config, context, batches)
@@ -253,9 +263,10 @@ class PTQPT2E(QuantMethod):
 
     def calibrate_and_convert(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
                               batches: list[dict[str, torch.Tensor]],
-                              ranges: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> PT2EClassifier:
+                              ranges: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> Applied:
         """Observe the Linear inputs on ``batches`` and convert; ``ranges`` (Linear name -> input
-        min, max), when given, replaces what was observed (QAT's learned ranges)."""
+        min, max), when given, replaces what was observed (QAT's learned ranges). The model is a
+        :class:`PT2EClassifier`."""
         start = time.perf_counter()
         with torch.no_grad():
             prepared = prepare(model, config, batches[-1], context.max_length)
@@ -269,10 +280,10 @@ class PTQPT2E(QuantMethod):
                 observer = prepared.get_submodule(observers[name])
                 observer.min_val.copy_(low)
                 observer.max_val.copy_(high)
-        context.record_calibration(batches, start, observer=config.activation_observer,
-                                   input_ranges="learned in training" if ranges else "observed")
+        calibration = context.calibration(batches, start, observer=config.activation_observer,
+                                          input_ranges="learned in training" if ranges else "observed")
         state = saved_state(prepared)
-        return PT2EClassifier(convert(prepared), model.config, config.compile, state)
+        return PT2EClassifier(convert(prepared), model.config, config.compile, state), QuantReport(config, calibration)
 
     def save(self, model: PT2EClassifier, folder: Path) -> None:
         from safetensors.torch import save_file

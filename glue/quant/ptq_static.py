@@ -16,7 +16,17 @@ from typing import Literal
 import torch
 from tqdm import tqdm
 
-from glue.quant.base import CalibrationOption, QuantContext, QuantMethod, layer_filter, replace_modules, require
+from glue.quant.base import (
+    Applied,
+    CalibrationOption,
+    QuantContext,
+    QuantMethod,
+    QuantReport,
+    layer_filter,
+    replace_modules,
+    require,
+)
+from glue.quant.facts import DataNeed
 from glue.quant.outliers import OutlierOption, keep_outliers_fp32
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
@@ -85,6 +95,10 @@ def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
 class PTQStatic(QuantMethod):
     name = "ptq_static"
     config_cls = StaticConfig
+    title = "PTQ-static"
+    description = ("Post-training static quantization: observers record activation ranges on calibration batches, "
+                   "then weights and activations both run in int8 with fixed scales and zero-points.")
+    data = DataNeed.CALIBRATION
     backend = "torch.ao.quantization eager mode (QuantWrapper per Linear, prepare/convert)"
     fp32_ops = FP32_OPS
 
@@ -97,20 +111,20 @@ class PTQStatic(QuantMethod):
         return {"weight": weight, "activation": f"{config.activation_observer} observer, affine quint8 per tensor, " +
                 ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
-    def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> Applied:
         from torch.ao.quantization import convert, prepare
 
         torch.backends.quantized.engine = config.backend
         batches = config.calibration_batches(context)
-        keep_outliers_fp32(model, config, context)
+        config, scan = keep_outliers_fp32(model, config, context)
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         start = time.perf_counter()
         with torch.inference_mode():
             for batch in tqdm(batches, desc="calibrating", unit="batch"):
                 model(**batch)
-        context.record_calibration(batches, start, observer=config.activation_observer)
-        return convert(model, inplace=True)
+        calibration = context.calibration(batches, start, observer=config.activation_observer)
+        return convert(model, inplace=True), QuantReport(config, calibration=calibration, outlier_scan=scan)
 
     def rebuild(self, model: torch.nn.Module, config: EagerConfig) -> torch.nn.Module:
         """The quantized structure without calibrating: observers that saw no data give placeholder

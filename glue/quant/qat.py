@@ -6,11 +6,12 @@ PTQ's. Epochs, learning rate and batch size come from the recipe's LLaMA-Factory
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
-from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, QuantContext, require
+from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, Applied, QuantContext, QuantReport, require
+from glue.quant.facts import DataNeed
 from glue.quant.outliers import keep_outliers_fp32
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
 
@@ -46,15 +47,15 @@ def require_training_data(context: QuantContext) -> None:
             "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
 
 
-def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int) -> None:
+def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int) -> dict[str, Any]:
     """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys;
-    what it did goes to the manifest's training block (through ``context.stats``). Callers check
+    returns what it did, for the manifest's training block. Callers check
     :func:`require_training_data` first, before any slow preparation."""
     from glue.training import count_parameters, make_trainer, train_with_stats
 
     trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
     args = context.training_args
-    context.stats["training"] = {
+    return {
         **train_with_stats(trainer, resume_from=None), "max_steps": args.max_steps,
         "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
         "source": context.split.name, "frozen_lower_layers": frozen_layers,
@@ -64,6 +65,11 @@ def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int)
 class QAT(PTQStatic):
     name = "qat"
     config_cls = QATConfig
+    title = "QAT"
+    description = ("Quantization-aware training: fake-quantize modules round weights and activations to the int8 grid "
+                   "in the forward pass while gradients flow through unchanged (straight-through estimator); after a "
+                   "short fine-tune the model is converted to real int8.")
+    data = DataNeed.TRAINING
     backend = "torch.ao.quantization eager mode (QuantWrapper per Linear, prepare_qat/convert)"
 
     def observers(self, config: QATConfig) -> dict[str, str]:
@@ -72,18 +78,18 @@ class QAT(PTQStatic):
         return {"weight": weight, "activation": "FakeQuantize(MovingAverageMinMaxObserver), affine quint8 per tensor, " +
                 ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
-    def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> torch.nn.Module:
+    def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> Applied:
         from torch.ao.quantization import convert, prepare_qat
 
         require_training_data(context)
         torch.backends.quantized.engine = config.backend
-        keep_outliers_fp32(model, config, context)
+        config, scan = keep_outliers_fp32(model, config, context)
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
-        fine_tune(model, context, config.freeze_layers)
-        return convert(model.eval(), inplace=True)
+        training = fine_tune(model, context, config.freeze_layers)
+        return convert(model.eval(), inplace=True), QuantReport(config, outlier_scan=scan, training=training)
 
 
 METHOD = QAT()

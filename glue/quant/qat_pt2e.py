@@ -20,11 +20,11 @@ import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from glue.manifest import VariantError
-from glue.quant.base import QuantContext, require
+from glue.quant.base import Applied, QuantContext, require
+from glue.quant.facts import DataNeed
 from glue.quant.ptq_pt2e import (
     EXPORT_ROOT,
     PTQPT2E,
-    PT2EClassifier,
     PT2EConfig,
     input_observers,
     prepare,
@@ -89,6 +89,12 @@ def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) ->
 class QATPT2E(PTQPT2E):
     name = "qat_pt2e"
     config_cls = QATPT2EConfig
+    title = "QAT (PT2E)"
+    description = ("Quantization-aware training on the exported graph: the PT2E steps above (int8 embedding table, "
+                   "SmoothQuant), then fake quantizers on each Linear's weight and input while a short fine-tune "
+                   "adapts the weights to int8 rounding; the trained model is then calibrated, converted and compiled "
+                   "exactly like the post-training PT2E variant, whose saved format and loader it shares.")
+    data = DataNeed.TRAINING
     backend = ("torchao PT2E QAT: torch.export (training graph) + X86InductorQuantizer(is_qat) + prepare_qat_pt2e, "
                "fine-tune, then ptq_pt2e's calibration, convert_pt2e and torch.compile (Inductor, oneDNN int8)")
 
@@ -98,16 +104,18 @@ class QATPT2E(PTQPT2E):
                               "training, affine uint8 per tensor, 8-bit",
                 "training": "FusedMovingAvgObsFakeQuantize on weights (per channel) and Linear inputs (per tensor)"}
 
-    def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> PT2EClassifier:
+    def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> Applied:
         require_training_data(context)
         batches = config.calibration_batches(context)
         self.int8_ready_(model, config, batches)
         graph = prepare(model, config, batches[-1], context.max_length, qat=True)
         if config.freeze_layers:
             freeze_lower(graph, config.freeze_layers)
-        fine_tune(LossOf(graph), context, config.freeze_layers)
+        training = fine_tune(LossOf(graph), context, config.freeze_layers)
         copy_trained_weights(graph, model)
-        return self.calibrate_and_convert(model, config, context, batches, learned_ranges(graph))
+        quantized, report = self.calibrate_and_convert(model, config, context, batches, learned_ranges(graph))
+        report.training = training
+        return quantized, report
 
 
 METHOD = QATPT2E()

@@ -16,7 +16,18 @@ from typing import Literal
 import torch
 from safetensors.torch import load_model, save_model
 
-from glue.quant.base import QuantConfig, QuantContext, QuantMethod, is_conv1d, layer_filter, replace_modules, require
+from glue.quant.base import (
+    Applied,
+    QuantConfig,
+    QuantContext,
+    QuantMethod,
+    QuantReport,
+    is_conv1d,
+    layer_filter,
+    replace_modules,
+    require,
+)
+from glue.quant.facts import DataNeed
 from glue.quant.int8_math import QTensor, dequantize, int8_matmul, quantize
 
 
@@ -84,6 +95,12 @@ class Int8Linear(torch.nn.Module):
 class ScratchInt8(QuantMethod):
     name = "scratch_int8"
     config_cls = ScratchConfig
+    title = "INT8 from scratch"
+    description = ("INT8 quantization written from scratch in this project (no quantization library): int8 weights "
+                   "with scales; 'dequant' mode expands them back to FP32 for every matmul (a size win only), 'intmm' "
+                   "mode multiplies int8 weights by int8 activations with integer accumulation.")
+    data = DataNeed.NONE
+    families = ("encoder", "decoder")
     backend = "glue.quant.int8_math (hand-written; intmm mode uses torch._int_mm)"
     weights_file = "quantized_model.safetensors"
     devices = ("cpu", "cuda")
@@ -100,13 +117,13 @@ class ScratchInt8(QuantMethod):
                       f"dynamic symmetric int8 absmax, {config.activation_granularity.replace('_', ' ')}")
         return {"weight": weight, "activation": activation}
 
-    def apply(self, model: torch.nn.Module, config: ScratchConfig, context: QuantContext) -> torch.nn.Module:
-        replace_modules(model, layer_filter(config, conv1d=True), lambda module: Int8Linear.from_float(module, config))
-        return model.eval()
+    def apply(self, model: torch.nn.Module, config: ScratchConfig, context: QuantContext) -> Applied:
+        return self.rebuild(model, config), QuantReport(config)
 
     def rebuild(self, model: torch.nn.Module, config: ScratchConfig) -> torch.nn.Module:
         """Quantizing the randomly initialised model gives the right shapes; the load overwrites them."""
-        return self.apply(model, config, QuantContext())
+        replace_modules(model, layer_filter(config, conv1d=True), lambda module: Int8Linear.from_float(module, config))
+        return model.eval()
 
     def save(self, model: torch.nn.Module, folder) -> None:
         model.config.save_pretrained(folder)
