@@ -30,11 +30,10 @@ def _sensitivity(results_dir: Path, a: Analysed) -> tuple[dict[str, Any] | None,
     return (json.loads(path.read_text()) if path.is_file() else None), rel
 
 
-def agnews(tracks: list[Analysed], encoders: list[Analysed], fig_dir: Path,
-           student: handin.Student) -> dict[str, Any]:
+def agnews(tracks: list[Analysed], encoders: list[Analysed], fig_dir: Path) -> dict[str, Any]:
     """agnews.pdf: the common hand-in with every variant's latency and the 4-bit origin analysed."""
     view = handin.context("agnews", "Quantizing a decoder news classifier: INT8 from scratch and bitsandbytes",
-                          tracks, fig_dir, student, every_confusion=True)
+                          tracks, fig_dir, every_confusion=True)
     return handin_agnews.extend(view, tracks[0], encoders)
 
 
@@ -71,8 +70,11 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
     for a in tracks:
         sens, where = _sensitivity(results_dir, a)
         confusion = figures.confusion_grid(a.group, fig_dir / f"confusion_{a.group.key}.png")
+        trade = figures.tradeoff(a.rows, f"{a.group.model_tag} on {a.group.split_label}",
+                                 fig_dir / f"tradeoff_{a.group.key}.png")
         views.append({
             "a": a, "group": a.group, "rows": a.rows, "confusion": f"figures/{confusion.name}",
+            "tradeoff": trade and f"figures/{trade.name}",
             "blocks": [{"variant": r.variant,
                         "quantization": blocks.appendix_rows(blocks.quant_block(r.result), blocks.HIDDEN_QUANT_KEYS),
                         "training": blocks.appendix_rows(r.result.get("training")),

@@ -266,12 +266,11 @@ def track_view(a: Analysed, fig_dir: Path, every_confusion: bool = False) -> dic
             "insights": insights(a), "headline": headline(a), "stats": statistics_box(a)}
 
 
-def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, student: Student,
-            every_confusion: bool = False) -> dict[str, Any]:
+def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, every_confusion: bool = False) -> dict[str, Any]:
     """The template context of one dataset's hand-in; the first track leads."""
     views = [track_view(a, fig_dir, every_confusion) for a in tracks]
     lead = tracks[0]
-    return {"title": title, "dataset": dataset, "student": student, "lead": views[0], "others": views[1:],
+    return {"title": title, "dataset": dataset, "lead": views[0], "others": views[1:],
             "labels": lead.group.labels,
             "ptq_qat": f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
             "qlora": f"figures/{figures.qlora(fig_dir / 'qlora.png').name}",

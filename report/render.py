@@ -81,7 +81,7 @@ def handin_problems(html: str) -> list[str]:
     """Build words anywhere, and identifiers outside the names appendix, of a hand-in."""
     body = re.sub(r'<section class="codenames">.*?</section>', "", html, flags=re.S)
     text = plain_text(body)
-    found = [f"{w.strip()!r}" for w in BUILD_WORDS if w in text]
+    found = [repr(w) for w in BUILD_WORDS if w in text]
     found += [f"identifier {m.group(0)!r}" for m in IDENTIFIER.finditer(text)]
     return found
 
@@ -123,8 +123,8 @@ DOCUMENTS = ("emotion", "agnews", "metrics", "appendix")
 TEMPLATE = {"emotion": "handin", "agnews": "agnews", "metrics": "metrics", "appendix": "appendix"}
 
 
-def contexts(results_dir: Path, out_dir: Path, n_resamples: int, only: tuple[str, ...] | None = None,
-             student: handin.Student = handin.Student()) -> dict[str, dict[str, Any]]:
+def contexts(results_dir: Path, out_dir: Path, n_resamples: int,
+             only: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
     """The documents' template contexts (every document by default: the four, and one hand-in per
     other dataset), from the result JSONs alone."""
     from report import metrics_essay
@@ -136,13 +136,13 @@ def contexts(results_dir: Path, out_dir: Path, n_resamples: int, only: tuple[str
     out = {}
     if wanted("emotion") and tracks["emotion"]:
         out["emotion"] = handin.context(
-            "emotion", "Quantizing an emotion classifier: PTQ, QAT and QLoRA", tracks["emotion"], fig_dir, student)
+            "emotion", "Quantizing an emotion classifier: PTQ, QAT and QLoRA", tracks["emotion"], fig_dir)
     if wanted("agnews") and tracks["agnews"]:
-        out["agnews"] = documents.agnews(tracks["agnews"], tracks["emotion"], fig_dir, student)
+        out["agnews"] = documents.agnews(tracks["agnews"], tracks["emotion"], fig_dir)
     for dataset, own in documents.by_dataset(tracks["other"]).items():
         if wanted(dataset):
             out[dataset] = handin.context(dataset, f"Quantizing a {dataset} classifier: every method measured",
-                                          own, fig_dir, student)
+                                          own, fig_dir)
     if wanted("metrics"):
         out["metrics"] = metrics_essay.context()
     if wanted("appendix"):
@@ -156,13 +156,18 @@ def render(results_dir: Path, out_dir: Path, pdf: bool = True, n_resamples: int 
     css = (TEMPLATES / "style.css").read_text()
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     outputs = {}
-    for name, context in contexts(results_dir, out_dir, n_resamples, only, student).items():
-        html = env.get_template(f"{TEMPLATE.get(name, 'handin')}.html.j2").render(**context, css=css, created=created)
+    for name, context in contexts(results_dir, out_dir, n_resamples, only).items():
+        html = env.get_template(f"{TEMPLATE.get(name, 'handin')}.html.j2").render(**context, css=css, created=created,
+                                                                                  student=student)
         html_path = out_dir / f"{name}.html"
         atomic_write_text(html_path, html)
         check(name, html, is_handin=name not in ("metrics", "appendix"))
         pdf_path, pages = _write_pdf(html, out_dir, name) if pdf else (None, None)
         outputs[name] = Rendered(html_path, pdf_path, pages)
+    unknown = sorted(set(only or ()) - set(outputs))
+    if unknown:
+        raise ReportError(f"no results for {', '.join(unknown)} under {results_dir}: evaluate them first "
+                          f"(make all DATASET={unknown[0]})")
     return outputs
 
 
