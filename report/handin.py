@@ -16,6 +16,7 @@ import yaml
 
 from report import claims, figures, names, stats
 from report.analysis import ALPHA, Analysed, Row, dig
+from report.blocks import quant_summary
 
 DEVIATIONS = Path(__file__).with_name("deviations.yaml")
 # A variant trained with another objective joins the main table only within this loss of the
@@ -148,8 +149,6 @@ def _setting(r: Row, recipe_key: str, training_key: str) -> Any:
 
 def config_rows(a: Analysed) -> list[dict[str, str]]:
     """Per variant: what was quantized, how, what stayed in higher precision, and how it trained."""
-    from report.blocks import quant_summary
-
     layers = n_layers(a)
     out = []
     for r in a.rows:
@@ -198,7 +197,7 @@ def _class_shift(row: Row, base: Row, labels: list[str]) -> str:
     if not changes:
         return ""
     d, k = min(changes)
-    return f"; its largest per-class F1 change is {k} at {claims.pts(d)} points"
+    return f"; largest per-class F1 change: {k}, {claims.pts(d)} points"
 
 
 def insight(row: Row, a: Analysed) -> str:
@@ -207,14 +206,12 @@ def insight(row: Row, a: Analysed) -> str:
     name = names.variant(row.variant)
     if base is None or row.delta_f1 is None:
         return f"{name}: macro-F1 {row.macro_f1.estimate:.3f}; no paired comparison with a baseline."
-    text = f"{name}: macro-F1 {delta_text(row)} against FP32"
+    text = f"{name}: macro-F1 {delta_text(row)}"
     if row.mcnemar is not None:
         m = row.mcnemar
-        text += (f"; it changes {m.broken} correct predictions to wrong and {m.fixed} wrong to correct "
-                 f"(McNemar, Holm-adjusted p = {row.p_holm:.2g})")
+        test = f"significant, Holm-adjusted p = {row.p_holm:.2g}" if row.significant else "not significant"
+        text += f"; {m.broken} right answers turn wrong, {m.fixed} wrong turn right (McNemar: {test})"
     text += _class_shift(row, base, a.group.labels)
-    if row.size_ratio:
-        text += f"; {row.size_ratio:.1f}x smaller"
     if row.speed_batch is not None:
         text += f"; batch-{a.batch_size} speed-up {speed_text(row.speed_bn, row.speed_batch)}"
     share = dig(row.result, "training.parameters.trainable_pct")
@@ -275,5 +272,6 @@ def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, eve
             "ptq_qat": f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
             "qlora": f"figures/{figures.qlora(fig_dir / 'qlora.png').name}",
             "deviations": deviations(lead, tracks[1:]),
-            "glossary": names.glossary(list(dict.fromkeys(r.variant for a in tracks for r in a.rows))),
+            "glossary": names.glossary(list(dict.fromkeys(r.variant for a in tracks for r in a.rows)),
+                                       [v for a in tracks for r in a.rows for v in quant_summary(r.result).values()]),
             "references": yaml.safe_load(DEVIATIONS.read_text())["references"]}

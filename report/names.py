@@ -59,7 +59,9 @@ def words(text: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
-def glossary(variants: list[str]) -> list[tuple[str, str]]:
-    """(identifier, reader name) for the variants a document shows, then the library terms."""
+def glossary(variants: list[str], texts: list[str]) -> list[tuple[str, str]]:
+    """(identifier, reader name) for the variants a document shows, then the library terms its
+    source texts used before ``words`` replaced them."""
     rows = [(v, variant(v)) for v in variants]
-    return rows + [(t, w or "(dropped)") for t, w in TERMS.items() if not t.startswith("(")]
+    used = {m.group(0) for text in texts for m in _TERM_PATTERN.finditer(text)}
+    return rows + [(t, w) for t, w in TERMS.items() if t in used and w]
