@@ -135,7 +135,7 @@ def confusion_grid(group: Group, path: Path, variants: list[str] | None = None,
                    titles: dict[str, str] | None = None) -> Path:
     """Row-normalised confusion matrices, one small panel per variant, same colour scale."""
     variants = [v for v in (variants or group.results) if v in group.results]
-    cols = min(5 if titles is None else 4, len(variants))
+    cols = min(5 if titles is None or len(group.labels) <= 4 else 4, len(variants))
     nrows = -(-len(variants) // cols)
     n = len(group.labels)
     fig, axes = plt.subplots(nrows, cols, figsize=(1.75 * cols, 1.85 * nrows), squeeze=False)

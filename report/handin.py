@@ -63,7 +63,7 @@ def in_main_table(row: Row) -> str | None:
     budget = BUDGETED.get(row.variant)
     if budget is None or row.delta_f1 is None or row.delta_f1.estimate >= -budget:
         return None
-    return (f"{names.variant(row.variant)} loses {claims.pts(-row.delta_f1.estimate)} points of macro-F1, more than "
+    return (f"{names.variant(row.variant)} loses {-row.delta_f1.estimate * 100:.1f} points of macro-F1, more than "
             f"the {budget * 100:.1f}-point budget for a 4-bit variant")
 
 
@@ -74,7 +74,7 @@ def headline(a: Analysed) -> list[str]:
         return ["No FP32 baseline was evaluated, so no variant is compared with it."]
     ok = [r for r in acceptable(a.rows) if in_main_table(r) is None]
     out = [f"The FP32 baseline reaches macro-F1 {base.macro_f1.estimate:.3f} and accuracy {base.accuracy.estimate:.3f} "
-           f"on {names.words(a.group.split_label)} at {mib(base.size_mb)}."]
+           f"at {mib(base.size_mb)}."]
     sized = [r for r in ok if r.size_mb]
     if sized:
         small = min(sized, key=lambda r: r.size_mb)
@@ -267,10 +267,12 @@ def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, eve
     """The template context of one dataset's hand-in; the first track leads."""
     views = [track_view(a, fig_dir, every_confusion) for a in tracks]
     lead = tracks[0]
+    methods = {r.method for a in tracks for r in a.rows}
     return {"title": title, "dataset": dataset, "lead": views[0], "others": views[1:],
             "labels": lead.group.labels,
-            "ptq_qat": f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
-            "qlora": f"figures/{figures.qlora(fig_dir / 'qlora.png').name}",
+            "ptq_qat": any(m.startswith(("ptq", "qat")) for m in methods)
+            and f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
+            "qlora": any(m.startswith("qlora") for m in methods) and f"figures/{figures.qlora(fig_dir / 'qlora.png').name}",
             "deviations": deviations(lead, tracks[1:]),
             "glossary": names.glossary(list(dict.fromkeys(r.variant for a in tracks for r in a.rows)),
                                        [v for a in tracks for r in a.rows for v in quant_summary(r.result).values()]),

@@ -56,7 +56,7 @@ def words(text: str) -> str:
     """A library description with its identifiers replaced by reader words."""
     text = _SPLIT.sub(lambda m: SPLITS[m.group(1)], text)
     text = _FILE.sub(lambda m: f"the {m.group(1)} file", _TERM_PATTERN.sub(lambda m: TERMS[m.group(0)], text))
-    return re.sub(r"\s{2,}", " ", text).strip()
+    return re.sub(r"\s+,", ",", re.sub(r"\s{2,}", " ", text)).strip()
 
 
 def glossary(variants: list[str], texts: list[str]) -> list[tuple[str, str]]:
