@@ -62,7 +62,7 @@ def test_page_limits_and_outputs(rendered):
 
 def test_bert_base_sized_track_leads(rendered):
     html = rendered["emotion"].html.read_text()
-    assert html.index("(mpnet-base,") < html.index("The same methods on minilm-l6")
+    assert html.index("Result in brief</b>: mpnet-base") < html.index("The same methods on minilm-l6")
     assert "all-mpnet-base-v2" in html
 
 
