@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from eval.results import Group
-from report import blocks, discussion, figures, insights, standins
+from report import blocks, discussion, figures, handin, handin_agnews, insights, standins
 from report.analysis import Analysed, analyse_group, dig
 from report.results import load_bench
 
@@ -30,37 +30,19 @@ def _sensitivity(results_dir: Path, a: Analysed) -> tuple[dict[str, Any] | None,
     return (json.loads(path.read_text()) if path.is_file() else None), rel
 
 
-def _track(a: Analysed, fig_dir: Path, results_dir: Path) -> dict[str, Any]:
-    """Everything one model track shows: tables, sentences, figures, per-method analysis."""
-    sens, where = _sensitivity(results_dir, a)
-    trade = figures.tradeoff(a.rows, f"{a.group.model_tag} on {a.group.split_label}",
-                             fig_dir / f"tradeoff_{a.group.key}.png")
-    confusion = figures.confusion_grid(a.group, fig_dir / f"confusion_{a.group.key}.png")
-    method_notes = [s for s in (discussion.qat_vs_static(a), discussion.dynamic_losses(a, sens, where),
-                                discussion.scratch_modes(a), discussion.pt2e_vs_eager(a), discussion.qat_two_ways(a),
-                                discussion.training_budget(a, "qlora_sft")) if s]
-    return {
-        "a": a, "group": a.group, "rows": a.rows, "batch_size": a.batch_size,
-        "summary": insights.group_sentences(a.rows, len(a.group.labels), a.n_resamples, a.batch_size),
-        "method_notes": method_notes, "decisions": discussion.decision_table(a),
-        "quant": [{"variant": r.variant, **blocks.quant_summary(r.result), "training": blocks.training_summary(r.result)}
-                  for r in a.rows],
-        "tradeoff": trade and f"figures/{trade.name}", "confusion": f"figures/{confusion.name}",
-        "sensitivity": sens, "sensitivity_path": where,
-    }
+def agnews(tracks: list[Analysed], encoders: list[Analysed], fig_dir: Path) -> dict[str, Any]:
+    """agnews.pdf: the common hand-in with every variant's latency and the 4-bit origin analysed."""
+    view = handin.context("agnews", "Quantizing a decoder news classifier: INT8 from scratch and bitsandbytes",
+                          tracks, fig_dir, every_confusion=True)
+    return handin_agnews.extend(view, tracks[0], encoders)
 
 
-def quantization_report(dataset: str, title: str, tracks: list[Analysed], all_tracks: list[Analysed],
-                        fig_dir: Path, results_dir: Path, diagram: bool) -> dict[str, Any]:
-    """emotion.pdf / agnews.pdf: stand-ins, methods, results, analysis and the decision table."""
-    views = [_track(a, fig_dir, results_dir) for a in tracks]
-    by_dataset = {d: [a for a in all_tracks if a.group.dataset == d] for d in ("emotion", "agnews")}
-    cross = [s for s in (discussion.nf4_encoder_vs_decoder(next(iter(by_dataset["emotion"]), None),
-                                                           next(iter(by_dataset["agnews"]), None)),
-                         discussion.bnb_int8_cpu_gpu(tracks)) if s]
-    return {"title": title, "dataset": dataset, "tracks": views, "standins": standins.standin_rows(tracks),
-            "diagram": diagram and f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
-            "cross_notes": cross}
+def by_dataset(tracks: list[Analysed]) -> dict[str, list[Analysed]]:
+    """Tracks of the other datasets, grouped per dataset in a stable order."""
+    out: dict[str, list[Analysed]] = {}
+    for a in sorted(tracks, key=lambda a: (a.group.dataset, a.group.model_tag)):
+        out.setdefault(a.group.dataset, []).append(a)
+    return out
 
 
 def _bench(data: dict[str, Any]) -> dict[str, Any]:
@@ -88,13 +70,20 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
     for a in tracks:
         sens, where = _sensitivity(results_dir, a)
         confusion = figures.confusion_grid(a.group, fig_dir / f"confusion_{a.group.key}.png")
+        trade = figures.tradeoff(a.rows, f"{a.group.model_tag} on {a.group.split_label}",
+                                 fig_dir / f"tradeoff_{a.group.key}.png")
         views.append({
             "a": a, "group": a.group, "rows": a.rows, "confusion": f"figures/{confusion.name}",
+            "tradeoff": trade and f"figures/{trade.name}",
             "blocks": [{"variant": r.variant,
                         "quantization": blocks.appendix_rows(blocks.quant_block(r.result), blocks.HIDDEN_QUANT_KEYS),
                         "training": blocks.appendix_rows(r.result.get("training")),
                         "recipe": blocks.appendix_rows(r.result.get("recipe"))} for r in a.rows],
             "variant_sentences": [insights.variant_sentence(r, a.batch_size) for r in a.rows if r.variant != "baseline"],
+            "method_notes": [n for n in (discussion.qat_vs_static(a), discussion.dynamic_losses(a, sens, where),
+                                         discussion.scratch_modes(a), discussion.pt2e_vs_eager(a),
+                                         discussion.qat_two_ways(a), discussion.training_budget(a, "qlora_sft")) if n],
+            "decisions": discussion.decision_table(a),
             "references": refs.get(a.group.dataset), "sensitivity": sens, "sensitivity_path": where})
     bench_fig = {}
     for name in load_bench(results_dir):
@@ -103,7 +92,11 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
             fig_dir.mkdir(parents=True, exist_ok=True)
             (fig_dir / src.name).write_bytes(src.read_bytes())
             bench_fig[name] = f"figures/{src.name}"
-    return {"title": "Appendix: quantization blocks, statistics, benchmark", "tracks": views,
+    by_name = {d: next((a for a in tracks if a.group.dataset == d), None) for d in ("emotion", "agnews")}
+    cross = [n for n in (discussion.nf4_encoder_vs_decoder(by_name["emotion"], by_name["agnews"]),
+                         discussion.bnb_int8_cpu_gpu(tracks)) if n]
+    return {"title": "Appendix: quantization blocks, statistics, benchmark", "tracks": views, "cross_notes": cross,
+            "standins": standins.standin_rows(tracks),
             "bench": {n: {**_bench(d), "figure": bench_fig.get(n)} for n, d in load_bench(results_dir).items()},
             "quant_references": refs["quantization"]}
 

@@ -59,6 +59,42 @@ def pipelines(path: Path) -> Path:
     return _save(fig, path)
 
 
+def _box(ax, x: float, y: float, w: float, h: float, text: str, colour: str, size: float = 6.5) -> None:
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02", fc=colour, ec="#444"))
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=size)
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, color="#444"))
+
+
+def qlora(path: Path) -> Path:
+    """One QLoRA layer: the frozen NF4 weight (double-quantized block scales) dequantized on the
+    fly beside the trainable low-rank path, summed before the next layer."""
+    fig, ax = plt.subplots(figsize=(7.0, 2.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-0.45, 2.7)
+    ax.axis("off")
+    _box(ax, 0.05, 1.0, 1.3, 0.7, "input x\n(FP32)", "#dde6f0")
+    _box(ax, 2.0, 1.75, 3.0, 0.8, "frozen W in NF4: 16 levels,\none scale per block of 64,\nscales stored in 8 bits (double quant.)",
+         "#d8eed8", 6)
+    _box(ax, 2.0, 0.15, 1.35, 0.75, "A (r x d)\ntrainable", "#f7d4d4")
+    _box(ax, 3.65, 0.15, 1.35, 0.75, "B (d x r)\ntrainable", "#f7d4d4")
+    _box(ax, 5.6, 1.75, 1.7, 0.8, "dequantize block\nby block, W x", "#fde9c9")
+    _box(ax, 7.7, 1.0, 0.9, 0.7, "sum", "#dde6f0")
+    _box(ax, 8.95, 1.0, 1.0, 0.7, "next layer,\nthen head\n(trainable)", "#dde6f0", 6)
+    _arrow(ax, (1.35, 1.45), (2.0, 2.1))
+    _arrow(ax, (1.35, 1.25), (2.0, 0.55))
+    _arrow(ax, (5.0, 2.15), (5.6, 2.15))
+    _arrow(ax, (3.35, 0.52), (3.65, 0.52))
+    _arrow(ax, (7.3, 2.05), (7.75, 1.6))
+    _arrow(ax, (5.0, 0.52), (7.75, 1.1))
+    _arrow(ax, (8.6, 1.35), (8.95, 1.35))
+    ax.text(6.0, 0.2, "(alpha / r) B A x", fontsize=6.5, style="italic")
+    ax.text(0.05, -0.35, "Gradients reach A, B and the head only; the 4-bit weights never change.", fontsize=6.5)
+    return _save(fig, path)
+
+
 MARKERS = "osD^vP*Xh<>p"
 
 
@@ -95,10 +131,11 @@ def tradeoff(rows: list[Row], title: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def confusion_grid(group: Group, path: Path, variants: list[str] | None = None) -> Path:
+def confusion_grid(group: Group, path: Path, variants: list[str] | None = None,
+                   titles: dict[str, str] | None = None) -> Path:
     """Row-normalised confusion matrices, one small panel per variant, same colour scale."""
     variants = [v for v in (variants or group.results) if v in group.results]
-    cols = min(5, len(variants))
+    cols = min(5 if titles is None or len(group.labels) <= 4 else 4, len(variants))
     nrows = -(-len(variants) // cols)
     n = len(group.labels)
     fig, axes = plt.subplots(nrows, cols, figsize=(1.75 * cols, 1.85 * nrows), squeeze=False)
@@ -115,7 +152,7 @@ def confusion_grid(group: Group, path: Path, variants: list[str] | None = None) 
         short = [lab[:8] for lab in group.labels]
         ax.set_xticks(range(n), short, rotation=60, fontsize=6)
         ax.set_yticks(range(n), short, fontsize=6)
-        ax.set_title(variant, fontsize=8)
+        ax.set_title((titles or {}).get(variant, variant), fontsize=7 if titles else 8)
         ax.set_xlabel("predicted", fontsize=6)
         ax.set_ylabel("true", fontsize=6)
     fig.tight_layout()

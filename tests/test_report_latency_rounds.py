@@ -37,3 +37,13 @@ def test_a_slower_round_shows_in_its_own_median(clock):
     out = latency.measure_latency(predict, [f"t{i}" for i in range(20)], n_single=9, n_batches=3, warmup=1, rounds=3)
     assert out["ms_per_example_rounds"] == pytest.approx([2.0, 8.0, 8.0])
     assert out["ms_per_example"] == pytest.approx(8.0)  # the median over all samples
+
+
+def test_mean_is_kept_beside_the_median(clock):
+    def predict(texts):  # the first round costs 2 ms a call, later ones 8 ms: mean and median differ
+        clock["calls"] += 1
+        clock["now"] += 0.002 if clock["calls"] <= 4 else 0.008
+
+    out = latency.measure_latency(predict, [f"t{i}" for i in range(20)], n_single=9, n_batches=3, warmup=1, rounds=3)
+    assert out["ms_per_example_mean"] == pytest.approx((3 * 2.0 + 6 * 8.0) / 9)
+    assert out["ms_per_example"] == pytest.approx(8.0) and out["ms_per_batch_mean"] == pytest.approx(8.0)

@@ -55,13 +55,14 @@ def test_page_limits_and_outputs(rendered):
     for r in rendered.values():
         assert r.pdf.read_bytes().startswith(b"%PDF") and len(PdfReader(r.pdf).pages) == r.pages
     figures = rendered["emotion"].pdf.parent / "figures"
-    for name in ("pipelines.png", "tradeoff_emotion_minilm-l6.png", "confusion_agnews_minilm-l6.png"):
+    for name in ("pipelines.png", "qlora.png", "handin_confusion_emotion_minilm-l6.png", "tradeoff_emotion_minilm-l6.png",
+                 "confusion_agnews_minilm-l6.png"):
         assert (figures / name).stat().st_size > 5000
 
 
 def test_bert_base_sized_track_leads(rendered):
     html = rendered["emotion"].html.read_text()
-    assert html.index("Results: mpnet-base") < html.index("Beside it: minilm-l6")
+    assert html.index("Result in brief</b>: mpnet-base") < html.index("The same methods on minilm-l6")
     assert "all-mpnet-base-v2" in html
 
 
@@ -77,9 +78,10 @@ def test_numbers_in_the_pdf_text_equal_the_jsons(rendered, results):
 
 def test_standins_and_blocks_rendered(rendered):
     html = rendered["emotion"].html.read_text()
-    assert "What we ran instead" in html and "bert-base-uncased" in html and "recipes/baseline_bert.yaml" in html
-    assert "AG News held-out subset of test.csv (120 of 7,600 rows" in rendered["agnews"].html.read_text()
+    assert "instead of bert-base-uncased" in html and "What it does to each conclusion".lower() in html.lower()
+    assert "AG News held-out subset of the test file (120 of 7,600 rows" in rendered["agnews"].html.read_text()
     appendix = rendered["appendix"].html.read_text()
+    assert "What we ran instead" in appendix and "recipes/baseline_bert.yaml" in appendix
     assert "kept_fp32" in appendix and "real_b32" in appendix and "int8 below 2x" in appendix and "unknown_shape" in appendix
     assert "figures/minilm-l6_throughput.png" in appendix and "esuriddick" in appendix
 
@@ -158,7 +160,7 @@ def test_group_without_baseline_or_latency_still_renders(tmp_path):
     qat_path.write_text(json.dumps(qat))
     html = render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50,
                   only=("agnews",))["agnews"].html.read_text()
-    assert "No baseline result exists" in html and "tradeoff_agnews_minilm-l6.png" not in html
+    assert "No FP32 baseline was evaluated" in html and "tradeoff_agnews_minilm-l6.png" not in html
 
 
 def test_method_descriptions_match_names_and_prefixes():
@@ -180,3 +182,75 @@ def test_method_table_says_where_the_activation_ranges_come_from(ranges, said):
                                "calibration": {"samples": 256, "source": "emotion_train", "input_ranges": ranges}}}
     observers = blocks.quant_summary(result)["observers"]
     assert observers.endswith(said) and ("calibrated" in observers) == (ranges == "observed")
+
+
+def test_every_handin_item_is_in_the_body(rendered):
+    html = rendered["emotion"].html.read_text()
+    for item in ("Result in brief", "Roll number", "zero-point", "Per-tensor", "straight-through", "Double quantization",
+                 "LLaMA-Factory", "frozen in training", "Per-class F1 of every variant", "Confusion matrices",
+                 "One insight per method", "QLoRA:", "Deviations from the assignment", "How to read the statistics",
+                 "bootstrap", "McNemar", "Holm", "References", "MiB", "compression"):
+        assert item in html, item
+    agnews = rendered["agnews"].html.read_text()
+    assert "ms per batch of 32" in agnews and "4-bit origin" in agnews and "Precision and recall per class" in agnews
+
+
+def test_name_and_roll_on_the_first_page(results, tmp_path):
+    from report.handin import Student
+
+    out = render(results, tmp_path, pdf=True, n_resamples=50, only=("agnews",), student=Student("Jane Doe", "R42"))
+    first = PdfReader(out["agnews"].pdf).pages[0].extract_text()
+    assert "Jane Doe" in first and "R42" in first
+
+
+@pytest.mark.parametrize("text, broken", [
+    ("-0.6 points [-1.4, -0.05] lower¶-0.1 points [-0.3, 0.0] no measurable difference", False),
+    ("-0.6 points [-1.4, 0.0] lower", True),                     # printed as touching zero, called lower
+    ("+0.2 points [0.0, +0.4] higher", True),
+    ("1.10x [0.98x, 1.30x] faster", True),
+    ("0.85x [0.80x, 0.90x] slower; 1.20x [1.05x, 1.31x] faster", False),
+])
+def test_the_render_fails_on_a_word_the_printed_interval_does_not_support(text, broken):
+    from report import claims
+
+    assert bool(claims.disagreements(text)) is broken
+
+
+def test_bounds_print_enough_decimals_for_their_word():
+    from report import claims
+
+    assert claims.points_interval(-0.014, -0.0003) == "[-1.4, -0.03]"
+    assert claims.points_interval(-0.003, 0.0) == "[-0.3, 0.0]"
+    assert claims.ratio_interval(1.0004, 1.3) == "[1.0004x, 1.30x]"
+
+
+def test_a_handin_with_build_words_or_identifiers_fails():
+    from report.render import check
+
+    with pytest.raises(ReportError, match="'make '"):
+        check("emotion", "<p>Rendered by make report</p>", is_handin=True)
+    with pytest.raises(ReportError, match="scratch_int8_intmm"):
+        check("emotion", "<p>scratch_int8_intmm is fast</p>", is_handin=True)
+    check("emotion", '<section class="codenames"><td>scratch_int8_intmm</td></section><p>fine</p>', is_handin=True)
+    check("appendix", "<p>results/bench/x.json</p>", is_handin=False)
+
+
+def test_a_report_for_any_dataset(tmp_path):
+    """A made-up dataset's results get the emotion hand-in's structure, over its own labels."""
+    write_fake_results(tmp_path / "fake", n_emotion=240, n_agnews=20, variants=("baseline", "ptq_dynamic", "qat", "qlora"))
+    labels = ["calm", "tense", "odd", "glad", "grim", "wry"]
+    for path in (tmp_path / "fake" / "emotion" / "minilm-l6").glob("*.json"):
+        result = json.loads(path.read_text())
+        per_class = result["metrics"]["per_class"]
+        result["metrics"]["per_class"] = {new: per_class[old] for old, new in zip(result["labels"], labels)}
+        result["metrics"]["per_class_f1"] = {new: v["f1"] for new, v in result["metrics"]["per_class"].items()}
+        result.update(dataset="mydata", labels=labels, split_label="mydata test (240)")
+        target = tmp_path / "results" / "mydata" / "minilm-l6" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(result))
+    out = render(tmp_path / "results", tmp_path / "report", pdf=True, n_resamples=50, only=("mydata",))
+    html = out["mydata"].html.read_text()
+    assert out["mydata"].pdf.name == "mydata.pdf" and 1 <= out["mydata"].pages <= 5
+    assert all(f"<th>{lab}</th>" in html for lab in labels) and "Result in brief" in html and "QAT" in html
+    with pytest.raises(ReportError, match="no results for otherdata"):
+        render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50, only=("otherdata",))
