@@ -4,7 +4,7 @@
 SUBMISSION ?= $(OUT)/submission
 
 .PHONY: submission
-submission: setup  ## STUDENT="Name" ROLL=123: render the reports with them and assemble both courses' hand-ins
+submission: setup  ## [publish] STUDENT="Name" ROLL=123: render the reports with them and assemble both courses' hand-ins
 	$(RENDER)
 	$(PY) -m publish.submission --reports $(REPORT) --release $(PUBLISH_OUT) --release-url $(RELEASE_URL) \
 		--student "$(STUDENT)" --roll "$(ROLL)" --out $(SUBMISSION)
