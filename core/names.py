@@ -50,20 +50,13 @@ def relative_problem(value: object) -> str | None:
     return None
 
 
-def inside(root: str | Path, path: str | Path, where: str, key: str, error: type[Exception] = UnsafeName) -> Path:
+def inside(root: str | Path, path: str | Path, where: str, key: str, error: type[Exception] = UnsafeName,
+           fix: str = "refused") -> Path:
     """``path`` when, resolved (symbolic links followed), it lies under ``root`` resolved; else ``error``."""
     resolved, base = Path(path).resolve(), Path(root).resolve()
     if resolved != base and base not in resolved.parents:
-        raise error(f"{where}: key '{key}': {path} resolves to {resolved}, outside {base}; refused")
+        raise error(f"{where}: key '{key}': {path} resolves to {resolved}, outside {base}; {fix}")
     return Path(path)
-
-
-def under(root: str | Path, value: object, where: str, key: str, error: type[Exception] = UnsafeName) -> Path:
-    """``root / value`` for a relative path ``value`` (subfolders allowed) that stays under ``root``."""
-    problem = relative_problem(value)
-    if problem:
-        raise error(f"{where}: key '{key}': {value!r} {problem}; refused before anything was read or written")
-    return inside(root, Path(root) / str(value), where, key, error)
 
 
 @dataclass(frozen=True)

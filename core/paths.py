@@ -23,6 +23,19 @@ def portable(path: str | Path, base: str | Path | None = None) -> str:
     return full.name
 
 
+def relative_path(path: str | Path, base: str | Path) -> str:
+    """Where ``path`` really is, never as an absolute path: relative to ``base`` (a data folder the
+    user named) when inside it, else to the repository when inside that, else relative to ``base``
+    with ``..`` steps. Unlike :func:`portable`, never shortened to a bare name."""
+    full = Path(os.path.abspath(path))
+    for anchor in (base, REPO):
+        try:
+            return full.relative_to(os.path.abspath(anchor)).as_posix() or "."
+        except ValueError:
+            continue
+    return Path(os.path.relpath(full, os.path.abspath(base))).as_posix()
+
+
 def portable_values(obj: Any) -> Any:
     """``obj`` (a recipe, a result, any JSON value) with every string that is an absolute path
     made portable."""

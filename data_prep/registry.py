@@ -48,6 +48,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "expected_rows": ((dict,), "{\"train\": 16000, ...} rows of each source split"),
     "sha256": ((dict,), "{\"train.txt\": \"<sha256>\", ...} checksums of source files"),
     "instruction": ((str,), "the alpaca instruction; {labels} becomes the label list"),
+    "allow_outside_files": ((bool,), "true: file names may leave the data folder (../ or absolute paths)"),
 }
 
 
@@ -78,6 +79,7 @@ class DatasetSpec:
     expected_rows: dict[str, int] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
     instruction: str = "Classify the text as one of: {labels}."
+    allow_outside_files: bool = False
 
     def text_columns(self, hub: bool = False) -> list[Column]:
         """The column(s) joined (by a space) into the text, e.g. AG News' title and description."""
