@@ -51,6 +51,7 @@ from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
 from core.names import VariantId
+from core.paths import portable_values
 from glue.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     except (VariantError, DataError, ExportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
-    atomic_write_json(out, result)
+    atomic_write_json(out, portable_values(result))  # settings hold the paths as typed
     plot_throughput(result, out.with_name(f"{out.stem}_throughput.png"))
     print_table(result)
     print(f"wrote {out} and {out.with_name(out.stem + '_throughput.png')} in {result['wall_s']:.0f} s")
