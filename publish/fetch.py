@@ -99,6 +99,7 @@ def fetch_variant(manifest: dict[str, Any], base: str, key: str, dest: Path) -> 
         return folder
     staging = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(staging, ignore_errors=True)
+    created = [p for p in (staging.parent, *staging.parent.parents) if not p.exists()]
     staging.mkdir(parents=True)
     try:
         for item in items:
@@ -107,4 +108,7 @@ def fetch_variant(manifest: dict[str, Any], base: str, key: str, dest: Path) -> 
         staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for parent in created:  # a failed download leaves no empty folders behind (innermost first)
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
     return folder

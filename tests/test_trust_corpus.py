@@ -125,6 +125,8 @@ RELEASE_ROWS = [
     ("key of two names", _rekey("emotion/escaped"), r"variant key 'emotion/escaped' is not <dataset>/<model_tag>"),
     ("key with a backslash", _rekey("emotion/..\\escaped/x"), r"key 'model_tag': '\.\.\\\\escaped'"),
     ("entry names another variant", _entry(variant="escaped"), r"describes emotion/tiny-bert/escaped"),
+    ("sha256 of another file", _file(0, "sha256", "0" * 64), r"checksum error: .* has sha256 .*nothing was loaded"),
+    ("size of another file", _file(0, "size", 1), r"checksum error: .* bytes, the manifest says 1"),
     ("files not a list", _entry(files="escaped"), r"files is not a list"),
     ("file entry not an object", _entry(files=["escaped"]), r"files\[0\] lacks file, asset, size, sha256"),
 ]
