@@ -111,9 +111,14 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     return result
 
 
+def result_path(results_dir: Path, result: dict) -> Path:
+    """Where a result is written: ``results/<dataset>/<model_tag>/<variant>.json`` (VariantId's rule)."""
+    return VariantId(result["dataset"], result["model_tag"], result["variant"], "result").result_path(results_dir)
+
+
 def write_result(result: dict, results_dir: Path) -> Path:
     """Write the result JSON (no absolute path of this machine in it) and its figure."""
-    path = VariantId(result["dataset"], result["model_tag"], result["variant"], "result").result_path(results_dir)
+    path = result_path(results_dir, result)
     atomic_write_json(path, portable_values(result))
     save_confusion_matrix(result["metrics"]["confusion_matrix"], result["labels"],
                           f"{result['model_tag']} {result['variant']} ({result['split_label']})",
