@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.io import atomic_write_json, sha256_file
-from core.names import UnsafeName, VariantId
+from core.names import UnsafeName, VariantId, check_name
 from core.paths import portable_values
 from glue.weights import is_weight_file
 
@@ -22,6 +22,7 @@ MANIFEST = "variant.json"
 DEFAULT_MAX_LENGTH = 128  # tokens; a manifest's max_length (the recipe's cutoff_len) overrides it
 # Fields a loader opens (the body an adapter goes on): kept as given, so the folder reloads.
 LOADER_PATHS = ("base_model",)
+IDENTITY = ("dataset", "model_tag", "variant")  # core.names.VariantId; each defaults to the folder's name
 REBUILD = "rebuild the variant (rerun the job that wrote it, with --force)"
 
 
@@ -61,7 +62,9 @@ class Manifest:
         """Write ``folder/variant.json`` atomically, with the sha256 of every weight file now in
         ``folder`` (so write it last); absolute paths are recorded portably (core/paths.py), except
         those a loader opens. Returns the manifest as written."""
-        self.identity(folder)  # names that are not plain never reach a manifest
+        for key in IDENTITY:  # names that are not plain never reach a manifest
+            if getattr(self, key) is not None:
+                check_name(getattr(self, key), str(Path(folder) / MANIFEST), key, VariantError)
         self.weights_sha256 = {path.name: sha256_file(path) for path in sorted(Path(folder).iterdir())
                                if is_weight_file(path)}
         body = {key: value for key, value in self.as_dict().items() if value is not None}
@@ -78,7 +81,8 @@ class Manifest:
         """The folder's (dataset, model_tag, variant): the manifest's names, else the folder's
         place in ``<dataset>/<model_tag>/<variant>``; names that are not plain are refused."""
         try:
-            return VariantId.from_folder(folder, self.dataset, self.model_tag, self.variant, str(Path(folder) / MANIFEST))
+            return VariantId.from_folder(folder, self.dataset, self.model_tag, self.variant,
+                                         str(Path(folder) / MANIFEST))
         except UnsafeName as err:
             raise VariantError(str(err)) from None
 

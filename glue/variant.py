@@ -70,7 +70,10 @@ class Variant:
         return logits.float().cpu()
 
 
-def variant_loader(func: Callable[[Path, Manifest, torch.device], Variant]) -> Callable[[Path, Manifest, torch.device], Variant]:
+Loader = Callable[[Path, Manifest, torch.device], Variant]
+
+
+def variant_loader(func: Loader) -> Loader:
     """Mark ``func`` as a loader a manifest may name: a function that merely exists in the named
     module (a helper with another signature) is refused instead of being called."""
     setattr(func, LOADER_MARK, True)
@@ -123,7 +126,8 @@ def contract_files(path: Path, manifest: Manifest) -> list[Path]:
     variant.json, the recorded weights, the loader's configuration and the tokenizer."""
     weights = manifest.weights_sha256 if manifest.weights_sha256 is not None else {
         p.name: "" for p in path.iterdir() if is_weight_file(p)}
-    names = [MANIFEST, *weights, *CONFIG_FILES, *TOKENIZER_FILES]
+    indexes = [p.name for p in path.iterdir() if p.name.endswith(".index.json")]  # shards of the weights
+    names = [MANIFEST, *weights, *indexes, *CONFIG_FILES, *TOKENIZER_FILES]
     return sorted({path / name for name in names if (path / name).is_file() or (path / name).is_symlink()})
 
 

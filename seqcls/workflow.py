@@ -115,7 +115,8 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     if not training_args.should_save:  # other ranks of a distributed run
         return None
     export(out, model, tokenizer, setup,
-           method=method_name(setup), **identity_fields(out, train_split), labels=labels, max_length=data_args.cutoff_len,
+           method=method_name(setup), **identity_fields(out, train_split), labels=labels,
+           max_length=data_args.cutoff_len,
            fp16_inference=bool(training_args.fp16), base_model=raw.get("model_name_or_path"),
            weights_origin=weights_origin(model_path), recipe_path=where, recipe=raw, command=command_line(),
            data_sha256={"train": train_split.sha256, "eval": eval_split.sha256 if eval_split else None},

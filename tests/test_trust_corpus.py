@@ -262,6 +262,15 @@ def test_model_folder(case, change, expected, tiny_bert_dir, prepared_dir, tmp_p
     assert not results.exists() and not escaped(tmp_path / "box")
 
 
+@pytest.mark.parametrize("key, value", [("variant", "../escaped"), ("dataset", "/escaped"), ("model_tag", "a/b"),
+                                        ("variant", "")])
+def test_a_manifest_naming_a_path_is_never_written(key, value, tmp_path):
+    manifest = Manifest(method="m", loader="glue.variant:load_hf_classifier", labels=["a", "b"], **{key: value})
+    with pytest.raises(VariantError, match=f"key '{key}'"):
+        manifest.write(tmp_path)
+    assert not (tmp_path / MANIFEST).exists()
+
+
 # --- packing a release ---------------------------------------------------------------------------
 
 def _link(name: str, target: str) -> Callable[[Path], None]:
@@ -313,8 +322,10 @@ REGISTRY_ROWS = [
     ("a subfolder", {"splits": {"train": "sub/train.txt", "test": "test.txt"}}, OK),
     ("split climbs out", {"splits": {"train": _outside(), "test": "test.txt"}},
      r"key 'splits\.train': '\.\./outside/train\.txt' climbs out of its folder.*allow_outside_files"),
-    ("split absolute", {"splits": {"train": "<abs>", "test": "test.txt"}}, r"key 'splits\.train': '/.*' is an absolute path"),
-    ("split through a link", {"splits": {"train": "linked.txt", "test": "test.txt"}}, r"key 'splits\.train': .*outside"),
+    ("split absolute", {"splits": {"train": "<abs>", "test": "test.txt"}},
+     r"key 'splits\.train': '/.*' is an absolute path"),
+    ("split through a link", {"splits": {"train": "linked.txt", "test": "test.txt"}},
+     r"key 'splits\.train': .*outside"),
     ("pair climbs out", {"splits": {"train": {"text": _outside(), "label": "l.txt"}, "test": "test.txt"}},
      r"key 'splits\.train\.text'"),
     ("alternative climbs out", {"splits": {"train": ["train.txt", _outside()], "test": "test.txt"}},
@@ -391,7 +402,8 @@ def test_labels(case, train, entry, expected, tmp_path):
 
 def _prepared(out: Path, texts: list[str]) -> Path:
     examples = [Example(text, i % 2) for i, text in enumerate(texts)]
-    write_prepared(PreparedDataset("toy", ["a", "b"], {"train": examples, "validation": examples[:2]}, "Classify."), out)
+    splits = {"train": examples, "validation": examples[:2]}
+    write_prepared(PreparedDataset("toy", ["a", "b"], splits, "Classify."), out)
     return out
 
 
@@ -399,7 +411,8 @@ RECIPE = {"dataset": "toy_train", "eval_dataset": "toy_validation", "learning_ra
 RESUME_ROWS = [
     ("nothing changed", {}, None, OK),
     ("only where it logs", {"output_dir": "y", "logging_steps": 5}, None, OK),
-    ("train data changed", {}, ["another text", "b", "c", "d"], r"other data \(toy_train: sha256 .*overwrite_output_dir=true"),
+    ("train data changed", {}, ["another text", "b", "c", "d"],
+     r"other data \(toy_train: sha256 .*overwrite_output_dir=true"),
     ("recipe changed", {"learning_rate": 2e-4}, None,
      r"another recipe \(learning_rate: 0\.0001 -> 0\.0002\).*overwrite_output_dir=true"),
 ]
