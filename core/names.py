@@ -107,11 +107,4 @@ class VariantId:
 
     def group_dir(self, results_dir: str | Path) -> Path:
         """``results_dir/<dataset>/<model_tag>``: the results of every variant of one model."""
-        return model_results(results_dir, self.dataset, self.model_tag, self.where)
-
-
-def model_results(results_dir: str | Path, dataset: str, model_tag: str, where: str) -> Path:
-    """``results_dir/<dataset>/<model_tag>`` for two names checked as plain."""
-    for key, value in (("dataset", dataset), ("model_tag", model_tag)):
-        check_name(value, where, key)
-    return inside(results_dir, Path(results_dir) / dataset / model_tag, where, "model_tag")
+        return inside(results_dir, Path(results_dir) / self.dataset / self.model_tag, self.where, "model_tag")

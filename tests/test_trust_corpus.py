@@ -26,6 +26,7 @@ from core.names import UnsafeName, VariantId, name_problem
 from core.paths import REPO, portable_values
 from data_prep.common import DataError, Example, PreparedDataset, write_prepared
 from data_prep.prepare import prepare
+from data_prep.prepared import load_split
 from eval.evaluate import evaluate_folder, write_result
 from glue.manifest import MANIFEST, Manifest, VariantError
 from glue.variant import load_variant
@@ -360,6 +361,24 @@ def test_registry_files(case, entry, expected, tmp_path):
         return
     with pytest.raises(DataError, match=expected):
         prepare(spec, data)
+
+
+@pytest.mark.parametrize("file_name, expected", [
+    ("toy/train.json", OK),
+    ("../escaped.json", r"key 'toy_train\.file_name': '\.\./escaped\.json' climbs out.*re-run make data"),
+    ("/tmp/escaped.json", r"key 'toy_train\.file_name': '/tmp/escaped\.json' is an absolute path"),
+    (None, r"key 'toy_train\.file_name': None is not a non-empty path"),
+])
+def test_prepared_dataset_info(file_name, expected, tmp_path):
+    data = _prepared(tmp_path / "data", ["a", "b", "c", "d"])
+    info = json.loads((data / "dataset_info.json").read_text())
+    info["toy_train"]["file_name"] = file_name
+    (data / "dataset_info.json").write_text(json.dumps(info))
+    if expected is None:
+        assert len(load_split(data, "toy_train")) == 4
+        return
+    with pytest.raises(DataError, match=expected):
+        load_split(data, "toy_train")
 
 
 # --- labels ------------------------------------------------------------------------------------------
