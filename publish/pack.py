@@ -28,7 +28,7 @@ from core import MIB
 from core.io import atomic_write_json, atomic_write_text, sha256_file
 from core.paths import REPO
 from core.provenance import git_commit
-from core.names import VariantId
+from core.names import UnsafeName, VariantId
 from eval.eval_all import discover
 from glue.manifest import Manifest, VariantError
 from glue.quant import get_method
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out or Path("outputs/publish") / (release["tag"] if release else "local"))
     try:
         manifest = pack(Path(args.models), out, args.base_url, args.notebook_name)
-    except (PublishError, VariantError) as err:
+    except (PublishError, VariantError, UnsafeName) as err:
         raise SystemExit(f"error: {err}") from None
     for key, entry in manifest["variants"].items():
         print(f"{key}: {len(entry['files'])} files, {sum(f['size'] for f in entry['files']) / MIB:.1f} MB")
