@@ -9,7 +9,8 @@ its command-line tool turns into that line.
 
 ``VariantId`` is the (dataset, model_tag, variant) triple: model folders live at
 ``outputs/models/<dataset>/<model_tag>/<variant>`` and results at
-``results/<dataset>/<model_tag>/<variant>.json``. Only this module spells those layouts.
+``results/<dataset>/<model_tag>/<variant>.json``; modules ask it for the names and the paths
+instead of re-parsing folders.
 """
 from __future__ import annotations
 
@@ -31,11 +32,14 @@ def name_problem(value: object) -> str | None:
     return None
 
 
-def check_name(value: object, where: str, key: str, error: type[Exception] = UnsafeName) -> str:
-    """``value`` when it is a plain name; else ``error`` naming ``where`` (the file), ``key`` and the value."""
+FIX = "correct that key, or get the file again from a source you trust"
+
+
+def check_name(value: object, where: str, key: str, error: type[Exception] = UnsafeName, fix: str = FIX) -> str:
+    """``value`` when it is a plain name; else ``error`` naming ``where`` (the file), ``key``, the value and ``fix``."""
     problem = name_problem(value)
     if problem:
-        raise error(f"{where}: key '{key}': {value!r} {problem}; refused before anything was read or written")
+        raise error(f"{where}: key '{key}': {value!r} {problem}; refused before anything was read or written: {fix}")
     return value  # type: ignore[return-value]
 
 
