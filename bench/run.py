@@ -50,7 +50,9 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
-from glue.manifest import DEFAULT_MAX_LENGTH, MANIFEST, VariantError
+from core.names import VariantId
+from core.paths import portable_values
+from glue.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
 ORT_FP32, ORT_INT8 = "ort_fp32", "ort_int8"
@@ -101,7 +103,8 @@ def build_runners(args: argparse.Namespace,
         except Exception as err:  # noqa: BLE001  (any loader failure: record it, keep benchmarking)
             skipped.append({"variant": folder.name, "error": f"{type(err).__name__}: {err}"})
             print(f"warning: skipping {folder.name}: {err}", file=sys.stderr)
-    onnx = export_and_quantize(base_dir, baseline.model, args.cache / args.models.parent.name / args.models.name)
+    identity = baseline_identity(args)
+    onnx = export_and_quantize(base_dir, baseline.model, args.cache / identity.dataset / identity.model_tag)
     for name, key, path, bits, method in (
             (ORT_FP32, "fp32", onnx.fp32, None, "ONNX Runtime FP32"),
             (ORT_INT8, "int8", onnx.int8, 8, "ONNX Runtime dynamic INT8 (QInt8 per-channel weights)")):
@@ -208,12 +211,19 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"target: met={target['met']} " + "; ".join(target.get("shortfalls", [])) + target.get("note", ""))
 
 
+def baseline_identity(args: argparse.Namespace) -> VariantId:
+    """The benchmarked model's dataset and model_tag, as its baseline folder names them."""
+    folder = args.models / args.baseline
+    return Manifest.read(folder).identity(folder)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     if not (args.models / args.baseline / MANIFEST).is_file():
         raise VariantError(f"{args.models / args.baseline / MANIFEST} not found: "
                            "train the baseline first (make baseline)")
-    dataset, model_tag = args.models.parent.name, args.models.name
+    identity = baseline_identity(args)
+    dataset, model_tag = identity.dataset, identity.model_tag
     split = load_split(args.dataset_dir, split_name(dataset, "test"))
     f1_split = split if args.f1_limit is None else load_split(args.dataset_dir, split.name, args.f1_limit)
     peak = this_cpu(args.threads)
@@ -240,7 +250,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             runners.remove(r)
     setup_s = time.perf_counter() - start
     samples = measure(runners, workloads, args.warmup, args.repeats, skipped)
-    stored_dir = None if args.f1_limit else args.results / dataset / model_tag
+    stored_dir = None if args.f1_limit else identity.group_dir(args.results)
     rows = make_rows(runners, workloads, samples, first_call, f1_split, stored_dir, peak)
     target_workload = f"real_b{args.target_batch_size}"
     target = check_target(rows, args.baseline, dataclasses.replace(TARGETS[args.target], workload=target_workload))
@@ -285,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     except (VariantError, DataError, ExportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
-    atomic_write_json(out, result)
+    atomic_write_json(out, portable_values(result))  # settings hold the paths as typed
     plot_throughput(result, out.with_name(f"{out.stem}_throughput.png"))
     print_table(result)
     print(f"wrote {out} and {out.with_name(out.stem + '_throughput.png')} in {result['wall_s']:.0f} s")

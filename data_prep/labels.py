@@ -2,16 +2,21 @@
 names, and names become ids in one order, declared in the registry or taken from train.
 
 Labels are case-sensitive (``Joy`` is not ``joy``); a label that differs from a known one only in
-case gets an error that says which spelling is expected.
+case gets an error that says which spelling is expected. Without a declared list, train labels
+that differ only in case are an error too (docs/decisions.md): declaring both in ``labels`` is how
+to say they are distinct classes. A list of names with a repeat, or fewer than two classes, is an
+error: a repeat adds a phantom class or merges two, and one class is not a classification task.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep.common import DataError, Example
+from data_prep.files import entry_file
 from data_prep.readers import Record, decode
 from data_prep.registry import DatasetSpec
 
@@ -50,7 +55,7 @@ class LabelNames:
     def from_spec(cls, spec: DatasetSpec, folder: Path) -> LabelNames:
         names, source = spec.label_names, f"{spec.source}: key 'label_names'"
         if spec.label_file:
-            path = folder / spec.label_file
+            path = entry_file(spec, folder, spec.label_file, "label_file")
             if not path.is_file():
                 raise DataError(f"{path}: label file not found ({spec.source}: key 'label_file')")
             source, text = str(path), decode(path)
@@ -61,7 +66,10 @@ class LabelNames:
                     raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
             else:
                 names = _names_from_lines([line.strip() for line in text.splitlines() if line.strip()])
+        if spec.labels is not None:
+            _check_repeats(spec.labels, f"{spec.source}: key 'labels'")
         if isinstance(names, list):
+            _check_repeats([str(name) for name in names], source)
             mapping = {str(spec.label_index_base + i): str(name) for i, name in enumerate(names)}
         elif isinstance(names, dict):
             mapping = {str(key): str(name) for key, name in names.items()}
@@ -88,9 +96,31 @@ class LabelNames:
         return self.mapping[raw]
 
 
+def _check_repeats(names: list[str], source: str) -> None:
+    repeated = [name for name, n in Counter(names).items() if n > 1]
+    if repeated:
+        raise DataError(f"{source}: {repeated[0]!r} is listed {names.count(repeated[0])} times; each class is named "
+                        "once (a repeat adds a class no row has, or gives two ids one name): remove the repeat")
+
+
 def label_order(names: LabelNames, train: list[Record]) -> list[str]:
     """Declared order, else the train split's names, integers by value, the rest alphabetically."""
-    return names.order or sorted({names.name(r) for r in train}, key=_numeric_first)
+    counts = Counter(names.name(r) for r in train)
+    order = names.order or sorted(counts, key=_numeric_first)
+    where = names.source if names.order else (train[0].where.rpartition(":")[0] if train else "train split")
+    if not names.order:
+        by_case: dict[str, list[str]] = {}
+        for label in order:
+            by_case.setdefault(label.casefold(), []).append(label)
+        clash = next((group for group in by_case.values() if len(group) > 1), None)
+        if clash:
+            shown = ", ".join(f"{label!r} ({counts[label]:,} rows)" for label in clash)
+            raise DataError(f"{where}: labels {shown} differ only in case; correct the rows to one spelling, or "
+                            "declare \"labels\" in the registry entry listing each if they are distinct classes")
+    if len(order) < 2:
+        raise DataError(f"{where}: {len(order)} class ({', '.join(order) or 'none'}); a classifier needs at least "
+                        "two: add rows of the other classes, or declare them in \"labels\"")
+    return order
 
 
 def encode(records: list[Record], names: LabelNames, labels: list[str], train_source: str) -> list[Example]:

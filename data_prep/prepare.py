@@ -16,19 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from core.io import sha256_file
-from core.paths import portable
+from core.paths import relative_path
 from data_prep.checks import check_prepared
 from data_prep.common import DataError, Example, PreparedDataset, split_name, write_prepared
+from data_prep.files import check_entry_files, entry_file
 from data_prep.labels import LabelNames, encode, label_order
 from data_prep.readers import Record, read_file, read_hub, read_line_pair
 from data_prep.registry import REGISTRY, SPLITS, DatasetSpec, SplitFile, dataset_spec
 from data_prep.splits import carve_size, stratified_split
 
 
-def _paths(folder: Path, candidate: SplitFile) -> list[Path]:
+def _paths(spec: DatasetSpec, folder: Path, candidate: SplitFile, key: str) -> list[Path]:
     """The file(s) one candidate names: one file, or a text file and its label file."""
-    return [folder / candidate] if isinstance(candidate, str) else [folder / candidate["text"],
-                                                                   folder / candidate["label"]]
+    if isinstance(candidate, str):
+        return [entry_file(spec, folder, candidate, key)]
+    return [entry_file(spec, folder, candidate[role], f"{key}.{role}") for role in ("text", "label")]
 
 
 def _shown(candidate: SplitFile) -> str:
@@ -42,12 +44,17 @@ def _locate(spec: DatasetSpec, folder: Path) -> dict[str, list[Path]]:
         raise DataError(f"{spec.name} data folder {folder} does not exist; pass the folder holding its files "
                         f"(make data DATASET={spec.name} DATA_DIR=...){hub}")
     if spec.file_name:
-        return {"train": [folder / spec.file_name]}
+        path = entry_file(spec, folder, spec.file_name, "file_name")
+        if not path.is_file():
+            raise DataError(f"{path}: not found ({spec.source}: key 'file_name'); pass the folder holding it "
+                            f"(make data DATASET={spec.name} DATA_DIR=...) or correct the name")
+        return {"train": [path]}
     if not spec.splits:
         raise DataError(f"{spec.source}: no files to read from {folder}; add \"splits\" or \"file_name\"")
     found = {}
     for split, candidates in spec.splits.items():
-        paths = next((_paths(folder, c) for c in candidates if all(p.is_file() for p in _paths(folder, c))), None)
+        options = [_paths(spec, folder, c, f"splits.{split}") for c in candidates]
+        paths = next((p for p in options if all(path.is_file() for path in p)), None)
         if paths is not None:
             found[split] = paths
         elif not (split == "train" and spec.train_fallback and "test" in spec.splits):
@@ -81,6 +88,7 @@ def read_sources(spec: DatasetSpec, data_dir: Path | None, strict: bool = True
             if strict:
                 _check_source(spec, split, len(records), f"{spec.hf_hub_url}[{split}]", {})
         return {s: r for s, (r, _) in read.items()}, {s: src for s, (_, src) in read.items()}, spec.root
+    check_entry_files(spec)
     folder = Path(data_dir) if data_dir is not None else spec.root
     records, sources = {}, {}
     for split, paths in _locate(spec, folder).items():
@@ -88,10 +96,11 @@ def read_sources(spec: DatasetSpec, data_dir: Path | None, strict: bool = True
         digests = {path: sha256_file(path) for path in paths}
         if strict:
             _check_source(spec, split, len(records[split]), str(paths[0]), digests)
-        # Relative to the data folder the user named: the record never holds this machine's paths.
-        sources[split] = {"path": portable(paths[0], folder), "sha256": digests[paths[0]], "rows": len(records[split])}
+        # Relative to the data folder the user named (or the repository): never this machine's paths.
+        sources[split] = {"path": relative_path(paths[0], folder), "sha256": digests[paths[0]],
+                          "rows": len(records[split])}
         if len(paths) == 2:
-            sources[split].update(label_path=portable(paths[1], folder), label_sha256=digests[paths[1]])
+            sources[split].update(label_path=relative_path(paths[1], folder), label_sha256=digests[paths[1]])
     return records, sources, folder
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.io import sha256_file
+from core.names import inside, relative_problem
 from data_prep.common import DataError, split_name, split_parts
 from data_prep.labels import unknown_label
 
@@ -44,7 +45,12 @@ def dataset_file(dataset_dir: str | Path, dataset: str) -> Path:
     info = read_json(info_path)
     if dataset not in info:
         raise DataError(f"dataset {dataset!r} is not registered in {info_path}; known: {', '.join(sorted(info))}")
-    path = Path(dataset_dir) / info[dataset]["file_name"]
+    name = info[dataset].get("file_name") if isinstance(info[dataset], dict) else None
+    problem = relative_problem(name)
+    if problem:
+        raise DataError(f"{info_path}: key '{dataset}.file_name': {name!r} {problem}; {_remake(dataset)}")
+    path = inside(dataset_dir, Path(dataset_dir) / name, str(info_path), f"{dataset}.file_name", DataError,
+                  _remake(dataset))
     if not path.is_file():
         raise DataError(f"{path} not found (registered as {dataset!r} in {info_path}); {_remake(dataset)}")
     return path

@@ -118,6 +118,10 @@ class DatasetSpec:
         (str,), "the alpaca instruction; {labels} becomes the label list",
         "The alpaca instruction for LLaMA-Factory's SFT stage; `{labels}` becomes the label list.",
         default="Classify the text as one of: {labels}.")
+    allow_outside_files: bool = schema_key(
+        (bool,), "true: file names may leave the data folder (../ or absolute paths)",
+        "File names are read inside the data folder only; `true` allows `../` or absolute paths (meta.json "
+        "records the real path).", default=False)
 
     def text_columns(self, hub: bool = False) -> list[Column]:
         """The column(s) joined (by a space) into the text, e.g. AG News' title and description."""

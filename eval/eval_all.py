@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from core.io import atomic_write_text
+from core.names import UnsafeName, VariantId, check_name
 from eval.results import ResultsError, load_groups
 from eval.tables import summary
 
@@ -23,9 +24,16 @@ def discover(models_dir: Path, dataset: str | None = None) -> list[Path]:
     baselines first. Hidden folders are skipped: staging folders of a running or killed job
     (core.io.staged_output) hold a variant.json before they are complete."""
     models_dir = Path(models_dir)
+    if dataset is not None:
+        check_name(dataset, "--dataset", "dataset")
     folders = sorted(p.parent for p in models_dir.glob(f"{dataset or '*'}/*/*/variant.json")
                      if not any(part.startswith(".") for part in p.parent.relative_to(models_dir).parts))
-    return sorted(folders, key=lambda p: (p.parent.parent.name, p.parent.name, p.name != "baseline"))
+
+    def order(folder: Path) -> tuple[str, str, bool]:
+        identity = VariantId.from_folder(folder)
+        return identity.dataset, identity.model_tag, identity.variant != "baseline"
+
+    return sorted(folders, key=order)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     failed = []
     if not args.table_only:
-        folders = discover(Path(args.models), args.dataset)
+        try:
+            folders = discover(Path(args.models), args.dataset)
+        except UnsafeName as err:
+            raise SystemExit(f"error: {err}") from None
         if not folders:
             where = f"{args.models}/{args.dataset}" if args.dataset else args.models
             raise SystemExit(f"error: no model folders under {where}; build some first (make all)")

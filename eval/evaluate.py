@@ -18,6 +18,7 @@ from tqdm import tqdm
 from core.cli import positive_int
 from core.io import atomic_write_json
 from core.memory import PeakMemory
+from core.names import UnsafeName, VariantId
 from core.paths import portable_values
 from core.provenance import provenance
 from core.quiet import quiet
@@ -43,12 +44,6 @@ def predict_logits(variant: Variant, texts: list[str], batch_size: int = 64, des
         idx = order[start:start + batch_size]
         out[idx] = variant.logits([texts[i] for i in idx]).numpy()
     return out
-
-
-def identity(folder: Path, manifest: Manifest) -> tuple[str, str, str]:
-    """(dataset, model_tag, variant) from the manifest, else from outputs/models/<d>/<m>/<v>."""
-    return (manifest.dataset or folder.parent.parent.name, manifest.model_tag or folder.parent.name,
-            manifest.variant or folder.name)
 
 
 def split_label(split: Split, limit: int | None = None) -> str:
@@ -98,7 +93,9 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     """Load a model folder, predict a split, measure size/latency/memory; return the result."""
     folder, results_dir = Path(folder), Path(results_dir)
     manifest = Manifest.read(folder)
-    dataset, model_tag, variant_name = identity(folder, manifest)
+    identity = manifest.identity(folder)
+    identity.result_path(results_dir)  # a result that could not be written is refused before the work
+    dataset, model_tag, variant_name = identity.parts
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     with PeakMemory() as memory:
         variant = load_variant(folder, device)
@@ -133,7 +130,8 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
 
 
 def result_path(results_dir: Path, result: dict) -> Path:
-    return Path(results_dir) / result["dataset"] / result["model_tag"] / f"{result['variant']}.json"
+    """Where a result is written: ``results/<dataset>/<model_tag>/<variant>.json`` (VariantId's rule)."""
+    return VariantId(result["dataset"], result["model_tag"], result["variant"], "result").result_path(results_dir)
 
 
 def write_result(result: dict, results_dir: Path) -> Path:
@@ -166,9 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = evaluate_folder(args.folder, args.split, args.dataset_dir, args.results, args.limit,
                                  not args.no_latency, args.batch_size, args.device)
-    except (VariantError, DataError) as err:
+        path = write_result(result, Path(args.results))
+    except (VariantError, DataError, UnsafeName) as err:
         raise SystemExit(f"error: {err}") from None
-    path = write_result(result, Path(args.results))
     m, lat = result["metrics"], result["latency"]
     print(f"{result['variant']}: macro-F1 {m['macro_f1']:.4f}  acc {m['accuracy']:.4f}  "
           f"{result['size_mb']:.1f} MB  {lat.get('ms_per_example', float('nan')):.2f} ms/ex  "

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.io import atomic_write_json
+from core.io import atomic_write_json, sha256_file
+from core.names import UnsafeName, VariantId, check_name
 from core.paths import portable_values
+from glue.weights import is_weight_file
 
 MANIFEST = "variant.json"
 DEFAULT_MAX_LENGTH = 128  # tokens; a manifest's max_length (the recipe's cutoff_len) overrides it
 # Fields a loader opens (the body an adapter goes on): kept as given, so the folder reloads.
 LOADER_PATHS = ("base_model",)
+IDENTITY = ("dataset", "model_tag", "variant")  # core.names.VariantId; each defaults to the folder's name
 REBUILD = "rebuild the variant (rerun the job that wrote it, with --force)"
 
 
@@ -52,11 +55,18 @@ class Manifest:
     provenance: dict[str, Any] | None = None    # commit, packages, machine, argv, seed
     fp16_inference: bool = False                # load in FP16 on CUDA (trained with fp16)
     allow_pickle_weights: bool = False          # never written by this project; lets a user's pickle folder load
+    weights_sha256: dict[str, str] | None = None  # file name -> sha256 of every weight file; set by write
     extra: dict[str, Any] = field(default_factory=dict)  # the method's own details: lora, freeze, template, ...
 
     def write(self, folder: str | Path) -> Manifest:
-        """Write ``folder/variant.json`` atomically; absolute paths are recorded portably
-        (core/paths.py), except those a loader opens. Returns the manifest as written."""
+        """Write ``folder/variant.json`` atomically, with the sha256 of every weight file now in
+        ``folder`` (so write it last); absolute paths are recorded portably (core/paths.py), except
+        those a loader opens. Returns the manifest as written."""
+        for key in IDENTITY:  # names that are not plain never reach a manifest
+            if getattr(self, key) is not None:
+                check_name(getattr(self, key), str(Path(folder) / MANIFEST), key, VariantError)
+        self.weights_sha256 = {path.name: sha256_file(path) for path in sorted(Path(folder).iterdir())
+                               if is_weight_file(path)}
         body = {key: value for key, value in self.as_dict().items() if value is not None}
         body = {key: value if key in LOADER_PATHS else portable_values(value) for key, value in body.items()}
         atomic_write_json(Path(folder) / MANIFEST, body)
@@ -66,6 +76,15 @@ class Manifest:
         """The flat JSON object: typed fields, then ``extra``."""
         typed = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         return {**typed, **self.extra}
+
+    def identity(self, folder: str | Path) -> VariantId:
+        """The folder's (dataset, model_tag, variant): the manifest's names, else the folder's
+        place in ``<dataset>/<model_tag>/<variant>``; names that are not plain are refused."""
+        try:
+            return VariantId.from_folder(folder, self.dataset, self.model_tag, self.variant,
+                                         str(Path(folder) / MANIFEST))
+        except UnsafeName as err:
+            raise VariantError(str(err)) from None
 
     @classmethod
     def from_dict(cls, body: dict[str, Any], where: Path | str = MANIFEST) -> Manifest:
@@ -80,6 +99,10 @@ class Manifest:
         typed = {key: value for key, value in body.items() if key in names}
         if not isinstance(typed.get("max_length", DEFAULT_MAX_LENGTH), int):
             raise VariantError(f"{where}: 'max_length' must be a whole number of tokens; {REBUILD}")
+        sums = typed.get("weights_sha256")
+        if sums is not None and not (isinstance(sums, dict) and all(
+                isinstance(v, str) and len(v) == 64 for v in sums.values())):
+            raise VariantError(f"{where}: 'weights_sha256' must map file names to sha256 hex digests; {REBUILD}")
         return cls(**typed, extra={key: value for key, value in body.items() if key not in names})
 
     @classmethod

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from omegaconf import OmegaConf
 
+from core.names import UnsafeName, VariantId
 from core.quiet import quiet
 from data_prep.common import split_parts
 from glue.weights import folder_problem
@@ -354,10 +355,14 @@ def load_recipe(path: str | Path, overrides: list[str] | dict[str, Any] | None =
     except (ValueError, TypeError) as err:
         raise RecipeError(f"{path}: {err}") from None
     require_keys(raw, {"method": "ptq_dynamic, a method in glue/quant/"}, path)
-    # output_dir is outputs/models/<dataset>/<model_tag>/<variant>: the result's name follows it.
-    glue_args.model_tag = glue_args.model_tag or Path(training.output_dir).parent.name
-    glue_args.variant = glue_args.variant or Path(training.output_dir).name
     require_keys(raw, {"dataset": "emotion_train"}, path)
+    # output_dir is outputs/models/<dataset>/<model_tag>/<variant>: the result's name follows it.
+    try:
+        identity = VariantId.from_folder(training.output_dir, split_parts(data.dataset[0])[0], glue_args.model_tag,
+                                         glue_args.variant, str(path))
+    except UnsafeName as err:
+        raise RecipeError(str(err)) from None
+    glue_args.model_tag, glue_args.variant = identity.model_tag, identity.variant
     check_values(model, data, training, finetuning, path, raw)
     check_model_folder(model.model_name_or_path, glue_args.allow_pickle_weights, path)
     return Recipe(path, raw, model, data, training, finetuning, glue_args)

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from core.names import UnsafeName, VariantId
 from core.provenance import provenance
 from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
@@ -60,10 +61,14 @@ def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
 def register(recipe_path: Path, overrides: list[str]) -> Path:
     raw = read_recipe(recipe_path, overrides)
     out = Path(raw["output_dir"])
-    variant, model_tag = out.name, out.parent.name
     if not (out / ADAPTER).is_file():
         raise RecipeError(f"{out} has no {ADAPTER}: run llamafactory-cli train {recipe_path} first")
     meta = dataset_meta(raw["dataset_dir"], str(raw["dataset"]).split(",")[0].strip())
+    try:
+        identity = VariantId.from_folder(out, meta["name"], where=str(recipe_path))
+    except UnsafeName as err:
+        raise RecipeError(str(err)) from None
+    variant, model_tag = identity.variant, identity.model_tag
     results = json.loads((out / "train_results.json").read_text()) if (out / "train_results.json").is_file() else {}
     state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").is_file() else {}
     trainable = safetensors_numel(out / ADAPTER)
@@ -74,7 +79,7 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the recipe
     manifest = Manifest(
         method=variant, loader="glue.sft_classifier:load", labels=meta["labels"], max_length=raw.get("cutoff_len", 256),
-        dataset=meta["name"], model_tag=model_tag, variant=variant, base_model=raw["model_name_or_path"],
+        dataset=identity.dataset, model_tag=model_tag, variant=variant, base_model=raw["model_name_or_path"],
         weights_origin=weights_origin(raw["model_name_or_path"]), recipe_path=str(recipe_path), recipe=raw,
         quantization=quantization, extra={"instruction": meta["instruction"], "template": raw["template"]},
         training={"trainer": "llamafactory-cli train (stage sft)", "wall_time_s": results.get("train_runtime"),

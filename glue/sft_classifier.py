@@ -12,7 +12,7 @@ import torch
 
 from glue.data import ensure_pad_token
 from glue.manifest import Manifest, VariantError
-from glue.variant import Variant
+from glue.variant import Variant, variant_loader
 
 
 class LabelScorer(torch.nn.Module):
@@ -91,6 +91,7 @@ def make_encoder(tokenizer, template, instruction: str, labels: list[str], max_l
     return encode
 
 
+@variant_loader
 def load(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     """Loader named in variant.json (written by glue.register_sft): 4-bit base + LoRA adapter."""
     from peft import PeftModel

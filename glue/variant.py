@@ -11,6 +11,7 @@ import importlib
 import json
 import pickle
 import shutil
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,21 @@ from typing import Any, Callable
 import torch
 
 from glue.manifest import MANIFEST, REBUILD, Manifest, VariantError
-from glue.weights import folder_problem
+from glue.weights import checksum_problem, folder_problem, is_weight_file
 
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
-                   "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja")
+                   "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja", "tokenizer.model",
+                   "spiece.model", "sentencepiece.bpe.model")
+# A folder's tokenizer is usable when it holds one of these sets: without one, transformers builds
+# a tokenizer of a few special tokens, every word becomes [UNK] and evaluation measures garbage.
+VOCABULARIES = (("tokenizer.json",), ("vocab.txt",), ("vocab.json", "merges.txt"), ("tokenizer.model",),
+                ("spiece.model",), ("sentencepiece.bpe.model",))
+# Configuration a loader reads besides weights and tokenizer.
+CONFIG_FILES = ("config.json", "generation_config.json", "adapter_config.json")
+LOADER_MARK = "_variant_loader"
 
 
 @dataclass
@@ -61,6 +70,16 @@ class Variant:
         return logits.float().cpu()
 
 
+Loader = Callable[[Path, Manifest, torch.device], Variant]
+
+
+def variant_loader(func: Loader) -> Loader:
+    """Mark ``func`` as a loader a manifest may name: a function that merely exists in the named
+    module (a helper with another signature) is refused instead of being called."""
+    setattr(func, LOADER_MARK, True)
+    return func
+
+
 def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
     """The function a manifest's ``loader`` (``<package>.<module>:<function>``) names."""
     where = path / MANIFEST
@@ -76,7 +95,40 @@ def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
     if not callable(loader):
         raise VariantError(f"{where}: unknown loader {name!r} (no such function in this checkout); {REBUILD}, "
                            "or update the checkout to the commit that wrote it")
+    if not getattr(loader, LOADER_MARK, False):
+        raise VariantError(f"{where}: loader {name!r} is not a model-folder loader (not marked @variant_loader); "
+                           f"{REBUILD}")
     return loader
+
+
+def tokenizer_problem(folder: Path) -> str | None:
+    """Why ``folder`` holds no usable tokenizer, or None."""
+    if any(all((folder / name).is_file() for name in names) for names in VOCABULARIES):
+        return None
+    wanted = " or ".join(" + ".join(names) for names in VOCABULARIES)
+    return f"no tokenizer files ({wanted}); copy the tokenizer of the model it was built from into it, or rebuild it"
+
+
+def check_weights(path: Path, manifest: Manifest) -> None:
+    """Every weight file against the sha256 ``variant.json`` recorded. A manifest written before
+    checksums were recorded loads with a warning (docs/decisions.md says why)."""
+    if manifest.weights_sha256 is None:
+        print(f"warning: {path / MANIFEST} records no weight checksums (written by an older version), so "
+              "damaged weights cannot be detected; rebuild the variant to record them", file=sys.stderr)
+        return
+    problem = checksum_problem(path, manifest.weights_sha256)
+    if problem:
+        raise VariantError(f"{path}: {problem}; {REBUILD}, or download it again")
+
+
+def contract_files(path: Path, manifest: Manifest) -> list[Path]:
+    """The files of a model folder its contract names, which is all a copy (a release) needs:
+    variant.json, the recorded weights, the loader's configuration and the tokenizer."""
+    weights = manifest.weights_sha256 if manifest.weights_sha256 is not None else {
+        p.name: "" for p in path.iterdir() if is_weight_file(p)}
+    indexes = [p.name for p in path.iterdir() if p.name.endswith(".index.json")]  # shards of the weights
+    names = [MANIFEST, *weights, *indexes, *CONFIG_FILES, *TOKENIZER_FILES]
+    return sorted({path / name for name in names if (path / name).is_file() or (path / name).is_symlink()})
 
 
 def weights_origin(model_dir: str | Path) -> dict[str, Any] | None:
@@ -106,9 +158,10 @@ def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Varian
     path = Path(path)
     manifest = Manifest.read(path)
     loader = find_loader(path, manifest.loader)
-    problem = folder_problem(path, allow_pickle=manifest.allow_pickle_weights is True)
+    problem = folder_problem(path, allow_pickle=manifest.allow_pickle_weights is True) or tokenizer_problem(path)
     if problem:
         raise VariantError(f"{path}: {problem}")
+    check_weights(path, manifest)
     try:
         return loader(path, manifest, torch.device(device))
     except VariantError:
@@ -122,6 +175,7 @@ def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Varian
                            f"the folder is damaged or incomplete: {REBUILD}") from None
 
 
+@variant_loader
 def load_hf_classifier(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     """Loader for plain Hugging Face folders (the fine-tuned baselines)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer

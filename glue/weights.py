@@ -1,7 +1,7 @@
 """Weight files are checked before anything loads them, so a damaged or unsafe folder is a
 one-line error naming the file, not a library traceback from deep inside a loader.
 
-Two checks, both cheap (headers and directories only, no tensor data is read):
+Three checks. Two are cheap (headers and directories only, no tensor data is read):
 - integrity: a safetensors file's header must describe exactly the bytes the file holds; a
   ``torch.save`` file is a zip archive whose central directory sits at its end, so a cut-off
   file has none; a sharded index must name shards that exist.
@@ -11,6 +11,9 @@ Two checks, both cheap (headers and directories only, no tensor data is read):
   (``TORCH_STATE``): quantized tensors cannot go into safetensors, so it is written by
   ``torch.save`` and read back only with ``torch.load(weights_only=True)``, which rebuilds
   tensors and plain containers and never runs code from the file.
+The third reads every byte: each weight file's sha256 must be the one ``variant.json`` recorded
+when the folder was written, which finds damage the framing hides (a same-size file whose last
+megabytes were overwritten) and weight files added or replaced later.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ import zipfile
 from pathlib import Path
 
 from core import MIB
+from core.io import sha256_file
+from core.names import UnsafeName, inside, name_problem
 
 TORCH_STATE = "quantized_state.pt"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
@@ -101,4 +106,27 @@ def folder_problem(folder: str | Path, allow_pickle: bool = False) -> str | None
     if pickles and len(pickles) == len(weights) and not allow_pickle:
         return (f"the folder holds only pickle weights ({', '.join(pickles)}), which can run code when loaded; convert them "
                 "to safetensors, or set allow_pickle_weights: true if you trust their source")
+    return None
+
+
+def checksum_problem(folder: str | Path, recorded: dict[str, str]) -> str | None:
+    """The first weight file of ``folder`` that differs from ``recorded`` (name -> sha256), is
+    missing, lies outside the folder, or is not recorded; None when all match."""
+    folder = Path(folder)
+    for name, digest in recorded.items():
+        if name_problem(name):
+            return f"weights_sha256 names {name!r}, which is not a plain file name"
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing (variant.json records its sha256)"
+        try:
+            inside(folder, path, str(folder), f"weights_sha256.{name}")
+        except UnsafeName as err:
+            return str(err).partition(": ")[2]
+        actual = sha256_file(path)
+        if actual != digest:
+            return f"{name} has sha256 {actual[:16]}..., variant.json records {digest[:16]}... (damaged or replaced)"
+    unrecorded = sorted(p.name for p in folder.iterdir() if is_weight_file(p) and p.name not in recorded)
+    if unrecorded:
+        return f"{', '.join(unrecorded)}: weight files variant.json does not record (added after it was written)"
     return None

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from core import MIB
 from core.io import sha256_file
-from publish.manifest import MANIFEST_NAME, PublishError, asset_url, parse
+from core.names import UnsafeName, VariantId
+from publish.manifest import MANIFEST_NAME, PublishError, asset_url, check_variant, parse
 
 BLOCK = MIB
 
@@ -81,16 +82,24 @@ def download(url: str, path: Path, item: dict[str, Any]) -> None:
 
 
 def fetch_variant(manifest: dict[str, Any], base: str, key: str, dest: Path) -> Path:
-    """The verified folder ``dest/<key>``; files already there are re-hashed, not downloaded again."""
+    """The verified folder ``dest/<key>``; files already there are re-hashed, not downloaded again.
+    Every name is checked (``parse``) and the folder resolved under ``dest`` before anything is
+    created or downloaded."""
     variants = manifest["variants"]
     if key not in variants:
         raise PublishError(f"{key} is not in this release; it holds: {', '.join(variants)}")
+    where = asset_url(location(base), MANIFEST_NAME)
+    check_variant(key, variants[key], where)
     items = variants[key]["files"]
-    folder = Path(dest) / key
+    try:
+        folder = VariantId.from_key(key, where).folder(dest)
+    except UnsafeName as err:
+        raise PublishError(str(err)) from None
     if folder.is_dir() and all((folder / i["file"]).is_file() and not mismatch(folder / i["file"], i) for i in items):
         return folder
     staging = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(staging, ignore_errors=True)
+    created = [p for p in (staging.parent, *staging.parent.parents) if not p.exists()]
     staging.mkdir(parents=True)
     try:
         for item in items:
@@ -99,4 +108,7 @@ def fetch_variant(manifest: dict[str, Any], base: str, key: str, dest: Path) -> 
         staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for parent in created:  # a failed download leaves no empty folders behind (innermost first)
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
     return folder

@@ -4,6 +4,10 @@
 A GitHub release is a flat list of files, so every file of a model folder becomes one asset named
 ``<dataset>--<model_tag>--<variant>--<file>``; the manifest maps each variant back to its files
 with their sizes and sha256, so a download can be checked before anything is loaded.
+
+A manifest is read as untrusted input: its variant keys and file names become folders and files
+on the reader's disk, so each must be a plain name (core/names.py) and every size and checksum
+well-typed, all checked before the first byte is downloaded.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import json
 import re
 from typing import Any
 from urllib.parse import quote
+
+from core.names import UnsafeName, VariantId, check_name
 
 SCHEMA = 1
 MANIFEST_NAME = "weights_manifest.json"
@@ -24,10 +30,6 @@ FILE_KEYS = ("file", "asset", "size", "sha256")
 
 class PublishError(ValueError):
     """A release that cannot be packed or trusted, worded for the user (file, key, fix)."""
-
-
-def variant_key(dataset: str, model_tag: str, variant: str) -> str:
-    return f"{dataset}/{model_tag}/{variant}"
 
 
 def asset_name(key: str, file: str) -> str:
@@ -59,11 +61,37 @@ def parse(text: str, where: str) -> dict[str, Any]:
     if not isinstance(variants, dict):
         raise PublishError(f"{where}: key 'variants' is missing or not an object; rerun make publish")
     for key, entry in variants.items():
-        missing = [k for k in VARIANT_KEYS if k not in entry]
-        if missing:
-            raise PublishError(f"{where}: variants.{key} lacks {', '.join(missing)}; rerun make publish")
-        for i, item in enumerate(entry["files"]):
-            missing = [k for k in FILE_KEYS if k not in item]
-            if missing:
-                raise PublishError(f"{where}: variants.{key}.files[{i}] lacks {', '.join(missing)}; rerun make publish")
+        check_variant(key, entry, where)
     return manifest
+
+
+def check_variant(key: str, entry: Any, where: str) -> None:
+    """One ``variants`` entry: a key of three plain names that the entry repeats, and files whose
+    names are plain and whose sizes and sha256 are what a download can be checked against."""
+    try:
+        identity = VariantId.from_key(key, where)
+    except UnsafeName as err:
+        raise PublishError(str(err)) from None
+    if not isinstance(entry, dict):
+        raise PublishError(f"{where}: variants.{key} is not an object; rerun make publish")
+    missing = [k for k in VARIANT_KEYS if k not in entry]
+    if missing:
+        raise PublishError(f"{where}: variants.{key} lacks {', '.join(missing)}; rerun make publish")
+    named = (entry["dataset"], entry["model_tag"], entry["variant"])
+    if named != identity.parts:
+        raise PublishError(f"{where}: variants.{key} describes {'/'.join(map(str, named))}; rerun make publish")
+    if not isinstance(entry["files"], list):
+        raise PublishError(f"{where}: variants.{key}.files is not a list; rerun make publish")
+    for i, item in enumerate(entry["files"]):
+        at = f"variants.{key}.files[{i}]"
+        missing = [k for k in FILE_KEYS if k not in item] if isinstance(item, dict) else list(FILE_KEYS)
+        if missing:
+            raise PublishError(f"{where}: {at} lacks {', '.join(missing)}; rerun make publish")
+        for name in ("file", "asset"):
+            check_name(item[name], where, f"{at}.{name}", PublishError)
+        size, digest = item["size"], item["sha256"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise PublishError(f"{where}: key '{at}.size': {size!r} is not a whole number of bytes; rerun make publish")
+        if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+            raise PublishError(f"{where}: key '{at}.sha256': {digest!r} is not a sha256 hex digest; "
+                               "rerun make publish")

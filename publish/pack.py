@@ -6,9 +6,11 @@ the notebook whose ``RELEASE`` line points at them.
         --base-url https://github.com/OWNER/REPO/releases/download/v1.0 [--out DIR] [--notebook-name NAME]
 
 The base URL is the one setting (``RELEASE_URL`` in mk/publish.mk); the repository and tag the
-notebook installs on Colab are derived from it. Only formats that load without unpickling code
-are published: safetensors, and torch.ao quantized states that ``torch.load(weights_only=True)``
-reads (checked here, file by file).
+notebook installs on Colab are derived from it. Only the files the model-folder contract names
+are published (``glue.variant.contract_files``: variant.json, the weights it records, the
+loader's configuration, the tokenizer), never a symbolic link, and only formats that load
+without unpickling code: safetensors, and torch.ao quantized states that
+``torch.load(weights_only=True)`` reads (checked here, file by file).
 """
 from __future__ import annotations
 
@@ -26,21 +28,19 @@ from core import MIB
 from core.io import atomic_write_json, atomic_write_text, sha256_file
 from core.paths import REPO
 from core.provenance import git_commit
+from core.names import UnsafeName, VariantId
 from eval.eval_all import discover
-from eval.evaluate import identity
 from glue.manifest import Manifest, VariantError
 from glue.quant import get_method
 from glue.quant.loader import load_quantized
-from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of, variant_key
+from glue.variant import contract_files
+from glue.weights import checksum_problem
+from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of
 
 NOTEBOOK = REPO / "notebooks" / "inference_eval.ipynb"
 RELEASE_LINE = "RELEASE = "  # the notebook line this module rewrites
 PLACEHOLDER = "github.com/OWNER/REPO/"
-SHIPPED_SUFFIXES = (".safetensors", ".json", ".txt", ".jinja", ".model", ".pt")
 PICKLE_SUFFIXES = (".bin", ".pkl", ".pickle", ".pth", ".ckpt")
-# What training leaves beside the weights; a variant loads without them.
-TRAINING_FILES = {"trainer_state.json", "train_results.json", "all_results.json", "eval_results.json",
-                  "training_args.bin"}
 
 
 def check_weights_only(path: Path) -> None:
@@ -52,22 +52,24 @@ def check_weights_only(path: Path) -> None:
                            "save a state dict of tensors, or safetensors, and rebuild the variant") from None
 
 
-def shipped_files(folder: Path) -> list[Path]:
-    """The files a variant needs to load: top-level weights, configs, tokenizer, variant.json."""
-    files = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or path.name in TRAINING_FILES:
-            continue
+def shipped_files(folder: Path, manifest: Manifest) -> list[Path]:
+    """The files a variant needs to load (its contract's), each a regular file of the folder."""
+    problem = checksum_problem(folder, manifest.weights_sha256) if manifest.weights_sha256 is not None else None
+    if problem:
+        raise PublishError(f"{folder}: {problem}; rebuild the variant")
+    files = contract_files(folder, manifest)
+    for path in files:
+        if path.is_symlink():
+            raise PublishError(f"{path}: a symbolic link (to {path.resolve()}); a release holds only the folder's "
+                               "own files: replace the link with the file, or rebuild the variant")
         if path.suffix in PICKLE_SUFFIXES:
             raise PublishError(f"{path}: pickled weights are not published (loading them can run code); "
                                "re-save the model as safetensors (save_pretrained) and rebuild the variant")
         if path.suffix == ".pt":
             check_weights_only(path)
-        if path.suffix in SHIPPED_SUFFIXES:
-            if path.stat().st_size >= ASSET_LIMIT_BYTES:
-                raise PublishError(f"{path}: {path.stat().st_size / 2**30:.2f} GiB is over GitHub's 2 GiB asset "
-                                   "limit; save it in shards (save_pretrained(max_shard_size='1GB'))")
-            files.append(path)
+        if path.stat().st_size >= ASSET_LIMIT_BYTES:
+            raise PublishError(f"{path}: {path.stat().st_size / 2**30:.2f} GiB is over GitHub's 2 GiB asset "
+                               "limit; save it in shards (save_pretrained(max_shard_size='1GB'))")
     return files
 
 
@@ -102,14 +104,14 @@ def stamp_notebook(src: Path, dst: Path, release: dict[str, str]) -> None:
     raise PublishError(f"{src}: no line starting with {RELEASE_LINE!r} in a code cell; restore it from git")
 
 
-def pack_variant(folder: Path, manifest: Manifest, key: str, staging: Path) -> dict[str, Any]:
+def pack_variant(folder: Path, manifest: Manifest, identity: VariantId, staging: Path) -> dict[str, Any]:
     files = []
-    for path in shipped_files(folder):
-        asset = asset_name(key, path.name)
+    for path in shipped_files(folder, manifest):
+        asset = asset_name(identity.key, path.name)
         link_or_copy(path, staging / asset)
         files.append({"file": path.name, "asset": asset, "size": path.stat().st_size, "sha256": sha256_file(path)})
-    dataset, model_tag, variant = key.split("/")
-    entry = {"dataset": dataset, "model_tag": model_tag, "variant": variant, "method": manifest.method,
+    entry = {"dataset": identity.dataset, "model_tag": identity.model_tag, "variant": identity.variant,
+             "method": manifest.method,
              "loader": manifest.loader, "devices": devices(manifest), "files": files}
     if manifest.base_model:  # loaded at run time (a pkg:// model, or a folder the loader rebuilds)
         entry["base_model"] = manifest.base_model
@@ -132,12 +134,12 @@ def pack(models_dir: Path, out: Path, base_url: str, notebook_name: str) -> dict
         variants, sources = {}, {}
         for folder in folders:
             variant_manifest = Manifest.read(folder)
-            key = variant_key(*identity(folder, variant_manifest))
-            if key in sources:
-                raise PublishError(f"{folder}/variant.json and {sources[key]}/variant.json both describe {key}; "
-                                   "rename one variant (or remove the stale folder)")
-            sources[key] = folder
-            variants[key] = pack_variant(folder, variant_manifest, key, staging)
+            identity = variant_manifest.identity(folder)
+            if identity.key in sources:
+                raise PublishError(f"{folder}/variant.json and {sources[identity.key]}/variant.json both describe "
+                                   f"{identity.key}; rename one variant (or remove the stale folder)")
+            sources[identity.key] = folder
+            variants[identity.key] = pack_variant(folder, variant_manifest, identity, staging)
         manifest = {"schema": SCHEMA, "base_url": base_url, "release": release or None,
                     "commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "variants": variants}
         atomic_write_json(staging / MANIFEST_NAME, manifest)
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out or Path("outputs/publish") / (release["tag"] if release else "local"))
     try:
         manifest = pack(Path(args.models), out, args.base_url, args.notebook_name)
-    except (PublishError, VariantError) as err:
+    except (PublishError, VariantError, UnsafeName) as err:
         raise SystemExit(f"error: {err}") from None
     for key, entry in manifest["variants"].items():
         print(f"{key}: {len(entry['files'])} files, {sum(f['size'] for f in entry['files']) / MIB:.1f} MB")

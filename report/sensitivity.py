@@ -23,7 +23,7 @@ from core.provenance import provenance
 from core.quiet import quiet
 from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
-from eval.evaluate import identity, predict_logits
+from eval.evaluate import predict_logits
 from glue.manifest import Manifest, VariantError
 from glue.quant.base import LAYER_INDEX, QuantContext, embedding_filter, layer_filter, names_module, select
 from glue.quant.ptq_dynamic import METHOD, DynamicConfig
@@ -61,7 +61,7 @@ def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[s
 
 def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:
     manifest = Manifest.read(folder)
-    dataset, model_tag, _ = identity(folder, manifest)
+    dataset, model_tag, _ = manifest.identity(folder).parts
     config = DynamicConfig.from_dict(read_yaml(recipe).get("quant_config") or {})
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     variant = load_variant(folder)

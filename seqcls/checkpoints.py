@@ -19,10 +19,11 @@ file of a checkpoint and marks it finished. Incomplete checkpoints (a kill durin
 renamed to a hidden ``.incomplete-checkpoint-N`` with a one-line warning; the Trainer, eval-all
 and this module ignore hidden folders.
 
-A checkpoint written under another recipe is never resumed: resume_point refuses, naming the
-fix. Starting fresh instead would discard, without being asked, a run that may have taken
-hours, because of what may be an accidental edit; the user decides (restore the recipe, or
-remove the checkpoints / pass --force).
+A checkpoint written under another recipe, or from other data (the fingerprint holds the sha256
+of every prepared split the recipe names), is never resumed: resume_point refuses, saying what
+changed and naming the fix. Starting fresh instead would discard, without being asked, a run that
+may have taken hours, because of what may be an accidental edit; the user decides (restore the
+recipe or data, or start over with ``overwrite_output_dir=true``, the stage's own key).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from core.io import atomic_write_json
+from core.io import atomic_write_json, sha256_file
+from data_prep.prepared import dataset_file
 from glue.recipe import RecipeError
 from glue.weights import file_problem
 
@@ -52,6 +54,9 @@ NOT_FINGERPRINTED = frozenset({
     "output_dir", "overwrite_output_dir", "logging_dir", "logging_steps", "logging_strategy", "logging_first_step",
     "report_to", "run_name", "save_steps", "save_strategy", "save_total_limit", "disable_tqdm", "plot_loss",
     "resume_from_checkpoint"})
+# How the training command starts over (llamafactory-cli train: the work folder is then removed).
+RESTART = "add overwrite_output_dir=true to the command to start over"
+DATA_KEYS = ("dataset", "eval_dataset")
 
 
 class CheckpointError(RecipeError):
@@ -64,6 +69,36 @@ def recipe_fingerprint(recipe: Mapping[str, Any]) -> str:
     kept = {k: v for k, v in recipe.items() if k not in NOT_FINGERPRINTED}
     text = json.dumps(kept, sort_keys=True, default=str, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def data_digests(recipe: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 of every prepared split the recipe trains or evaluates on (``dataset_dir``'s files)."""
+    names = []
+    for key in DATA_KEYS:
+        value = recipe.get(key)
+        items = value if isinstance(value, list) else str(value).split(",") if value else []
+        names += [str(item).strip() for item in items if str(item).strip()]
+    folder = recipe.get("dataset_dir", "data")
+    return {name: sha256_file(dataset_file(folder, name)) for name in names}
+
+
+def run_inputs(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run's checkpoints depend on: the fingerprinted recipe keys and the data's sha256."""
+    kept = json.loads(json.dumps({k: v for k, v in recipe.items() if k not in NOT_FINGERPRINTED}, default=str))
+    return {"recipe": kept, "data_sha256": data_digests(recipe)}
+
+
+def what_changed(before: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:
+    """``other data (...)`` / ``another recipe (...)``, from two runs' inputs (older records have none)."""
+    if not before:
+        return "another recipe or other data"
+    old_data, old_recipe, recipe = before.get("data_sha256", {}), before.get("recipe", {}), now["recipe"]
+    data = [f"{name}: sha256 {str(old_data.get(name))[:12]}... now {digest[:12]}..."
+            for name, digest in now["data_sha256"].items() if old_data.get(name) != digest]
+    keys = [f"{key}: {old_recipe.get(key)!r} -> {recipe.get(key)!r}"
+            for key in sorted({*old_recipe, *recipe}) if old_recipe.get(key) != recipe.get(key)]
+    parts = [f"other data ({'; '.join(data)})"] * bool(data) + [f"another recipe ({', '.join(keys)})"] * bool(keys)
+    return " and ".join(parts) or "another recipe or other data"
 
 
 def _intact(folder: Path, name: str) -> str | None:
@@ -122,20 +157,23 @@ def set_aside(folder: Path, why: str) -> Path:
     return target
 
 
-def resume_point(output_dir: str | Path, fingerprint: str) -> str | None:
+def resume_point(output_dir: str | Path, fingerprint: str, inputs: Mapping[str, Any] | None = None,
+                 restart: str = RESTART) -> str | None:
     """The newest complete checkpoint in ``output_dir`` to resume from, or None to start fresh.
-    Newer incomplete ones are set aside; one written under another recipe raises CheckpointError."""
+    Newer incomplete ones are set aside; one written under another recipe or from other data
+    (``inputs``: this run's, see run_inputs) raises CheckpointError naming ``restart``, the fix."""
     for folder in reversed(checkpoints(output_dir)):
         problem = checkpoint_problem(folder)
         if problem:
             set_aside(folder, problem)
             continue
-        written = json.loads((folder / RUN_RECORD).read_text()).get("fingerprint")
+        record = json.loads((folder / RUN_RECORD).read_text())
+        written = record.get("fingerprint")
         if written != fingerprint:
+            change = what_changed(record.get("inputs"), inputs or {"recipe": {}, "data_sha256": {}})
             raise CheckpointError(
-                f"{folder} was written by a run with another recipe (fingerprint {written}, now {fingerprint}); "
-                "rerun with the recipe that wrote it to resume, or pass --force (or delete the checkpoint-* "
-                f"folders in {output_dir}) to start over")
+                f"{folder} was written by a run with {change} (fingerprint {written}, now {fingerprint}); "
+                f"rerun with the recipe and data that wrote it to resume, or {restart}")
         print(f"resuming from {folder}")
         return str(folder)
     return None
@@ -184,8 +222,8 @@ class RunRecord(TrainerCallback):
     """Writes ``run_record.json`` (fingerprint and the run's segments so far) as the last file
     of every checkpoint, and gives the whole run's statistics after training."""
 
-    def __init__(self, fingerprint: str, resumed_from: str | None = None) -> None:
-        self.fingerprint, self.resumed_from = fingerprint, resumed_from
+    def __init__(self, fingerprint: str, resumed_from: str | None = None, inputs: dict[str, Any] | None = None) -> None:
+        self.fingerprint, self.resumed_from, self.inputs = fingerprint, resumed_from, inputs
         self.earlier: list[dict[str, Any]] = (
             json.loads((Path(resumed_from) / RUN_RECORD).read_text())["segments"] if resumed_from else [])
         self.start_step = 0
@@ -202,7 +240,7 @@ class RunRecord(TrainerCallback):
     def on_save(self, args, state, control, **kwargs) -> None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and folder.is_dir():
-            atomic_write_json(folder / RUN_RECORD, {"fingerprint": self.fingerprint,
+            atomic_write_json(folder / RUN_RECORD, {"fingerprint": self.fingerprint, "inputs": self.inputs,
                                                      "segments": self._segments(state.global_step)})
 
     def on_train_end(self, args, state, control, **kwargs) -> None:
@@ -214,9 +252,11 @@ class RunRecord(TrainerCallback):
         return {**whole_run_stats(state.log_history, self.segments), "total_flos": state.total_flos}
 
 
-def start_run(recipe: Mapping[str, Any], work_dir: str | Path) -> RunRecord:
-    """Decide where a run starts: incomplete checkpoints in ``work_dir`` are set aside, another
-    recipe's are refused, and the returned callback knows the checkpoint to resume from
-    (``resumed_from``, None for a fresh start)."""
-    fingerprint = recipe_fingerprint(recipe)
-    return RunRecord(fingerprint, resume_point(work_dir, fingerprint))
+def start_run(recipe: Mapping[str, Any], work_dir: str | Path, restart: str = RESTART) -> RunRecord:
+    """Decide where a run starts: incomplete checkpoints in ``work_dir`` are set aside, those of
+    another recipe or other data are refused (naming ``restart``), and the returned callback
+    knows the checkpoint to resume from (``resumed_from``, None for a fresh start)."""
+    inputs = run_inputs(recipe)
+    fingerprint = recipe_fingerprint({**recipe, "data_sha256": inputs["data_sha256"]} if inputs["data_sha256"]
+                                     else recipe)
+    return RunRecord(fingerprint, resume_point(work_dir, fingerprint, inputs, restart), inputs)

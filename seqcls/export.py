@@ -16,7 +16,7 @@ from glue.data import ensure_pad_token
 from glue.manifest import Manifest
 from glue.quant import bnb
 from glue.quant.bnb import BnbConfig
-from glue.variant import Variant
+from glue.variant import Variant, variant_loader
 from seqcls.model import load_classifier, locate_model
 
 HF_LOADER = "glue.variant:load_hf_classifier"
@@ -37,6 +37,7 @@ def export(out: Path, model: torch.nn.Module, tokenizer, setup: dict[str, Any], 
                  **fields).write(staging)
 
 
+@variant_loader
 def load_adapter(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     """Loader named in variant.json: the body rebuilt from ``base_model``, then adapters and head."""
     from peft import PeftModel

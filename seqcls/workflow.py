@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from core.io import clean_stale_staging
+from core.names import UnsafeName, VariantId
 from core.provenance import provenance
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
@@ -101,8 +102,8 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     if not training_args.should_save:  # other ranks of a distributed run
         return None
     export(out, model, tokenizer, setup,
-           method=method_name(setup), variant=out.name, model_tag=out.parent.name,
-           dataset=split_parts(train_split.name)[0], labels=labels, max_length=data_args.cutoff_len,
+           method=method_name(setup), **identity_fields(out, train_split), labels=labels,
+           max_length=data_args.cutoff_len,
            fp16_inference=bool(training_args.fp16), base_model=raw.get("model_name_or_path"),
            weights_origin=weights_origin(model_path), recipe_path=where, recipe=raw, command=command_line(),
            data_sha256={"train": train_split.sha256, "eval": eval_split.sha256 if eval_split else None},
@@ -110,6 +111,15 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
            provenance=provenance(seed=training_args.seed))
     print(f"[seq_cls] saved {out} in {training['wall_time_s'] / 60:.1f} min; validation {json.dumps(validation)}")
     return out
+
+
+def identity_fields(out: Path, train_split: Split) -> dict[str, str]:
+    """The manifest's dataset, model_tag and variant: the train split's dataset, the output folder's names."""
+    try:
+        identity = VariantId.from_folder(out, split_parts(train_split.name)[0])
+    except UnsafeName as err:
+        raise RecipeError(str(err)) from None
+    return {"dataset": identity.dataset, "model_tag": identity.model_tag, "variant": identity.variant}
 
 
 def run_from_cli(args: Any, callbacks: list) -> None:

@@ -108,7 +108,7 @@ def test_set_aside_twice_keeps_both(tmp_path):
 
 def test_changed_recipe_is_refused_not_resumed(tmp_path):
     make_checkpoint(tmp_path, 10, fingerprint="a" * 16)
-    with pytest.raises(CheckpointError, match=r"another recipe \(fingerprint a+, now f+\).*--force"):
+    with pytest.raises(CheckpointError, match=r"another recipe or other data \(fingerprint a+, now f+\).*overwrite_output_dir=true"):
         resume_point(tmp_path, FP)
     assert (tmp_path / "checkpoint-10").is_dir()  # nothing was deleted
 

@@ -79,6 +79,7 @@ def _quantized_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "ptq"
     folder.mkdir()
     torch.save({"weight": torch.zeros(4096)}, folder / TORCH_STATE)
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n")  # a tokenizer, so the checks reach the loader
     (folder / MANIFEST).write_text(json.dumps({
         "method": "ptq_dynamic", "loader": "glue.quant.loader:load_quantized", "labels": ["a", "b"],
         "quantization": {"method": "ptq_dynamic", "config": {}}}))
@@ -115,6 +116,9 @@ def _pickle_only(folder: Path) -> Path:
              __import__("safetensors.torch", fromlist=["load_file"]).load_file(folder / "model.safetensors").items()}
     torch.save(state, folder / "pytorch_model.bin")
     (folder / "model.safetensors").unlink()
+    manifest = json.loads((folder / MANIFEST).read_text())
+    del manifest["weights_sha256"]  # a user's own folder, as its owner would describe it
+    (folder / MANIFEST).write_text(json.dumps(manifest))
     return folder
 
 

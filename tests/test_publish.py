@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from glue.manifest import Manifest
 from glue.variant import load_variant
 from publish.fetch import ChecksumError, fetch_variant, read_manifest
 from publish.manifest import MANIFEST_NAME, PublishError, asset_name, parse, release_of
@@ -65,13 +66,16 @@ def test_pack_refuses_the_placeholder_url(models, tmp_path):
 def test_pack_refuses_pickled_weights(models, tmp_path):
     bad = models / "emotion" / "tiny-bert" / "baseline" / "pytorch_model.bin"
     torch.save({"w": torch.zeros(2)}, bad)
+    Manifest.read(bad.parent).write(bad.parent)  # recorded in variant.json, so only its format is wrong
     with pytest.raises(PublishError, match=r"pytorch_model\.bin: pickled weights are not published"):
         pack(models, tmp_path / "o", URL, "nb.ipynb")
     assert not (tmp_path / "o").exists()
 
 
 def test_pack_refuses_a_pt_file_that_needs_unpickling(models, tmp_path):
-    torch.save(argparse.Namespace(weights=torch.zeros(2)), models / "emotion" / "tiny-bert" / "baseline" / "state.pt")
+    folder = models / "emotion" / "tiny-bert" / "baseline"
+    torch.save(argparse.Namespace(weights=torch.zeros(2)), folder / "state.pt")
+    Manifest.read(folder).write(folder)
     with pytest.raises(PublishError, match=r"state\.pt: not loadable with torch.load\(weights_only=True\)"):
         pack(models, tmp_path / "o", URL, "nb.ipynb")
 

@@ -11,9 +11,10 @@ import torch
 from glue.manifest import MANIFEST, REBUILD, Manifest, VariantError
 from glue.quant import get_method
 from glue.recipe import RecipeError
-from glue.variant import Variant
+from glue.variant import Variant, variant_loader
 
 
+@variant_loader
 def load_quantized(path: Path, manifest: Manifest, device: torch.device) -> Variant:
     from transformers import AutoTokenizer
 
