@@ -8,6 +8,11 @@ step and the prediction collapses. The scan measures, on a sample of the train s
 output, padding excluded. Linears whose spread exceeds ``outlier_ratio`` stay FP32: the scan returns a
 copy of the config with them added to ``skip_modules``, which the manifest stores, so the saved config
 rebuilds the same structure without data.
+
+A hand-picked ratio is one way to choose; with a ``max_drop`` budget, accuracy-aware tuning
+(glue/quant/tuning.py) orders its fallback by the same spread (``tuning_strategy: outlier_spread``)
+and stops where validation macro-F1 is within budget. A ratio set as well keeps its Linears FP32
+before tuning starts.
 """
 from __future__ import annotations
 

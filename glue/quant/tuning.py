@@ -4,26 +4,40 @@ Linear back in FP32 and measure again.
 
 The search (:func:`tune_fallback`) knows nothing about torch or the methods: it gets a ``build``
 (the set of Linears to keep FP32 -> a quantized model), a ``score`` (model -> validation macro-F1)
-and a sensitivity per Linear that orders the candidates. Two strategies measure that sensitivity
+and a sensitivity per Linear that orders the candidates; :func:`tune` runs it for a method, whose
+``build`` gets the round's config (the recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
 on a sample of the train split: ``sensitivity``, each Linear's output error when its input is
 quantized per tensor and its weight per output channel (:func:`quant_errors`), and
 ``outlier_spread``, its token spread (glue/quant/outliers.py), the rule the hand-picked
 ``outlier_ratio`` applies. Once within budget, the Linears that fell back before the last one are
 tried in int8 again, least sensitive first, so the result keeps as few FP32 Linears as the
-measured budget allows. Only the validation split is read; the test split never is.
+measured budget allows. Only the validation split is read; the test split never is. The method
+returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
+(:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 
 import torch
 
 from data_prep.prepared import Split
-from glue.quant.base import FilterFn, QuantConfig, QuantContext, layer_filter, observe, require, select
+from glue.quant.base import (
+    Applied,
+    FilterFn,
+    QuantConfig,
+    QuantContext,
+    QuantMethod,
+    layer_filter,
+    observe,
+    replace_modules,
+    require,
+    select,
+)
+from glue.quant.facts import DataNeed
 from glue.quant.outliers import SCAN_BATCH_SIZE, token_spreads
 from glue.quant.smooth import SMOOTHED_INNER
 from glue.training import compute_metrics
@@ -31,6 +45,7 @@ from glue.training import compute_metrics
 Strategy = Literal["sensitivity", "outlier_spread"]
 SCORE_BATCH_SIZE = 64
 ROUNDING = 1e-9  # a drop this far above the budget is float rounding of an equal one
+C = TypeVar("C", bound="TuningOption")
 
 
 @dataclass
@@ -64,7 +79,9 @@ class Step:
 
 
 @dataclass
-class TuningResult:
+class Search:
+    """What :func:`tune_fallback` chose and every round it measured on the way."""
+
     baseline_score: float
     max_drop: float
     skipped: list[str]  # the Linears kept FP32, in the order they fell back
@@ -72,7 +89,6 @@ class TuningResult:
     met: bool
     stopped: Literal["within budget", "step limit", "no candidates left"]
     order: list[tuple[str, float]]  # candidates by sensitivity, most sensitive first (empty if never needed)
-    model: Any = field(default=None, repr=False)  # the model of the last kept round
 
     @property
     def score(self) -> float:
@@ -88,12 +104,13 @@ def ranked(candidates: Sequence[str], sensitivity: Mapping[str, float]) -> list[
 def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any], float], baseline_score: float,
                   max_drop: float, candidates: Sequence[str],
                   sensitivity: Mapping[str, float] | Callable[[], Mapping[str, float]],
-                  max_steps: int) -> TuningResult:
+                  max_steps: int) -> tuple[Any, Search]:
     """Fall back ``candidates`` one at a time, most sensitive first, until ``baseline_score - score``
     is at most ``max_drop`` or ``max_steps`` rounds after the first are spent; then try the earlier
     fallbacks in int8 again (least sensitive first) while rounds remain. All candidates but one at
     most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
-    measured only if the all-int8 model misses the budget."""
+    measured only if the all-int8 model misses the budget. Returns the last kept round's model
+    and the search."""
     steps: list[Step] = []
 
     def round_(action: str, module: str | None, fp32: list[str]) -> tuple[Any, Step]:
@@ -106,7 +123,7 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any],
     model, step = round_("quantize_all", None, [])
     within = step.drop <= max_drop + ROUNDING
     if within:
-        return TuningResult(baseline_score, max_drop, [], steps, True, "within budget", [], model)
+        return model, Search(baseline_score, max_drop, [], steps, True, "within budget", [])
     order = ranked(candidates, sensitivity() if callable(sensitivity) else sensitivity)
     fp32: list[str] = []
     for name, _ in order[:-1]:
@@ -126,7 +143,7 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any],
             else:
                 trial.kept = False
     stopped = "within budget" if within else "step limit" if len(fp32) < len(order) - 1 else "no candidates left"
-    return TuningResult(baseline_score, max_drop, fp32, steps, within, stopped, order, model)
+    return model, Search(baseline_score, max_drop, fp32, steps, within, stopped, order)
 
 
 def fake_quant_per_tensor(x: torch.Tensor, reduce_range: bool) -> torch.Tensor:
@@ -203,9 +220,9 @@ def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], floa
     return score
 
 
-def with_fp32(config: QuantConfig, fp32: frozenset[str] | list[str]) -> QuantConfig:
+def with_fp32(config: C, fp32: frozenset[str] | list[str]) -> C:
     """A copy of ``config`` that also skips the Linears in ``fp32`` (in a stable order)."""
-    return dataclasses.replace(copy.deepcopy(config), skip_modules=[*config.skip_modules, *sorted(fp32)])
+    return dataclasses.replace(config, skip_modules=[*config.skip_modules, *sorted(fp32)])
 
 
 @dataclass
@@ -214,6 +231,7 @@ class Reference:
 
     score: Callable[[torch.nn.Module], float]  # model -> validation macro-F1
     baseline_score: float
+    texts: int  # validation examples each round is scored on
     candidates: list[str]  # every Linear the method would quantize
     sensitivity: dict[str, float]
 
@@ -223,32 +241,64 @@ def reference(model: torch.nn.Module, config: TuningOption, context: QuantContex
     """Score the FP32 ``model`` on validation, list its candidate Linears and measure their
     sensitivity, on ``probe`` when the method quantizes a transformed copy (SmoothQuant's)."""
     score = validation_scorer(context)
-    return Reference(score, score(model.eval()), [name for name, _ in select(model, layer_filter(config))],
+    return Reference(score, score(model.eval()), len(context.validation),
+                     [name for name, _ in select(model, layer_filter(config))],
                      sensitivities(model if probe is None else probe, config, context, reduce_range))
 
 
-def tune_(fp32: Reference, config: TuningOption, context: QuantContext,
-          build: Callable[[frozenset[str]], torch.nn.Module]) -> torch.nn.Module:
-    """Run :func:`tune_fallback` for a method; the Linears kept FP32 join ``config.skip_modules``,
-    so the saved config rebuilds the same structure without data, and the manifest's ``tuning``
-    block records every round. Returns the model of the last kept round."""
-    result = tune_fallback(build, fp32.score, fp32.baseline_score, config.max_drop / 100, fp32.candidates,
-                           fp32.sensitivity, config.tuning_max_steps)
-    config.skip_modules = [*config.skip_modules, *result.skipped]
-    context.stats["tuning"] = block = manifest_block(result, config, len(context.validation))
+@dataclass
+class TuningResult:
+    """What accuracy-aware tuning did, for the report: the search and what it was scored on."""
+
+    search: Search
+    strategy: Strategy
+    texts: int  # validation examples each round was scored on
+
+    def manifest_block(self) -> dict[str, Any]:
+        """The manifest's ``quantization.tuning`` block: macro-F1 as a fraction, drops in points."""
+        search = self.search
+        return {
+            "max_drop_points": round(100 * search.max_drop, 4), "strategy": self.strategy, "source": "validation",
+            "texts": self.texts, "baseline_macro_f1": round(search.baseline_score, 4),
+            "macro_f1": round(search.score, 4), "drop_points": round(100 * (search.baseline_score - search.score), 2),
+            "met": search.met, "stopped": search.stopped, "kept_fp32": search.skipped,
+            "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
+                       "drop_points": round(100 * s.drop, 2), "kept": s.kept} for s in search.steps],
+            "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
+
+
+def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
+    """Run :func:`tune_fallback` for a method: ``build`` quantizes with a round's config (``config``
+    also skipping that round's FP32 Linears). Returns the last kept round's model and report; the
+    report's config skips the Linears kept FP32, so the saved config rebuilds the same structure
+    without data, and its ``tuning`` records every round. ``config`` is left as it was."""
+    (model, report), search = tune_fallback(
+        lambda names: build(with_fp32(config, names)), lambda applied: fp32.score(applied[0]), fp32.baseline_score,
+        config.max_drop / 100, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
+    result = TuningResult(search, config.tuning_strategy, fp32.texts)
+    block = result.manifest_block()
     print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
-          f"({block['drop_points']} points below, budget {config.max_drop}), {len(result.skipped)} of "
-          f"{len(fp32.candidates)} Linears kept FP32 after {len(result.steps)} rounds: {result.stopped}")
-    return result.model
+          f"({block['drop_points']} points below, budget {config.max_drop}), {len(search.skipped)} of "
+          f"{len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
+    return model, dataclasses.replace(report, tuning=result)
 
 
-def manifest_block(result: TuningResult, config: TuningOption, texts: int) -> dict[str, Any]:
-    """The manifest's ``tuning`` block: macro-F1 as a fraction, drops in points."""
-    return {
-        "max_drop_points": config.max_drop, "strategy": config.tuning_strategy, "source": "validation",
-        "texts": texts, "baseline_macro_f1": round(result.baseline_score, 4),
-        "macro_f1": round(result.score, 4), "drop_points": round(100 * (result.baseline_score - result.score), 2),
-        "met": result.met, "stopped": result.stopped, "kept_fp32": result.skipped,
-        "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
-                   "drop_points": round(100 * s.drop, 2), "kept": s.kept} for s in result.steps],
-        "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in result.order}}
+def fall_back_(model: torch.nn.Module, config: QuantConfig, kind: type[torch.nn.Module],
+               to_fp32: Callable[[Any], torch.nn.Module]) -> torch.nn.Module:
+    """Replace each ``kind`` module ``config`` skips by ``to_fp32(module)``: a method that chooses
+    after preparing its Linears (QAT, after training) turns a round's fallbacks back into Linears."""
+    def chosen(module: torch.nn.Module, fqn: str) -> bool:
+        return isinstance(module, kind) and config.skipped(fqn)
+
+    if select(model, chosen):
+        replace_modules(model, chosen, to_fp32)
+    return model
+
+
+class TunableMethod(QuantMethod):
+    """A method that can tune its FP32 Linears: with a ``max_drop`` budget it also reads labelled
+    validation examples, which a calibrated method does not read otherwise."""
+
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        tuned = config.get("max_drop") is not None and self.data is DataNeed.CALIBRATION
+        return DataNeed.VALIDATION if tuned else self.data
