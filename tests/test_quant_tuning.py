@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from glue.quant import get_method
+from glue.quant import QuantConfig, get_method
 from glue.quant.tuning import fake_quant_per_channel, fake_quant_per_tensor, quant_errors, tune_fallback
 from glue.quantize import quantize_recipe
 from glue.recipe import RecipeError, load_recipe
@@ -183,6 +183,14 @@ def punish(monkeypatch: pytest.MonkeyPatch, method: str, penalty) -> None:
     monkeypatch.setattr(tuning, "validation_scorer", scorer)
 
 
+def assert_close_to_baseline(variant, baseline: Path) -> None:
+    """The reloaded variant (its fallback Linears rebuilt FP32 from the saved config) predicts like
+    the FP32 baseline up to int8 rounding (and QAT's two training steps)."""
+    texts = ["i feel so alone tonight", "what a wonderful surprise party", "i am furious with the delay"]
+    reference, logits = load_variant(baseline).logits(texts), variant.logits(texts)
+    assert (logits - reference).abs().max() <= 0.3 * reference.abs().max()
+
+
 def quantize(method: str, baseline: Path, data: Path, out: Path, **options: object) -> Path:
     recipe = RECIPES / f"{method}.yaml"
     values: dict[str, object] = {"base_model_dir": str(baseline), "model_name_or_path": str(baseline),
@@ -211,6 +219,7 @@ def test_ptq_static_keeps_the_punished_linear_fp32_and_reloads(monkeypatch: pyte
     assert not any(name.startswith(PUNISHED) for name in block["quantized"]["modules"])
     assert len(block["quantized"]["modules"]) == LINEARS - 1
     assert "validation" in variant.manifest.data_sha256
+    assert_close_to_baseline(variant, tiny_bert_dir)
 
 
 def test_tuning_leaves_the_caller_s_config_alone_and_reports_its_rounds(
@@ -271,4 +280,18 @@ def test_one_fallback_is_saved_and_reloads(monkeypatch: pytest.MonkeyPatch, tiny
     quantized = [name.removesuffix(".module") for name in block["quantized"]["modules"]]
     assert len(quantized) - quantized.count("bert.embeddings.word_embeddings") == LINEARS - 1 and first not in quantized
     assert first in block["config"]["skip_modules"]
-    assert variant.logits(["i feel fine", "what a day"]).shape == (2, 6)
+    assert_close_to_baseline(variant, tiny_bert_dir)
+
+
+def test_a_smoothed_linear_falls_back_to_the_same_function() -> None:
+    from glue.quant.qat_pt2e import folded
+    from glue.quant.smooth import SmoothedLinear, smooth_scales
+    from glue.quant.tuning import fall_back_
+
+    model = TwoLinears()
+    x = torch.randn(2, 16, 8) * torch.tensor([1, 1, 1, 100, 1, 1, 1, 1.0])
+    expected = model.outlier(x)
+    model.outlier = SmoothedLinear(model.outlier, smooth_scales(x.abs().amax(dim=(0, 1)), model.outlier.weight, 0.75))
+    fall_back_(model, QuantConfig(skip_modules=["outlier"]), SmoothedLinear, folded)
+    assert type(model.outlier) is torch.nn.Linear
+    torch.testing.assert_close(model.outlier(x), expected)
