@@ -38,7 +38,7 @@ from glue.quant.base import (
     select,
 )
 from glue.quant.facts import DataNeed
-from glue.quant.outliers import SCAN_BATCH_SIZE, token_spreads
+from glue.quant.outliers import SCAN_BATCH_SIZE, token_rows, token_spreads
 from glue.quant.smooth import SMOOTHED_INNER
 from glue.training import compute_metrics
 
@@ -167,13 +167,14 @@ def fake_quant_per_channel(weight: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]],
                  reduce_range: bool = False) -> dict[str, float]:
-    """Each selected Linear's relative output error, ``||y - y_q|| / ||y||`` over ``batches``, where
-    ``y_q`` uses its int8 input (one range per batch) and int8 weight: how much int8 alone costs it."""
+    """Each selected Linear's relative output error, ``||y - y_q|| / ||y||`` over the real tokens of
+    ``batches``, where ``y_q`` uses its int8 input (one range per batch) and int8 weight: how much
+    int8 alone costs it."""
     modules = dict(select(model, filter_fn))
     sums: dict[str, list[float]] = {}  # name -> [squared error, squared output]
 
-    def record(name: str, x: torch.Tensor, y: torch.Tensor, _batch: dict[str, torch.Tensor]) -> None:
-        linear = modules[name]
+    def record(name: str, x: torch.Tensor, y: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
+        linear, x, y = modules[name], token_rows(x, batch), token_rows(y, batch)
         y_q = torch.nn.functional.linear(fake_quant_per_tensor(x, reduce_range), fake_quant_per_channel(linear.weight),
                                          linear.bias)
         error, norm = sums.setdefault(name, [0.0, 0.0])
