@@ -22,11 +22,12 @@ from core import MIB
 from core.io import staged_output
 from core.memory import PeakMemory
 from core.provenance import provenance
-from data_prep.common import DataError
-from data_prep.prepared import load_split
+from data_prep.common import DataError, split_name
+from data_prep.prepared import check_same_labels, load_split
 from glue.manifest import MANIFEST, Manifest, VariantError
 from glue.quant import get_method, quantize
 from glue.quant.base import QuantContext
+from glue.quant.tuning import TuningOption
 from glue.recipe import Recipe, RecipeError, load_recipe
 from glue.variant import copy_tokenizer, load_variant
 
@@ -54,13 +55,17 @@ def quantize_recipe(recipe: Recipe) -> Path:
     split = load_split(recipe.data.dataset_dir, recipe.data.dataset[0], glue.max_train_samples)
     if split.label_names != baseline.labels:
         raise RecipeError(f"dataset {split.name} labels {split.label_names} differ from the baseline's {baseline.labels}")
+    validation = None  # read only when a max_drop budget is tuned on it; never the test split
+    if isinstance(config, TuningOption) and config.max_drop is not None:
+        validation = load_split(recipe.data.dataset_dir, split_name(recipe.dataset_name, "validation"))
+        check_same_labels(split, validation)
 
     with staged_output(out) as staging:
         with tempfile.TemporaryDirectory() as trainer_dir:
             training_args = copy.copy(recipe.training)
             training_args.output_dir = trainer_dir  # QAT's Trainer scratch space, never the variant folder
             context = QuantContext(tokenizer=baseline.tokenizer, split=split, max_length=baseline.max_length,
-                                   training_args=training_args)
+                                   training_args=training_args, validation=validation)
             start = time.perf_counter()
             with PeakMemory() as memory:
                 model, report = quantize(baseline.model, config, context)
@@ -76,7 +81,8 @@ def quantize_recipe(recipe: Recipe) -> Path:
                  dataset=recipe.dataset_name, model_tag=glue.model_tag, variant=glue.variant,
                  base_model_dir=str(base), command=f"python -m glue.quantize {' '.join(sys.argv[1:])}".strip(),
                  base_command=baseline.manifest.command, recipe_path=str(recipe.path), recipe=recipe.raw,
-                 data_sha256={"train": split.sha256}, quantization=block, training=report.training,
+                 data_sha256={"train": split.sha256, **({"validation": validation.sha256} if validation else {})},
+                 quantization=block, training=report.training,
                  weights_origin=baseline.manifest.weights_origin,
                  provenance=provenance(seed=recipe.training.seed)).write(staging)
     print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "

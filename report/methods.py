@@ -13,6 +13,7 @@ from glue.quant import DataNeed, MethodFacts, get_method, method_facts, methods,
 
 # The data a method needs, in the decision table's words ("none" decides "no training data").
 DATA_WORDS = {DataNeed.NONE: "none", DataNeed.CALIBRATION: "unlabelled calibration texts",
+              DataNeed.VALIDATION: "calibration texts and labelled validation data",
               DataNeed.TRAINING: "labelled training data"}
 
 

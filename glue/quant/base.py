@@ -11,7 +11,7 @@ import typing
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import torch
 
@@ -20,6 +20,9 @@ from glue.manifest import DEFAULT_MAX_LENGTH
 from glue.quant.facts import DataNeed, MethodFacts
 from glue.recipe import RecipeError, _type_ok
 from glue.weights import TORCH_STATE
+
+if TYPE_CHECKING:  # tuning builds on this module
+    from glue.quant.tuning import TuningResult
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
 # the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.
@@ -191,6 +194,7 @@ class QuantContext:
     split: Split | None = None  # the prepared train split (calibration sample / QAT data)
     max_length: int = DEFAULT_MAX_LENGTH
     training_args: Any = None  # transformers TrainingArguments, QAT only
+    validation: Split | None = None  # the prepared validation split (accuracy-aware tuning scores it)
 
     def batches(self, batch_size: int, limit: int | None = None) -> list[dict[str, torch.Tensor]]:
         """Tokenized batches of the first ``limit`` texts, sorted by length so padding stays small."""
@@ -215,18 +219,20 @@ class QuantContext:
 @dataclass
 class QuantReport:
     """What ``apply`` did besides returning the model: the config the model was built with (the
-    outlier scan may add skip modules; the manifest stores this one, so ``rebuild`` gives the same
-    structure) and what it measured, for the manifest."""
+    outlier scan and tuning may add skip modules; the manifest stores this one, so ``rebuild`` gives
+    the same structure) and what it measured, for the manifest."""
 
     config: QuantConfig
     calibration: dict[str, Any] | None = None   # the sample the ranges or scales came from
     outlier_scan: dict[str, Any] | None = None  # the Linears kept FP32 for outlier tokens
     training: dict[str, Any] | None = None      # QAT's fine-tune: the manifest's training block
+    tuning: TuningResult | None = None          # the Linears a max_drop budget kept FP32, and every round
 
     def quantization_entries(self) -> dict[str, Any]:
         """The measurements that belong in the manifest's ``quantization`` block."""
-        return {k: v for k, v in (("calibration", self.calibration), ("outlier_scan", self.outlier_scan))
-                if v is not None}
+        tuning = None if self.tuning is None else self.tuning.manifest_block()
+        return {k: v for k, v in (("calibration", self.calibration), ("outlier_scan", self.outlier_scan),
+                                  ("tuning", tuning)) if v is not None}
 
 
 Applied = tuple[torch.nn.Module, QuantReport]

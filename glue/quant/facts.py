@@ -11,6 +11,7 @@ class DataNeed(str, Enum):
 
     NONE = "none"
     CALIBRATION = "calibration"  # a sample of unlabelled train texts
+    VALIDATION = "validation"    # calibration texts and labelled validation examples (a tuning budget's score)
     TRAINING = "training"        # labelled train examples, to fine-tune
 
 

@@ -8,6 +8,11 @@ step and the prediction collapses. The scan measures, on a sample of the train s
 output, padding excluded. Linears whose spread exceeds ``outlier_ratio`` stay FP32: the scan returns a
 copy of the config with them added to ``skip_modules``, which the manifest stores, so the saved config
 rebuilds the same structure without data.
+
+A hand-picked ratio is one way to choose; with a ``max_drop`` budget, accuracy-aware tuning
+(glue/quant/tuning.py) orders its fallback by the same spread (``tuning_strategy: outlier_spread``)
+and stops where validation macro-F1 is within budget. A ratio set as well keeps its Linears FP32
+before tuning starts.
 """
 from __future__ import annotations
 
@@ -44,18 +49,23 @@ def spread(token_absmax: torch.Tensor) -> float:
     return (token_absmax.max() / median).item()
 
 
+def token_rows(x: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``x`` as one row per token with the padding dropped (a pooled head's rows, one per text, and
+    a batch without an attention mask are kept whole)."""
+    rows = x.reshape(-1, x.shape[-1])
+    mask = batch.get("attention_mask")
+    real = None if mask is None else mask.reshape(-1).bool()
+    return rows[real] if real is not None and rows.shape[0] == real.shape[0] else rows
+
+
 def token_spreads(model: torch.nn.Module, config: QuantConfig, batches: list[dict[str, torch.Tensor]]
                   ) -> dict[str, float]:
     """Each quantizable Linear's token spread over ``batches``, the larger of input and output."""
     seen: dict[tuple[str, str], list[torch.Tensor]] = {}  # (Linear, "in" | "out") -> per-token absmax
 
     def record(name: str, x_in: torch.Tensor, x_out: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
-        real = batch["attention_mask"].reshape(-1).bool()  # non-padding positions, flattened
         for side, x in (("in", x_in), ("out", x_out)):
-            rows = x.reshape(-1, x.shape[-1])
-            if rows.shape[0] == real.shape[0]:  # one row per token; a pooled head has no padding
-                rows = rows[real]
-            seen.setdefault((name, side), []).append(rows.abs().amax(dim=-1).float())
+            seen.setdefault((name, side), []).append(token_rows(x, batch).abs().amax(dim=-1).float())
 
     observe(model, layer_filter(config), batches, record)
     spreads: dict[str, float] = {}

@@ -20,20 +20,23 @@ define, and converts, which reproduces the saved integers exactly.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import torch
 from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
 from glue.manifest import Manifest, VariantError
-from glue.quant.base import Applied, Int8EmbeddingsOption, QuantContext, QuantMethod, QuantReport, layer_filter, require
+from glue.quant.base import Applied, Int8EmbeddingsOption, QuantContext, QuantReport, layer_filter, require
 from glue.quant.facts import DataNeed
 from glue.quant.int8_embedding import Int8Embedding, int8_tables_
 from glue.quant.smooth import SMOOTHED_INNER, SmoothQuantOption, smooth_, smoothed_structure_
+from glue.quant.tuning import Reference, TunableMethod, TuningOption, reference, tune
 
 STATE_FILE = "pt2e_state.safetensors"
 EXPORT_ROOT = "model."  # the exported wrapper's attribute: every parameter name starts with it
@@ -43,7 +46,7 @@ FP32_OPS = ("Embedding tables not named in quant_config.embeddings, LayerNorm, s
 
 
 @dataclass
-class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption):
+class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption, TuningOption):
     bits: int = 8
     # On MPNet's validation split 0.75 gave +0.2 points against FP32, 0.9 +0.0, 0.5 -3.6 (and no
     # smoothing -4.6 on 500 test texts).
@@ -126,8 +129,6 @@ def _without_metadata_pass() -> Iterator[None]:
 def quantizer_for(model: torch.nn.Module, config: PT2EConfig, qat: bool = False):
     """X86InductorQuantizer annotating the non-skipped Linears only; with ``qat``, fake quantizers
     (moving-average ranges) instead of observers."""
-    import dataclasses
-
     from torchao.quantization.pt2e import MinMaxObserver
     from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as x86
 
@@ -226,7 +227,7 @@ def restore(prepared: torch.fx.GraphModule, state: dict[str, torch.Tensor]) -> N
             tensor.copy_(state[weight].float() * scale.reshape(-1, *([1] * (tensor.dim() - 1))))
 
 
-class PTQPT2E(QuantMethod):
+class PTQPT2E(TunableMethod):
     name = "ptq_pt2e"
     config_cls = PT2EConfig
     title = "PTQ-static (PT2E)"
@@ -250,8 +251,33 @@ class PTQPT2E(QuantMethod):
 
     def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> Applied:
         batches = config.calibration_batches(context)
+        if config.max_drop is not None:  # glue/quant/tuning.py picks the Linears that stay FP32
+            return self.tuned(self.tuning_reference(model, config, context, batches), config,
+                              lambda trial: self.calibrate_and_convert(self.ready_copy(model, trial, batches), trial,
+                                                                       context, batches))
         self.int8_ready_(model, config, batches)
         return self.calibrate_and_convert(model, config, context, batches)
+
+    def tuning_reference(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
+                         batches: list[dict[str, torch.Tensor]]) -> Reference:
+        """Validation score of the FP32 ``model``; sensitivity measured where int8 will act, on a
+        smoothed copy."""
+        return reference(model, config, context, self.ready_copy(model, config, batches))
+
+    def ready_copy(self, model: torch.nn.Module, config: PT2EConfig,
+                   batches: list[dict[str, torch.Tensor]]) -> torch.nn.Module:
+        """A copy of ``model`` made int8-ready as ``config`` says (a tuning round's, or the probe's)."""
+        ready = copy.deepcopy(model)
+        self.int8_ready_(ready, config, batches)
+        return ready
+
+    def tuned(self, fp32: Reference, config: PT2EConfig, build: Callable[[PT2EConfig], Applied]) -> Applied:
+        """Tune with ``build``: a round's graph runs uncompiled (it is only scored); the chosen one is
+        compiled as ``config`` says."""
+        chosen, report = tune(fp32, dataclasses.replace(config, compile=False), build)
+        built = dataclasses.replace(report.config, compile=config.compile)
+        return (PT2EClassifier(chosen.graph, chosen.config, config.compile, chosen.state),
+                dataclasses.replace(report, config=built))
 
     def int8_ready_(self, model: torch.nn.Module, config: PT2EConfig, batches: list[dict[str, torch.Tensor]]) -> None:
         """The FP32 steps before quantizing: int8 embedding tables first (so smoothing and

@@ -9,9 +9,10 @@ softmax, residual adds and GELU with functional calls, which eager mode cannot s
 mode (which could) fails to trace the whole model (docs/environment.md)."""
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from tqdm import tqdm
@@ -20,7 +21,6 @@ from glue.quant.base import (
     Applied,
     CalibrationOption,
     QuantContext,
-    QuantMethod,
     QuantReport,
     layer_filter,
     replace_modules,
@@ -28,6 +28,7 @@ from glue.quant.base import (
 )
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import OutlierOption, keep_outliers_fp32
+from glue.quant.tuning import TunableMethod, TuningOption, reference, tune
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -38,9 +39,9 @@ FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context
 
 
 @dataclass
-class EagerConfig(OutlierOption):
-    """Options torch.ao eager mode offers for wrapped Linear layers (shared with QAT), and the outlier
-    scan that keeps the Linears one per-tensor scale cannot serve in FP32."""
+class EagerConfig(OutlierOption, TuningOption):
+    """Options torch.ao eager mode offers for wrapped Linear layers (shared with QAT), and the two
+    ways to keep Linears in FP32: the outlier scan (a hand-picked ratio) and a validation budget."""
 
     bits: int = 8
     granularity: Literal["per_channel", "per_tensor"] = "per_channel"       # weights
@@ -92,7 +93,7 @@ def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
     return replace_modules(model, layer_filter(config), wrap)
 
 
-class PTQStatic(QuantMethod):
+class PTQStatic(TunableMethod):
     name = "ptq_static"
     config_cls = StaticConfig
     title = "PTQ-static"
@@ -112,11 +113,19 @@ class PTQStatic(QuantMethod):
                 ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
     def apply(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext) -> Applied:
-        from torch.ao.quantization import convert, prepare
-
         torch.backends.quantized.engine = config.backend
         batches = config.calibration_batches(context)
         config, scan = keep_outliers_fp32(model, config, context)
+        if config.max_drop is not None:  # glue/quant/tuning.py picks the Linears that stay FP32
+            return tune(reference(model, config, context, reduce_range=config.reduce_range), config,
+                        lambda trial: self.calibrate(copy.deepcopy(model), trial, context, batches, scan))
+        return self.calibrate(model, config, context, batches, scan)
+
+    def calibrate(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext,
+                  batches: list[dict[str, torch.Tensor]], scan: dict[str, Any] | None) -> Applied:
+        """Wrap, observe ``batches`` and convert ``model`` in place."""
+        from torch.ao.quantization import convert, prepare
+
         wrap_linears(model.eval(), config, eager_qconfig(config, qat=False))
         prepare(model, inplace=True)
         start = time.perf_counter()

@@ -5,6 +5,7 @@ to the rounding. ``convert`` then produces the real int8 model, identical in str
 PTQ's. Epochs, learning rate and batch size come from the recipe's LLaMA-Factory training keys."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, Applied, QuantContext, Q
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import keep_outliers_fp32
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
+from glue.quant.tuning import fall_back_, reference, tune
 
 
 @dataclass
@@ -79,17 +81,25 @@ class QAT(PTQStatic):
                 ("7-bit (reduce_range)" if config.reduce_range else "8-bit"), "backend": config.backend}
 
     def apply(self, model: torch.nn.Module, config: QATConfig, context: QuantContext) -> Applied:
-        from torch.ao.quantization import convert, prepare_qat
+        from torch.ao.quantization import QuantWrapper, convert, prepare_qat
 
         require_training_data(context)
         torch.backends.quantized.engine = config.backend
         config, scan = keep_outliers_fp32(model, config, context)
+        fp32 = None if config.max_drop is None else reference(model, config, context, reduce_range=config.reduce_range)
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
         training = fine_tune(model, context, config.freeze_layers)
-        return convert(model.eval(), inplace=True), QuantReport(config, outlier_scan=scan, training=training)
+
+        def converted(trained: torch.nn.Module, built: QATConfig) -> Applied:
+            return convert(trained.eval(), inplace=True), QuantReport(built, outlier_scan=scan, training=training)
+
+        if fp32 is not None:  # the fallback is chosen after training: a Linear keeps its trained FP32 weights
+            return tune(fp32, config, lambda trial: converted(
+                fall_back_(copy.deepcopy(model), trial, QuantWrapper, lambda wrapper: wrapper.module.to_float()), trial))
+        return converted(model, config)
 
 
 METHOD = QAT()

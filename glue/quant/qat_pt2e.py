@@ -14,6 +14,8 @@ requantize them; this graph quantizes inputs only, like the model it converts to
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +33,8 @@ from glue.quant.ptq_pt2e import (
     require_single_segment,
 )
 from glue.quant.qat import fine_tune, freeze_lower, require_training_data
+from glue.quant.smooth import SmoothedLinear
+from glue.quant.tuning import fall_back_
 
 
 @dataclass
@@ -86,6 +90,14 @@ def copy_trained_weights(graph: torch.fx.GraphModule, model: torch.nn.Module) ->
             param.copy_(trained[wanted[name]])
 
 
+def folded(smoothed: SmoothedLinear) -> torch.nn.Linear:
+    """The plain Linear computing what ``smoothed`` does, its scale folded into the weight: a Linear
+    that falls back is stored unsmoothed, as loading rebuilds it."""
+    with torch.no_grad():
+        smoothed.linear.weight.mul_(smoothed.inv_scale)
+    return smoothed.linear
+
+
 class QATPT2E(PTQPT2E):
     name = "qat_pt2e"
     config_cls = QATPT2EConfig
@@ -107,15 +119,23 @@ class QATPT2E(PTQPT2E):
     def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> Applied:
         require_training_data(context)
         batches = config.calibration_batches(context)
+        fp32 = None if config.max_drop is None else self.tuning_reference(model, config, context, batches)
         self.int8_ready_(model, config, batches)
         graph = prepare(model, config, batches[-1], context.max_length, qat=True)
         if config.freeze_layers:
             freeze_lower(graph, config.freeze_layers)
         training = fine_tune(LossOf(graph), context, config.freeze_layers)
         copy_trained_weights(graph, model)
-        quantized, report = self.calibrate_and_convert(model, config, context, batches, learned_ranges(graph))
-        report.training = training
-        return quantized, report
+        ranges = learned_ranges(graph)
+        if fp32 is None:
+            quantized, report = self.calibrate_and_convert(model, config, context, batches, ranges)
+        else:  # the fallback is chosen after training, on the trained weights
+            def build(trial: QATPT2EConfig) -> Applied:
+                kept = {name: r for name, r in ranges.items() if not trial.skipped(name.removeprefix(EXPORT_ROOT))}
+                ready = fall_back_(copy.deepcopy(model), trial, SmoothedLinear, folded)
+                return self.calibrate_and_convert(ready, trial, context, batches, kept)
+            quantized, report = self.tuned(fp32, config, build)
+        return quantized, dataclasses.replace(report, training=training)
 
 
 METHOD = QATPT2E()

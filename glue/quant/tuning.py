@@ -1,0 +1,305 @@
+"""Accuracy-aware tuning, as Intel Neural Compressor's: quantize every Linear, measure validation
+macro-F1, and while it drops more than ``max_drop`` points below FP32, put the most sensitive
+Linear back in FP32 and measure again.
+
+The search (:func:`tune_fallback`) knows nothing about torch or the methods: it gets a ``build``
+(the set of Linears to keep FP32 -> a quantized model), a ``score`` (model -> validation macro-F1)
+and a sensitivity per Linear that orders the candidates; :func:`tune` runs it for a method, whose
+``build`` gets the round's config (the recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
+on a sample of the train split: ``sensitivity``, each Linear's output error when its input is
+quantized per tensor and its weight per output channel (:func:`quant_errors`), and
+``outlier_spread``, its token spread (glue/quant/outliers.py), the rule the hand-picked
+``outlier_ratio`` applies. Once within budget, the Linears that fell back before the last one are
+tried in int8 again, least sensitive first, so the result keeps as few FP32 Linears as the
+measured budget allows. Only the validation split is read; the test split never is. The method
+returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
+(:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
+
+import torch
+
+from data_prep.prepared import Split
+from glue.quant.base import (
+    Applied,
+    FilterFn,
+    QuantConfig,
+    QuantContext,
+    QuantMethod,
+    layer_filter,
+    observe,
+    replace_modules,
+    require,
+    select,
+)
+from glue.quant.facts import DataNeed
+from glue.quant.outliers import SCAN_BATCH_SIZE, token_rows, token_spreads
+from glue.quant.smooth import SMOOTHED_INNER
+from glue.training import compute_metrics
+
+Strategy = Literal["sensitivity", "outlier_spread"]
+SCORE_BATCH_SIZE = 64
+ROUNDING = 1e-9  # a drop this far above the budget is float rounding of an equal one
+C = TypeVar("C", bound="TuningOption")
+
+
+@dataclass
+class TuningOption(QuantConfig):
+    """For static INT8 methods (ptq_static, qat, ptq_pt2e, qat_pt2e): a validation budget that
+    decides which Linears stay FP32."""
+
+    max_drop: float | None = None  # macro-F1 points below FP32 allowed on validation; None turns tuning off
+    tuning_strategy: Strategy = "sensitivity"  # how the fallback candidates are ordered
+    tuning_max_steps: int = 12  # quantize-and-score rounds after the first (all Linears int8)
+    tuning_samples: int = 256  # first N train texts the sensitivity is measured on
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.max_drop is None or self.max_drop >= 0, "max_drop",
+                f"{self.max_drop}: a budget is 0 or more macro-F1 points (0.5 allows half a point)")
+        require(self.tuning_max_steps >= 1, "tuning_max_steps", "must be 1 or more")
+        require(self.tuning_samples > 0, "tuning_samples", "must be positive")
+
+
+@dataclass
+class Step:
+    """One quantize-and-score round: what changed and where validation macro-F1 landed."""
+
+    action: Literal["quantize_all", "fallback", "requantize"]
+    module: str | None  # the Linear that moved (None for the first round)
+    fp32: list[str]     # the Linears tuning keeps FP32 after this round
+    score: float
+    drop: float         # baseline_score - score
+    kept: bool          # False: a requantize that broke the budget, undone
+
+
+@dataclass
+class Search:
+    """What :func:`tune_fallback` chose and every round it measured on the way."""
+
+    baseline_score: float
+    max_drop: float
+    skipped: list[str]  # the Linears kept FP32, in the order they fell back
+    steps: list[Step]
+    met: bool
+    stopped: Literal["within budget", "step limit", "no candidates left"]
+    order: list[tuple[str, float]]  # candidates by sensitivity, most sensitive first (empty if never needed)
+
+    @property
+    def score(self) -> float:
+        return next(s.score for s in reversed(self.steps) if s.kept)
+
+
+def ranked(candidates: Sequence[str], sensitivity: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Candidates, most sensitive first; one the measurement never reached goes last."""
+    values = [(name, float(sensitivity.get(name, float("-inf")))) for name in candidates]
+    return sorted(values, key=lambda item: -item[1])
+
+
+def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any], float], baseline_score: float,
+                  max_drop: float, candidates: Sequence[str],
+                  sensitivity: Mapping[str, float] | Callable[[], Mapping[str, float]],
+                  max_steps: int) -> tuple[Any, Search]:
+    """Fall back ``candidates`` one at a time, most sensitive first, until ``baseline_score - score``
+    is at most ``max_drop`` or ``max_steps`` rounds after the first are spent; then try the earlier
+    fallbacks in int8 again (least sensitive first) while rounds remain. All candidates but one at
+    most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
+    measured only if the all-int8 model misses the budget. Returns the last kept round's model
+    and the search."""
+    steps: list[Step] = []
+
+    def round_(action: str, module: str | None, fp32: list[str]) -> tuple[Any, Step]:
+        model = build(frozenset(fp32))
+        value = score(model)
+        step = Step(action, module, list(fp32), value, baseline_score - value, True)
+        steps.append(step)
+        return model, step
+
+    model, step = round_("quantize_all", None, [])
+    within = step.drop <= max_drop + ROUNDING
+    if within:
+        return model, Search(baseline_score, max_drop, [], steps, True, "within budget", [])
+    order = ranked(candidates, sensitivity() if callable(sensitivity) else sensitivity)
+    fp32: list[str] = []
+    for name, _ in order[:-1]:
+        if len(steps) > max_steps or within:
+            break
+        fp32.append(name)
+        model, step = round_("fallback", name, fp32)
+        within = step.drop <= max_drop + ROUNDING
+    if within:
+        rank = {name: i for i, (name, _) in enumerate(order)}
+        for name in sorted(fp32[:-1], key=lambda n: -rank[n]):  # least sensitive first
+            if len(steps) > max_steps:
+                break
+            trial_model, trial = round_("requantize", name, [n for n in fp32 if n != name])
+            if trial.drop <= max_drop + ROUNDING:
+                fp32, model = trial.fp32, trial_model
+            else:
+                trial.kept = False
+    stopped = "within budget" if within else "step limit" if len(fp32) < len(order) - 1 else "no candidates left"
+    return model, Search(baseline_score, max_drop, fp32, steps, within, stopped, order)
+
+
+def fake_quant_per_tensor(x: torch.Tensor, reduce_range: bool) -> torch.Tensor:
+    """``x`` through affine uint8 (7-bit with ``reduce_range``) with its own min/max range, as a
+    calibrated per-tensor activation observer would set it."""
+    x, quant_max = x.detach(), 127 if reduce_range else 255
+    low, high = x.min().clamp(max=0.0), x.max().clamp(min=0.0)
+    scale = ((high - low) / quant_max).clamp(min=torch.finfo(torch.float32).eps).float()
+    zero_point = (-low / scale).round().clamp(0, quant_max).int()
+    return torch.fake_quantize_per_tensor_affine(x.float(), scale, zero_point, 0, quant_max)
+
+
+def fake_quant_per_channel(weight: torch.Tensor) -> torch.Tensor:
+    """A Linear weight (out, in) through symmetric int8 with one scale per output row."""
+    weight = weight.detach()
+    scale = (weight.abs().amax(dim=1) / 127.5).clamp(min=torch.finfo(torch.float32).eps).float()
+    zero_point = torch.zeros(weight.shape[0], dtype=torch.int32)
+    return torch.fake_quantize_per_channel_affine(weight.float(), scale, zero_point, 0, -128, 127)
+
+
+@torch.no_grad()
+def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]],
+                 reduce_range: bool = False) -> dict[str, float]:
+    """Each selected Linear's relative output error, ``||y - y_q|| / ||y||`` over the real tokens of
+    ``batches``, where ``y_q`` uses its int8 input (one range per batch) and int8 weight: how much
+    int8 alone costs it."""
+    modules = dict(select(model, filter_fn))
+    sums: dict[str, list[float]] = {}  # name -> [squared error, squared output]
+
+    def record(name: str, x: torch.Tensor, y: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
+        linear, x, y = modules[name], token_rows(x, batch), token_rows(y, batch)
+        y_q = torch.nn.functional.linear(fake_quant_per_tensor(x, reduce_range), fake_quant_per_channel(linear.weight),
+                                         linear.bias)
+        error, norm = sums.setdefault(name, [0.0, 0.0])
+        sums[name] = [error + (y.float() - y_q).pow(2).sum().item(), norm + y.float().pow(2).sum().item()]
+
+    observe(model, filter_fn, batches, record)
+    return {name: (error / norm) ** 0.5 if norm else 0.0 for name, (error, norm) in sums.items()}
+
+
+def sensitivities(model: torch.nn.Module, config: TuningOption, context: QuantContext,
+                  reduce_range: bool = False) -> dict[str, float]:
+    """The configured strategy's measure for each Linear of ``model`` (FP32, or smoothed: an inner
+    ``.linear`` is named as the Linear it replaced) on the first ``tuning_samples`` train texts."""
+    batches = context.batches(SCAN_BATCH_SIZE, config.tuning_samples)
+    if config.tuning_strategy == "outlier_spread":
+        measured = token_spreads(model.eval(), config, batches)
+    else:
+        measured = quant_errors(model.eval(), layer_filter(config), batches, reduce_range)
+    return {name.removesuffix(SMOOTHED_INNER): value for name, value in measured.items()}
+
+
+def by_length(split: Split) -> Split:
+    """``split`` with its examples sorted by text length, the order :meth:`QuantContext.batches`
+    keeps, so the labels line up with the batched logits."""
+    order = sorted(range(len(split)), key=lambda i: len(split.texts[i]))
+    return dataclasses.replace(split, texts=[split.texts[i] for i in order], labels=[split.labels[i] for i in order])
+
+
+def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], float]:
+    """Model -> macro-F1 on the prepared validation split (``context.validation``), the figure the
+    training block reports."""
+    require(context.validation is not None, "max_drop",
+            "tuning scores the validation split: run it through python -m glue.quantize with a prepared "
+            "<dataset>_validation split")
+    ordered = by_length(context.validation)
+    batches = dataclasses.replace(context, split=ordered).batches(SCORE_BATCH_SIZE)
+
+    @torch.inference_mode()
+    def score(model: torch.nn.Module) -> float:
+        outputs = [model(**batch) for batch in batches]
+        logits = torch.cat([o if isinstance(o, torch.Tensor) else o.logits for o in outputs]).float()
+        return float(compute_metrics((logits.numpy(), ordered.labels))["macro_f1"])
+
+    return score
+
+
+def with_fp32(config: C, fp32: frozenset[str] | list[str]) -> C:
+    """A copy of ``config`` that also skips the Linears in ``fp32`` (in a stable order)."""
+    return dataclasses.replace(config, skip_modules=[*config.skip_modules, *sorted(fp32)])
+
+
+@dataclass
+class Reference:
+    """What tuning reads from the FP32 model before a method changes it."""
+
+    score: Callable[[torch.nn.Module], float]  # model -> validation macro-F1
+    baseline_score: float
+    texts: int  # validation examples each round is scored on
+    candidates: list[str]  # every Linear the method would quantize
+    sensitivity: dict[str, float]
+
+
+def reference(model: torch.nn.Module, config: TuningOption, context: QuantContext,
+              probe: torch.nn.Module | None = None, reduce_range: bool = False) -> Reference:
+    """Score the FP32 ``model`` on validation, list its candidate Linears and measure their
+    sensitivity, on ``probe`` when the method quantizes a transformed copy (SmoothQuant's)."""
+    score = validation_scorer(context)
+    return Reference(score, score(model.eval()), len(context.validation),
+                     [name for name, _ in select(model, layer_filter(config))],
+                     sensitivities(model if probe is None else probe, config, context, reduce_range))
+
+
+@dataclass
+class TuningResult:
+    """What accuracy-aware tuning did, for the report: the search and what it was scored on."""
+
+    search: Search
+    strategy: Strategy
+    texts: int  # validation examples each round was scored on
+
+    def manifest_block(self) -> dict[str, Any]:
+        """The manifest's ``quantization.tuning`` block: macro-F1 as a fraction, drops in points."""
+        search = self.search
+        return {
+            "max_drop_points": round(100 * search.max_drop, 4), "strategy": self.strategy, "source": "validation",
+            "texts": self.texts, "baseline_macro_f1": round(search.baseline_score, 4),
+            "macro_f1": round(search.score, 4), "drop_points": round(100 * (search.baseline_score - search.score), 2),
+            "met": search.met, "stopped": search.stopped, "kept_fp32": search.skipped,
+            "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
+                       "drop_points": round(100 * s.drop, 2), "kept": s.kept} for s in search.steps],
+            "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
+
+
+def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
+    """Run :func:`tune_fallback` for a method: ``build`` quantizes with a round's config (``config``
+    also skipping that round's FP32 Linears). Returns the last kept round's model and report; the
+    report's config skips the Linears kept FP32, so the saved config rebuilds the same structure
+    without data, and its ``tuning`` records every round. ``config`` is left as it was."""
+    (model, report), search = tune_fallback(
+        lambda names: build(with_fp32(config, names)), lambda applied: fp32.score(applied[0]), fp32.baseline_score,
+        config.max_drop / 100, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
+    result = TuningResult(search, config.tuning_strategy, fp32.texts)
+    block = result.manifest_block()
+    print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
+          f"({block['drop_points']} points below, budget {config.max_drop}), {len(search.skipped)} of "
+          f"{len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
+    return model, dataclasses.replace(report, tuning=result)
+
+
+def fall_back_(model: torch.nn.Module, config: QuantConfig, kind: type[torch.nn.Module],
+               to_fp32: Callable[[Any], torch.nn.Module]) -> torch.nn.Module:
+    """Replace each ``kind`` module ``config`` skips by ``to_fp32(module)``: a method that chooses
+    after preparing its Linears (QAT, after training) turns a round's fallbacks back into Linears."""
+    def chosen(module: torch.nn.Module, fqn: str) -> bool:
+        return isinstance(module, kind) and config.skipped(fqn)
+
+    if select(model, chosen):
+        replace_modules(model, chosen, to_fp32)
+    return model
+
+
+class TunableMethod(QuantMethod):
+    """A method that can tune its FP32 Linears: with a ``max_drop`` budget it also reads labelled
+    validation examples, which a calibrated method does not read otherwise."""
+
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        tuned = config.get("max_drop") is not None and self.data is DataNeed.CALIBRATION
+        return DataNeed.VALIDATION if tuned else self.data
