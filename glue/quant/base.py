@@ -16,10 +16,10 @@ from typing import Any, Callable, ClassVar
 import torch
 
 from data_prep.prepared import Split
-from glue.manifest import DEFAULT_MAX_LENGTH
+from glue.folder.manifest import DEFAULT_MAX_LENGTH
+from glue.folder.weights import TORCH_STATE
 from glue.quant.facts import DataNeed, MethodFacts
-from glue.recipe import RecipeError, _type_ok
-from glue.weights import TORCH_STATE
+from glue.schema.recipe import RecipeError, _type_ok
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
 # the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from glue.manifest import VariantError
+from glue.folder.manifest import VariantError
 from glue.quant.base import Applied, QuantContext, require
 from glue.quant.facts import DataNeed
 from glue.quant.ptq_pt2e import (
