@@ -3,7 +3,7 @@
     python -m bench.run --models outputs/models/emotion/minilm-l6      (or: make bench)
 
 Rows: every folder under --models with a variant.json (the FP32 baseline and this project's
-INT8/NF4 variants, loaded only through glue.variant.load_variant), ONNX Runtime FP32 and dynamic
+INT8/NF4 variants, loaded only through glue.folder.variant.load_variant), ONNX Runtime FP32 and dynamic
 INT8 of the baseline, torchao int8 dynamic-activation/int8-weight eager and torch.compile'd, and
 the baseline under BF16 autocast. The CPU's instruction sets (AVX-512 VNNI/BF16, AMX) and peaks
 per format are recorded (bench/peak.py).
@@ -44,15 +44,15 @@ from bench.target import TARGETS, check_target, slowest_int8_variant, speedup
 from bench.workloads import Workload, fixed_workload, real_workload
 from core.cli import positive_int
 from core.io import atomic_write_json
+from core.names import VariantId
+from core.paths import portable_values
 from core.provenance import provenance
 from core.quiet import quiet
 from data_prep.common import DataError, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
-from core.names import VariantId
-from core.paths import portable_values
-from glue.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
+from glue.folder.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
 ORT_FP32, ORT_INT8 = "ort_fp32", "ort_int8"

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from eval.latency import summarize, time_calls
-from glue.manifest import DEFAULT_MAX_LENGTH
-from glue.variant import Variant, VariantError, load_variant
+from glue.folder.manifest import DEFAULT_MAX_LENGTH
+from glue.folder.variant import Variant, VariantError, load_variant
 
 Inputs = dict[str, torch.Tensor]
 PROJECT_BACKEND = "torch (this project)"
@@ -77,7 +77,7 @@ def _torch_forward(model: torch.nn.Module) -> Callable[[Inputs], torch.Tensor]:
 
 
 def project_runner(folder: Path, reference_vocab: dict[str, int] | None = None) -> Runner:
-    """Any model folder this project wrote, loaded only through glue.variant.load_variant.
+    """Any model folder this project wrote, loaded only through glue.folder.variant.load_variant.
     ``reference_vocab`` (the baseline's) guards the shared token batches."""
     start = time.perf_counter()
     variant: Variant = load_variant(folder)

@@ -27,10 +27,10 @@ from data_prep.prepared import Split, load_split
 from eval.latency import measure_latency
 from eval.metrics import classification_metrics, fidelity, softmax
 from eval.plots import save_confusion_matrix
-from eval.size import model_size
 from eval.results import BASELINE, stored_predictions
-from glue.manifest import MANIFEST, Manifest, VariantError
-from glue.variant import Variant, load_variant
+from eval.size import model_size
+from glue.folder.manifest import MANIFEST, Manifest, VariantError
+from glue.folder.variant import Variant, load_variant
 
 SCHEMA_VERSION = 1
 

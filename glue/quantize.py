@@ -24,12 +24,12 @@ from core.memory import PeakMemory
 from core.provenance import provenance
 from data_prep.common import DataError, split_name
 from data_prep.prepared import check_same_labels, load_split
-from glue.manifest import MANIFEST, Manifest, VariantError
+from glue.folder.manifest import MANIFEST, Manifest, VariantError
+from glue.folder.variant import copy_tokenizer, load_variant
 from glue.quant import get_method, quantize
 from glue.quant.base import QuantContext
 from glue.quant.tuning import TuningOption
-from glue.recipe import Recipe, RecipeError, load_recipe
-from glue.variant import copy_tokenizer, load_variant
+from glue.schema.recipe import Recipe, RecipeError, load_recipe
 
 LOADER = "glue.quant.loader:load_quantized"
 

@@ -2,7 +2,8 @@
 # Every recipe is reused across datasets by override; output_dir names the result
 # (outputs/models/<dataset>/<model>/<variant> -> results/<dataset>/<model>/<variant>.json).
 
-QUANT_SRC  := $(wildcard glue/quant/*.py) glue/quantize.py
+# What python -m glue.quantize runs: a change to any of it makes the variants stale.
+QUANT_SRC  := $(wildcard glue/folder/*.py glue/schema/*.py glue/train/*.py glue/quant/*.py) glue/quantize.py
 # The eval split when the dataset has one (offline AG News has none: every non-test row trains).
 EVAL_ARGS   = $$(grep -q '"$(DATASET)_validation"' $(PREP)/dataset_info.json && echo eval_dataset=$(DATASET)_validation \
               || echo eval_dataset=null eval_strategy=no)
@@ -34,10 +35,10 @@ $(MODEL_DIR)/%/variant.json: recipes/quantize/%.yaml $(BASELINE) $(QUANT_SRC) | 
 		model_name_or_path=$(MODEL_DIR)/baseline dataset=$(DATASET)_train output_dir=$(@D) --force
 
 # The decoder track's LLaMA-Factory SFT (label word as the answer), scored on the label tokens.
-$(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/register_sft.py | data smollm2
+$(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/sft/register.py | data smollm2
 	rm -f $@  # a failed rerun must not leave the old manifest beside a new adapter
 	$(LF) train $< dataset=$(DATASET)_train output_dir=$(@D)
-	$(PY) -m glue.register_sft $< output_dir=$(@D)
+	$(PY) -m glue.sft.register $< output_dir=$(@D)
 
 agnews:  ## [run] the AG News decoder track (SmolLM2-135M): baseline, scratch INT8 x2, bnb INT8/NF4, QLoRA SFT
 	$(MAKE) track DATASET=agnews

@@ -7,7 +7,7 @@ the notebook whose ``RELEASE`` line points at them.
 
 The base URL is the one setting (``RELEASE_URL`` in mk/publish.mk); the repository and tag the
 notebook installs on Colab are derived from it. Only the files the model-folder contract names
-are published (``glue.variant.contract_files``: variant.json, the weights it records, the
+are published (``glue.folder.variant.contract_files``: variant.json, the weights it records, the
 loader's configuration, the tokenizer), never a symbolic link, and only formats that load
 without unpickling code: safetensors, and torch.ao quantized states that
 ``torch.load(weights_only=True)`` reads (checked here, file by file).
@@ -26,15 +26,15 @@ import torch
 
 from core import MIB
 from core.io import atomic_write_json, atomic_write_text, sha256_file
+from core.names import UnsafeName, VariantId
 from core.paths import REPO
 from core.provenance import git_commit
-from core.names import UnsafeName, VariantId
 from eval.eval_all import discover
-from glue.manifest import Manifest, VariantError
+from glue.folder.manifest import Manifest, VariantError
+from glue.folder.variant import contract_files
+from glue.folder.weights import checksum_problem
 from glue.quant import get_method
 from glue.quant.loader import load_quantized
-from glue.variant import contract_files
-from glue.weights import checksum_problem
 from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of
 
 NOTEBOOK = REPO / "notebooks" / "inference_eval.ipynb"

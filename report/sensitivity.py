@@ -24,11 +24,11 @@ from core.quiet import quiet
 from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import predict_logits
-from glue.manifest import Manifest, VariantError
+from glue.folder.manifest import Manifest, VariantError
+from glue.folder.variant import load_variant
 from glue.quant.base import LAYER_INDEX, QuantContext, embedding_filter, layer_filter, names_module, select
 from glue.quant.ptq_dynamic import METHOD, DynamicConfig
-from glue.recipe import RecipeError, read_yaml
-from glue.variant import load_variant
+from glue.schema.recipe import RecipeError, read_yaml
 from report.stats import macro_f1
 
 

@@ -134,7 +134,7 @@ class MiniLM:
 
     @cached_property
     def folder(self) -> str:
-        from glue.recipe import resolve_model_path
+        from glue.schema.recipe import resolve_model_path
 
         return resolve_model_path(self.path)
 

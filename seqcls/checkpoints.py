@@ -40,8 +40,8 @@ from transformers import TrainerCallback
 
 from core.io import atomic_write_json, sha256_file
 from data_prep.prepared import dataset_file
-from glue.recipe import RecipeError
-from glue.weights import file_problem
+from glue.folder.weights import file_problem
+from glue.schema.recipe import RecipeError
 
 RUN_RECORD = "run_record.json"
 SET_ASIDE_PREFIX = ".incomplete-"

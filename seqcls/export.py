@@ -1,6 +1,6 @@
-"""Write a trained classifier as a model folder (glue/variant.py's contract) and load it back.
+"""Write a trained classifier as a model folder (glue/folder/variant.py's contract) and load it back.
 
-Full and freeze fine-tunes are plain Hugging Face folders (``glue.variant:load_hf_classifier``).
+Full and freeze fine-tunes are plain Hugging Face folders (``glue.folder.variant:load_hf_classifier``).
 LoRA / QLoRA folders hold only the adapters and the head; :func:`load_adapter` rebuilds the body
 from the manifest's ``base_model`` (in 4/8 bits when a ``quantization`` block says so) and applies them.
 """
@@ -12,14 +12,14 @@ from typing import Any
 import torch
 
 from core.io import staged_output
-from glue.data import ensure_pad_token
-from glue.manifest import Manifest
+from glue.folder.manifest import Manifest
+from glue.folder.variant import Variant, variant_loader
 from glue.quant import bnb
 from glue.quant.bnb import BnbConfig
-from glue.variant import Variant, variant_loader
+from glue.train.data import ensure_pad_token
 from seqcls.model import load_classifier, locate_model
 
-HF_LOADER = "glue.variant:load_hf_classifier"
+HF_LOADER = "glue.folder.variant:load_hf_classifier"
 ADAPTER_LOADER = "seqcls.export:load_adapter"
 
 

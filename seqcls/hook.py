@@ -8,7 +8,7 @@ modules load, three small patches apply, all or none:
 - ``llamafactory.train.tuner._training_function`` sends ``stage: seq_cls`` to our workflow and
   every other stage to LLaMA-Factory's own code, untouched;
 - ``llamafactory.train.tuner.read_args`` reads a recipe file named on the command line with the
-  project's reader (glue.recipe), so every stage gets one-line errors and YAML's ``no`` as the word.
+  project's reader (glue.schema.recipe), so every stage gets one-line errors and YAML's ``no`` as the word.
 
 Fail-safe, in this order: before the first patch, the installed release must be
 SUPPORTED_LLAMAFACTORY; each patch finds every name it changes before changing one, and a name that
@@ -77,7 +77,7 @@ def command_line_recipe(args: list[str], hints: dict[str, Any] | None = None) ->
     be read, a bad override and a post-training recipe stop with one line."""
     if not args or not args[0].endswith(RECIPE_SUFFIXES):
         return None
-    from glue.recipe import RecipeError, training_recipe
+    from glue.schema.recipe import RecipeError, training_recipe
 
     try:
         return training_recipe(args[0], args[1:], hints or {})
@@ -101,7 +101,7 @@ def _route_tuner(module: ModuleType) -> Undo:
 
     def _read_args(args: Any = None) -> Any:
         if args is None:
-            from glue.recipe import llamafactory_hints
+            from glue.schema.recipe import llamafactory_hints
 
             recipe = command_line_recipe(sys.argv[1:], llamafactory_hints())
             if recipe is not None:

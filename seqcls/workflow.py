@@ -24,10 +24,10 @@ from core.names import UnsafeName, VariantId
 from core.provenance import provenance
 from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
-from glue.manifest import MANIFEST, VariantError
-from glue.recipe import RecipeError, check_values, require_keys
-from glue.training import count_parameters, make_trainer, train_with_stats
-from glue.variant import weights_origin
+from glue.folder.manifest import MANIFEST, VariantError
+from glue.folder.variant import weights_origin
+from glue.schema.recipe import RecipeError, check_values, require_keys
+from glue.train.training import count_parameters, make_trainer, train_with_stats
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
 from seqcls.export import export
@@ -128,7 +128,7 @@ def run_from_cli(args: Any, callbacks: list) -> None:
     try:
         if not isinstance(args, dict):
             raise RecipeError(f"stage {STAGE} reads a recipe file: llamafactory-cli train RECIPE.yaml [key=value ...]")
-        raw = dict(args)  # a recipe file was read by glue.recipe (seqcls/hook.py): YAML's `no` is the word
+        raw = dict(args)  # a recipe file was read by glue.schema.recipe (seqcls/hook.py): YAML's `no` is the word
         require_keys(raw, {"output_dir": "outputs/models/<dataset>/<model>/baseline"}, where)
         out = Path(raw["output_dir"])
         work = work_dir(out)

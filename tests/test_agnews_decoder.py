@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from data_prep.common import Example, PreparedDataset, write_prepared
-from glue.data import ensure_pad_token
-from glue.recipe import RecipeError, load_recipe
-from glue.variant import load_variant
+from glue.folder.variant import load_variant
+from glue.schema.recipe import RecipeError, load_recipe
+from glue.train.data import ensure_pad_token
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 TEXTS = ["Leaders meet in Geneva for talks", "The home side won the cup final",
@@ -84,7 +84,7 @@ def test_gpt2_large_recipe_on_a_tiny_gpt2_then_scratch_int8_and_bnb_config(gpt2_
 
     from glue.quant.bnb import METHOD as BNB
     from glue.quantize import quantize_recipe as quantize
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
 
     base = tmp_path / "agnews" / "tiny-gpt2" / "baseline"
     raw = read_yaml(Path("recipes/baseline_gpt2_large.yaml"))
@@ -116,7 +116,7 @@ def test_freeze_tuning_trains_only_the_top_layers_of_a_decoder(gpt2_dir, prepare
     from llamafactory.train.tuner import run_exp
     from safetensors.torch import load_file
 
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
 
     out = tmp_path / "agnews" / "tiny-gpt2" / "freeze"
     raw = read_yaml(Path("recipes/baseline_smollm2.yaml"))
@@ -138,7 +138,7 @@ def test_agnews_recipes_parse(tmp_path):
         recipe = load_recipe(f"recipes/quantize/{name}.yaml", [
             "dataset=agnews_train", "output_dir=outputs/models/agnews/smollm2-135m/" + name])
         assert recipe.glue.model_tag == "smollm2-135m" and recipe.glue.variant == name
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
 
     def training_recipe(name: str) -> dict:  # a fresh output_dir: LLaMA-Factory refuses a finished one
         return {**read_yaml(Path(f"recipes/{name}.yaml")), "output_dir": str(tmp_path / name)}
@@ -184,7 +184,7 @@ def naive_scores(lm, tokenizer, template, texts) -> torch.Tensor:
 def test_label_scorer_matches_naive_likelihood(tiny_llama):
     from peft import LoraConfig, get_peft_model
 
-    from glue.sft_classifier import LabelScorer, load_template, make_encoder
+    from glue.sft.classifier import LabelScorer, load_template, make_encoder
 
     lm, tokenizer = tiny_llama
     template = load_template(tokenizer, "default")
@@ -202,8 +202,8 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     import yaml
     from peft import LoraConfig, get_peft_model
 
-    from glue.register_sft import main as register
-    from glue.sft_classifier import load_template
+    from glue.sft.classifier import load_template
+    from glue.sft.register import main as register
 
     lm, tokenizer = tiny_llama
     base = tmp_path / "base"

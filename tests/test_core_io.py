@@ -128,7 +128,7 @@ def test_manifests_and_results_hold_no_absolute_path(tiny_bert_dir, prepared_dir
     import shutil
 
     from eval.evaluate import evaluate_folder, write_result
-    from glue.manifest import MANIFEST, Manifest
+    from glue.folder.manifest import MANIFEST, Manifest
 
     folder = Path(shutil.copytree(tiny_bert_dir, tmp_path / "models" / "emotion" / "tiny-bert" / "baseline"))
     manifest = Manifest.read(folder)

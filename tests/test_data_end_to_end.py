@@ -20,7 +20,7 @@ from data_registry import prepare_into, register, write_lines
 
 from eval.evaluate import evaluate_folder, write_result
 from glue.quantize import quantize_recipe
-from glue.recipe import load_recipe, read_yaml
+from glue.schema.recipe import load_recipe, read_yaml
 from seqcls.workflow import parse, run_seq_cls
 
 CLI = Path(sys.executable).with_name("llamafactory-cli")

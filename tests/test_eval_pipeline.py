@@ -6,8 +6,8 @@ from eval.eval_all import discover
 from eval.evaluate import evaluate_folder, write_result
 from eval.results import load_groups
 from eval.tables import comparison_table, per_class_f1_table
-from glue.manifest import VariantError
-from glue.variant import load_variant
+from glue.folder.manifest import VariantError
+from glue.folder.variant import load_variant
 
 
 def test_evaluate_folder_writes_schema(tiny_bert_dir, prepared_dir, tmp_path):

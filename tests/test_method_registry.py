@@ -101,9 +101,9 @@ def toy_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_a_new_method_is_one_module_and_one_recipe(toy_package, tiny_bert_dir: Path, prepared_dir: Path,
                                                    tmp_path: Path) -> None:
     from eval.evaluate import evaluate_folder
+    from glue.folder.variant import load_variant
     from glue.quantize import quantize_recipe
-    from glue.recipe import load_recipe
-    from glue.variant import load_variant
+    from glue.schema.recipe import load_recipe
 
     recipes, models = tmp_path / "recipes", tmp_path / "models" / "emotion" / "tiny-bert"
     recipes.mkdir()
@@ -124,7 +124,7 @@ def test_a_new_method_is_one_module_and_one_recipe(toy_package, tiny_bert_dir: P
 
 
 def test_unknown_methods_in_recipes_are_named(tmp_path: Path) -> None:
-    from glue.recipe import RecipeError
+    from glue.schema.recipe import RecipeError
 
     (tmp_path / "odd.yaml").write_text("method: nonesuch\n")
     with pytest.raises(RecipeError, match=r"odd.yaml: method 'nonesuch' is not a quantization method; known: bnb"):
@@ -161,11 +161,11 @@ def test_lookups_do_not_import_again(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_quantize_leaves_the_config_and_the_recipe_alone(tiny_bert_dir: Path, prepared_dir: Path,
                                                          tmp_path: Path) -> None:
     from data_prep.prepared import load_split
+    from glue.folder.variant import load_variant
     from glue.quant.base import QuantContext
     from glue.quant.ptq_static import StaticConfig
     from glue.quantize import quantize_recipe
-    from glue.recipe import load_recipe
-    from glue.variant import load_variant
+    from glue.schema.recipe import load_recipe
 
     baseline = load_variant(tiny_bert_dir)
     config = StaticConfig(outlier_ratio=1.5, outlier_samples=16, calibration_samples=16)

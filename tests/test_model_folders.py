@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from glue.manifest import MANIFEST, VariantError
-from glue.recipe import RecipeError, load_recipe
-from glue.variant import load_variant
-from glue.weights import TORCH_STATE, folder_problem
+from glue.folder.manifest import MANIFEST, VariantError
+from glue.folder.variant import find_loader, load_variant
+from glue.folder.weights import TORCH_STATE, folder_problem
+from glue.schema.recipe import RecipeError, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 PTQ = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
@@ -36,6 +36,13 @@ def test_intact_copy_loads(folder):
     assert load_variant(folder).labels[0] == "sadness"
 
 
+@pytest.mark.parametrize("old, new", [("glue.variant:load_hf_classifier", "glue.folder.variant:load_hf_classifier"),
+                                      ("glue.sft_classifier:load", "glue.sft.classifier:load")])
+def test_a_loader_named_before_its_module_moved_is_the_moved_loader(tmp_path, old, new):
+    """Folders built or downloaded before a loader's module moved name the old module."""
+    assert find_loader(tmp_path, old) is find_loader(tmp_path, new)
+
+
 @pytest.mark.parametrize("keep", [0.0, 0.001, 0.5, 0.999])
 def test_truncated_safetensors(folder, keep):
     _truncate(folder / "model.safetensors", keep)
@@ -48,7 +55,7 @@ def test_truncated_safetensors(folder, keep):
     ("", "not valid JSON"),
     ('["method"]', "a JSON object is expected"),
     ('{"method": "baseline"}', "missing loader, labels"),
-    ('{"method": "b", "loader": "glue.variant:load_hf_classifier", "labels": "joy"}', "'labels' must be"),
+    ('{"method": "b", "loader": "glue.folder.variant:load_hf_classifier", "labels": "joy"}', "'labels' must be"),
 ])
 def test_truncated_or_invalid_manifest(folder, text, message):
     (folder / MANIFEST).write_text(text)
@@ -63,10 +70,10 @@ def test_manifest_that_is_not_utf8(folder):
 
 
 @pytest.mark.parametrize("loader, message", [
-    ("glue.variant:no_such_loader", "unknown loader"),
+    ("glue.folder.variant:no_such_loader", "unknown loader"),
     ("glue.no_such_module:load", "unknown loader"),
-    ("glue.variant", "not of the form"),
-    (["glue.variant:load_hf_classifier"], "not of the form"),
+    ("glue.folder.variant", "not of the form"),
+    (["glue.folder.variant:load_hf_classifier"], "not of the form"),
     ("os:system", "outside glue"),
 ])
 def test_unknown_loader(folder, loader, message):
@@ -152,5 +159,5 @@ def test_missing_shard(folder):
 
 def test_failure_inside_a_loader_is_one_line(folder):
     (folder / "config.json").write_text('{"model_type": "bert", "hidden_size": 999}')
-    with pytest.raises(VariantError, match=r"loader glue.variant:load_hf_classifier failed \(.*rebuild"):
+    with pytest.raises(VariantError, match=r"loader glue.folder.variant:load_hf_classifier failed \(.*rebuild"):
         load_variant(folder)

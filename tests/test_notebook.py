@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError
 
 from core.io import sha256_file
 from glue.quantize import quantize_recipe
-from glue.recipe import load_recipe
+from glue.schema.recipe import load_recipe
 from publish.manifest import MANIFEST_NAME
 from publish.run_notebook import RUNTIME_FILE, execute, stop_message
 from publish.run_notebook import main as run_notebook

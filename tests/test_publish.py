@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from glue.manifest import Manifest
-from glue.variant import load_variant
+from glue.folder.manifest import Manifest
+from glue.folder.variant import load_variant
 from publish.fetch import ChecksumError, fetch_variant, read_manifest
 from publish.manifest import MANIFEST_NAME, PublishError, asset_name, parse, release_of
 from publish.pack import main as pack_main

@@ -12,12 +12,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-from glue.manifest import Manifest, VariantError
+from glue.folder.manifest import Manifest, VariantError
+from glue.folder.variant import copy_tokenizer, load_variant
 from glue.quant import get_method, methods, quantize
 from glue.quant.base import QuantContext
 from glue.quantize import main, quantize_recipe
-from glue.recipe import RecipeError, load_recipe
-from glue.variant import copy_tokenizer, load_variant
+from glue.schema.recipe import RecipeError, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes" / "quantize"
@@ -53,7 +53,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)})
     BertForSequenceClassification(config).save_pretrained(base)
     copy_tokenizer(tokenizer_dir(), base)
-    Manifest(method="baseline", loader="glue.variant:load_hf_classifier", labels=LABELS, max_length=64).write(base)
+    Manifest(method="baseline", loader="glue.folder.variant:load_hf_classifier", labels=LABELS, max_length=64).write(base)
     return root
 
 
@@ -120,7 +120,7 @@ def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
     qat = load_variant(built["qat"]).manifest
     assert "training" not in qat.quantization
     assert qat.training["global_steps"] == 3 and qat.training["wall_time_s"] > 0
-    assert qat.training["s_per_step"] > 0 and qat.training["peak_memory"]["rss_peak_mb"] > 0  # glue.training's block
+    assert qat.training["s_per_step"] > 0 and qat.training["peak_memory"]["rss_peak_mb"] > 0  # glue.train.training's block
 
 
 def test_pt2e_qat_fine_tunes_then_calibrates_like_ptq_pt2e(built: dict[str, Path]) -> None:
@@ -144,7 +144,7 @@ def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
 
 
 def test_fresh_process_reload_gives_the_same_predictions(built: dict[str, Path]) -> None:
-    script = ("import json, sys; from glue.variant import load_variant; "
+    script = ("import json, sys; from glue.folder.variant import load_variant; "
               "print(json.dumps({p: load_variant(p).logits(json.loads(sys.argv[1])).tolist() for p in sys.argv[2:]}))")
     folders = [str(built[v]) for v in VARIANTS]
     run = subprocess.run([sys.executable, "-c", script, json.dumps(TEXTS[:6]), *folders], cwd=REPO,

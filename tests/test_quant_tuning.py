@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from glue.folder.variant import load_variant
 from glue.quant import QuantConfig, get_method
 from glue.quant.tuning import fake_quant_per_channel, fake_quant_per_tensor, quant_errors, tune_fallback
 from glue.quantize import quantize_recipe
-from glue.recipe import RecipeError, load_recipe
-from glue.variant import load_variant
+from glue.schema.recipe import RecipeError, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes" / "quantize"

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glue.recipe import RecipeError, load_recipe, resolve_model_path
+from glue.schema.recipe import RecipeError, load_recipe, resolve_model_path
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"

@@ -1,6 +1,6 @@
 """Every recipe in recipes/ and recipes/quantize/ gives the arguments it gave before the entry
 points shared one reader: ``llamafactory-cli train`` (the stage's recipe, through seqcls/hook.py),
-glue.register_sft and ``python -m glue.quantize``, each as written and with the overrides make passes.
+glue.sft.register and ``python -m glue.quantize``, each as written and with the overrides make passes.
 MPNet's quantization settings, once make's command-line extras, are the recipes in
 recipes/quantize/mpnet/ now, and give the arguments the extras gave.
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from glue.recipe import load_recipe
-from glue.register_sft import read_recipe
+from glue.schema.recipe import load_recipe
+from glue.sft.register import read_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 ROWS = json.loads((Path(__file__).with_name("recipe_arguments.json")).read_text())
@@ -28,7 +28,7 @@ def read(row: dict, monkeypatch) -> dict:
 
         monkeypatch.setattr(sys, "argv", ["llamafactory-cli", row["recipe"], *row["overrides"]])
         return {"arguments": tuner.read_args()}
-    if row["reader"] == "register_sft":
+    if row["reader"] == "sft.register":
         return {"arguments": read_recipe(Path(row["recipe"]), row["overrides"])}
     recipe = load_recipe(row["recipe"], row["overrides"])
     return {"arguments": recipe.raw, "glue": dataclasses.asdict(recipe.glue)}

@@ -1,5 +1,5 @@
 """Recipe files and overrides the project refuses, one row per case: the entry point, what it is
-given, and the one line it stops with. Every entry point reads recipes with glue.recipe, and
+given, and the one line it stops with. Every entry point reads recipes with glue.schema.recipe, and
 ``llamafactory-cli train`` reads them through seqcls/hook.py before LLaMA-Factory sees them.
 Add a row for a new case; ``{tmp}`` in an argument is a folder holding the files of BAD_FILES."""
 from __future__ import annotations
@@ -46,10 +46,10 @@ CASES = [
     ("glue.quantize", ["{tmp}/missing.yaml"], r"error: recipe .*missing.yaml not found"),
     ("glue.quantize", ["recipes/quantize/qat.yaml", "max_train_samples"], r"error: override 'max_train_samples' is not"),
     ("glue.quantize", ["recipes/baseline_minilm.yaml"], r"error: recipes/baseline_minilm.yaml: not a glue recipe"),
-    ("glue.register_sft", ["{tmp}/not_yaml.yaml"], r"error: .*not_yaml.yaml: not valid YAML"),
-    ("glue.register_sft", ["recipes/qlora_sft_smollm2.yaml", "output_dir"], r"error: override 'output_dir' is not"),
-    ("glue.register_sft", ["recipes/quantize/bnb_nf4.yaml"], r"error: recipes/quantize/bnb_nf4.yaml is a post-training"),
-    ("glue.register_sft", ["recipes/qlora_sft_smollm2.yaml", "template=null"],
+    ("glue.sft.register", ["{tmp}/not_yaml.yaml"], r"error: .*not_yaml.yaml: not valid YAML"),
+    ("glue.sft.register", ["recipes/qlora_sft_smollm2.yaml", "output_dir"], r"error: override 'output_dir' is not"),
+    ("glue.sft.register", ["recipes/quantize/bnb_nf4.yaml"], r"error: recipes/quantize/bnb_nf4.yaml is a post-training"),
+    ("glue.sft.register", ["recipes/qlora_sft_smollm2.yaml", "template=null"],
      r"error: recipes/qlora_sft_smollm2.yaml: key 'template' is required \(e.g. smollm2\)"),
 ]
 
@@ -69,9 +69,10 @@ def stop_line(entry: str, args: list[str]) -> str:
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
         assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
         return done.stderr.strip()
-    from glue import quantize, register_sft
+    from glue import quantize
+    from glue.sft import register
 
-    main = {"glue.quantize": quantize.main, "glue.register_sft": register_sft.main}[entry]
+    main = {"glue.quantize": quantize.main, "glue.sft.register": register.main}[entry]
     with pytest.raises(SystemExit) as stop:
         main(args)
     return str(stop.value)

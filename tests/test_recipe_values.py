@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glue.recipe import RecipeError, load_recipe
+from glue.schema.recipe import RecipeError, load_recipe
 
 REPO = Path(__file__).resolve().parent.parent
 PTQ = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
@@ -79,7 +79,7 @@ def test_the_training_stage_calls_the_same_checks(tiny_bert_dir, prepared_dir, t
     """llamafactory-cli train (stage seq_cls) refuses the same values, before any training."""
     import sys
 
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
     from seqcls.workflow import run_from_cli
 
     raw = read_yaml(REPO / "recipes" / "baseline_minilm.yaml")

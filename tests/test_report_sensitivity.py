@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
+from glue.folder.variant import load_variant
 from glue.quant.base import QuantContext
 from glue.quant.ptq_dynamic import DynamicConfig
-from glue.variant import load_variant
 from report import sensitivity
 
 QUANT_CONFIG = {"granularity": "per_channel", "embeddings": ["word_embeddings"], "skip_modules": ["classifier", "pooler"]}

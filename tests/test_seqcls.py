@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from glue.variant import load_variant
+from glue.folder.variant import load_variant
 from seqcls.export import export
 from seqcls.model import build, locate_model
 from seqcls.workflow import parse
@@ -25,7 +25,7 @@ LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
 def tiny_args(model: Path, prepared: Path, out: Path, **extra) -> dict:
     """baseline_minilm.yaml's keys, pointed at a tiny model and the test data, two steps."""
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
 
     raw = read_yaml(REPO / "recipes/baseline_minilm.yaml")
     raw.update(model_name_or_path=str(model), dataset_dir=str(prepared), output_dir=str(out), max_steps=2,
@@ -99,7 +99,7 @@ def test_mpnet_freeze_and_lora_targets_use_its_names(tiny_mpnet_dir, prepared_di
     dotted targets of recipes/qlora_mpnet.yaml put LoRA on each body Linear, never on the head."""
     from transformers import AutoTokenizer
 
-    from glue.recipe import read_yaml
+    from glue.schema.recipe import read_yaml
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_mpnet_dir)
 

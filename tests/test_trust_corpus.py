@@ -28,8 +28,8 @@ from data_prep.common import DataError, Example, PreparedDataset, write_prepared
 from data_prep.prepare import prepare
 from data_prep.prepared import load_split
 from eval.evaluate import evaluate_folder, write_result
-from glue.manifest import MANIFEST, Manifest, VariantError
-from glue.variant import load_variant
+from glue.folder.manifest import MANIFEST, Manifest, VariantError
+from glue.folder.variant import load_variant
 from publish.fetch import fetch_variant, read_manifest
 from publish.manifest import MANIFEST_NAME, PublishError
 from publish.pack import pack
@@ -241,8 +241,8 @@ FOLDER_ROWS = [
     ("checksum names a path", _set(weights_sha256={"../model.safetensors": "0" * 64}), r"not a plain file name"),
     ("checksums not a mapping", _set(weights_sha256=["x"]), r"'weights_sha256' must map file names"),
     ("no tokenizer files", _remove_tokenizer, r"no tokenizer files"),
-    ("loader is not a loader", _set(loader="glue.variant:load_variant"), r"not a model-folder loader"),
-    ("loader is a class", _set(loader="glue.variant:Variant"), r"not a model-folder loader"),
+    ("loader is not a loader", _set(loader="glue.folder.variant:load_variant"), r"not a model-folder loader"),
+    ("loader is a class", _set(loader="glue.folder.variant:Variant"), r"not a model-folder loader"),
     ("loader is a helper", _set(loader="glue.quant.loader:get_method"), r"not a model-folder loader"),
     ("manifest older than checksums", _drop("weights_sha256"), OK),
 ]
@@ -266,7 +266,7 @@ def test_model_folder(case, change, expected, tiny_bert_dir, prepared_dir, tmp_p
 @pytest.mark.parametrize("key, value", [("variant", "../escaped"), ("dataset", "/escaped"), ("model_tag", "a/b"),
                                         ("variant", "")])
 def test_a_manifest_naming_a_path_is_never_written(key, value, tmp_path):
-    manifest = Manifest(method="m", loader="glue.variant:load_hf_classifier", labels=["a", "b"], **{key: value})
+    manifest = Manifest(method="m", loader="glue.folder.variant:load_hf_classifier", labels=["a", "b"], **{key: value})
     with pytest.raises(VariantError, match=f"key '{key}'"):
         manifest.write(tmp_path)
     assert not (tmp_path / MANIFEST).exists()

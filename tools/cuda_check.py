@@ -32,7 +32,7 @@ def cli_train(recipe: str, out: Path, *overrides: str) -> dict[str, Any]:
                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError((run.stderr.strip().splitlines() or ["no output"])[-1])
-    from glue.manifest import Manifest
+    from glue.folder.manifest import Manifest
 
     training = Manifest.read(out).training or {}
     return {"folder": str(out), "training": training}
@@ -44,7 +44,7 @@ def bnb_load(baseline: Path, bits: int, texts: list[str], labels: list[int]) -> 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from eval.metrics import classification_metrics
-    from glue.manifest import Manifest
+    from glue.folder.manifest import Manifest
     from glue.quant.bnb import BnbConfig
     from seqcls.model import head_modules
 

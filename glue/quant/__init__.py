@@ -24,7 +24,7 @@ import torch
 from glue.quant.base import Applied, QuantConfig, QuantContext, QuantMethod, QuantReport
 from glue.quant.facts import DataNeed, MethodFacts
 from glue.quant.trained import TRAINED
-from glue.recipe import RecipeError, read_yaml
+from glue.schema.recipe import RecipeError, read_yaml
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "quantize"
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import torch
 
 from data_prep.prepared import Split
-from glue.manifest import DEFAULT_MAX_LENGTH
+from glue.folder.manifest import DEFAULT_MAX_LENGTH
+from glue.folder.weights import TORCH_STATE
 from glue.quant.facts import DataNeed, MethodFacts
-from glue.recipe import RecipeError, _type_ok
-from glue.weights import TORCH_STATE
+from glue.schema.recipe import RecipeError, _type_ok
 
 if TYPE_CHECKING:  # tuning builds on this module
     from glue.quant.tuning import TuningResult

@@ -15,7 +15,7 @@ import torch
 
 from glue.quant.base import Applied, QuantConfig, QuantContext, QuantMethod, QuantReport, require
 from glue.quant.facts import DataNeed
-from glue.recipe import RecipeError, llamafactory_defaults
+from glue.schema.recipe import RecipeError, llamafactory_defaults
 
 if TYPE_CHECKING:
     import transformers

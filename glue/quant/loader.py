@@ -1,17 +1,17 @@
 """The loader every quantized variant's manifest names (``glue.quant.loader:load_quantized``):
 it rebuilds the method's config from the manifest's ``quantization`` block and lets the method
 rebuild the model; nothing is unpickled (safetensors, or torch.load(weights_only=True): see
-glue/weights.py for why that state file is allowed)."""
+glue/folder/weights.py for why that state file is allowed)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from glue.manifest import MANIFEST, REBUILD, Manifest, VariantError
+from glue.folder.manifest import MANIFEST, REBUILD, Manifest, VariantError
+from glue.folder.variant import Variant, variant_loader
 from glue.quant import get_method
-from glue.recipe import RecipeError
-from glue.variant import Variant, variant_loader
+from glue.schema.recipe import RecipeError
 
 
 @variant_loader

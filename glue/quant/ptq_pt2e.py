@@ -31,7 +31,7 @@ import torch
 from torch._inductor import config as inductor_config
 from tqdm import tqdm
 
-from glue.manifest import Manifest, VariantError
+from glue.folder.manifest import Manifest, VariantError
 from glue.quant.base import Applied, Int8EmbeddingsOption, QuantContext, QuantReport, layer_filter, require
 from glue.quant.facts import DataNeed
 from glue.quant.int8_embedding import Int8Embedding, int8_tables_

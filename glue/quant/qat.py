@@ -53,7 +53,7 @@ def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int)
     """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys;
     returns what it did, for the manifest's training block. Callers check
     :func:`require_training_data` first, before any slow preparation."""
-    from glue.training import count_parameters, make_trainer, train_with_stats
+    from glue.train.training import count_parameters, make_trainer, train_with_stats
 
     trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
     args = context.training_args

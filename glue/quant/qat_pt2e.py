@@ -21,17 +21,10 @@ from dataclasses import dataclass
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from glue.manifest import VariantError
+from glue.folder.manifest import VariantError
 from glue.quant.base import Applied, QuantContext, require
 from glue.quant.facts import DataNeed
-from glue.quant.ptq_pt2e import (
-    EXPORT_ROOT,
-    PTQPT2E,
-    PT2EConfig,
-    input_observers,
-    prepare,
-    require_single_segment,
-)
+from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EConfig, input_observers, prepare, require_single_segment
 from glue.quant.qat import fine_tune, freeze_lower, require_training_data
 from glue.quant.smooth import SmoothedLinear
 from glue.quant.tuning import fall_back_

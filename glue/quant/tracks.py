@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from glue.quant import variants
-from glue.recipe import RecipeError
+from glue.schema.recipe import RecipeError
 
 FAMILIES = ("encoder", "decoder")
 

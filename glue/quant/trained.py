@@ -1,6 +1,6 @@
 """The methods that are trained rather than applied by python -m glue.quantize: the baseline
 every variant is measured against, and the QLoRA fine-tunes (llamafactory-cli; seqcls/ and
-glue/register_sft.py build them). Only their facts live here; their folders name their own loaders."""
+glue/sft/register.py build them). Only their facts live here; their folders name their own loaders."""
 from __future__ import annotations
 
 from glue.quant.facts import DataNeed, MethodFacts

@@ -40,7 +40,7 @@ from glue.quant.base import (
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import SCAN_BATCH_SIZE, token_rows, token_spreads
 from glue.quant.smooth import SMOOTHED_INNER
-from glue.training import compute_metrics
+from glue.train.training import compute_metrics
 
 Strategy = Literal["sensitivity", "outlier_spread"]
 SCORE_BATCH_SIZE = 64

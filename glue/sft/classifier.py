@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from glue.data import ensure_pad_token
-from glue.manifest import Manifest, VariantError
-from glue.variant import Variant, variant_loader
+from glue.folder.manifest import Manifest, VariantError
+from glue.folder.variant import Variant, variant_loader
+from glue.train.data import ensure_pad_token
 
 
 class LabelScorer(torch.nn.Module):
@@ -93,7 +93,7 @@ def make_encoder(tokenizer, template, instruction: str, labels: list[str], max_l
 
 @variant_loader
 def load(path: Path, manifest: Manifest, device: torch.device) -> Variant:
-    """Loader named in variant.json (written by glue.register_sft): 4-bit base + LoRA adapter."""
+    """Loader named in variant.json (written by glue.sft.register): 4-bit base + LoRA adapter."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

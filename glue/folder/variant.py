@@ -1,7 +1,7 @@
 """The model-folder contract between methods and evaluation.
 
 Every method (baseline, quantizers, QLoRA, ...) writes a folder holding its weights, the
-tokenizer and ``variant.json`` (glue/manifest.py). The manifest names a loader
+tokenizer and ``variant.json`` (glue/folder/manifest.py). The manifest names a loader
 (``glue.<module>:<function>``) that rebuilds the model; evaluation only ever calls
 :func:`load_variant`, so it never knows which method produced a model.
 """
@@ -19,12 +19,14 @@ from typing import Any, Callable
 
 import torch
 
-from glue.manifest import MANIFEST, REBUILD, Manifest, VariantError
-from glue.weights import checksum_problem, folder_problem, is_weight_file
+from glue.folder.manifest import MANIFEST, REBUILD, Manifest, VariantError
+from glue.folder.weights import checksum_problem, folder_problem, is_weight_file
 
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
 LOADER_PACKAGES = ("glue.", "seqcls.")
+# Loader modules that moved: folders written before the move (built or downloaded) name the old module.
+MOVED_LOADER_MODULES = {"glue.variant": "glue.folder.variant", "glue.sft_classifier": "glue.sft.classifier"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                    "merges.txt", "vocab.json", "added_tokens.json", "chat_template.jinja", "tokenizer.model",
                    "spiece.model", "sentencepiece.bpe.model")
@@ -89,7 +91,7 @@ def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
     if not module_name.startswith(LOADER_PACKAGES):
         raise VariantError(f"{where}: loader {name!r} is outside {', '.join(LOADER_PACKAGES)}; refusing to import it")
     try:
-        loader = getattr(importlib.import_module(module_name), func_name, None)
+        loader = getattr(importlib.import_module(MOVED_LOADER_MODULES.get(module_name, module_name)), func_name, None)
     except ModuleNotFoundError:
         loader = None
     if not callable(loader):

@@ -1,7 +1,7 @@
-"""``variant.json``: what a model folder says about itself (schema: glue/MANIFEST.md).
+"""``variant.json``: what a model folder says about itself (schema: glue/folder/MANIFEST.md).
 
 One type, one writer (:meth:`Manifest.write`) and one reader (:meth:`Manifest.read`). Every job
-that makes a model folder (the seq_cls stage, ``glue.quantize``, ``glue.register_sft``) builds a
+that makes a model folder (the seq_cls stage, ``glue.quantize``, ``glue.sft.register``) builds a
 ``Manifest``; evaluation, publishing and the loaders read one. The JSON stays flat: the typed
 fields, then the method's own details (``extra``) at the same level, so older folders still read.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from core.io import atomic_write_json, sha256_file
 from core.names import UnsafeName, VariantId, check_name
 from core.paths import portable_values
-from glue.weights import is_weight_file
+from glue.folder.weights import is_weight_file
 
 MANIFEST = "variant.json"
 DEFAULT_MAX_LENGTH = 128  # tokens; a manifest's max_length (the recipe's cutoff_len) overrides it

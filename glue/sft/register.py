@@ -1,8 +1,8 @@
 """Write variant.json for a model folder ``llamafactory-cli train`` produced (stage sft, LoRA or
-QLoRA), so the common evaluation can load it as a classifier (glue.sft_classifier).
+QLoRA), so the common evaluation can load it as a classifier (glue.sft.classifier).
 
     llamafactory-cli train recipes/qlora_sft_smollm2.yaml [key=value ...]
-    python -m glue.register_sft recipes/qlora_sft_smollm2.yaml [the same key=value ...]
+    python -m glue.sft.register recipes/qlora_sft_smollm2.yaml [the same key=value ...]
 
 As everywhere, output_dir is outputs/models/<dataset>/<model>/<variant>: the result's name follows it.
 
@@ -20,10 +20,10 @@ from core.names import UnsafeName, VariantId
 from core.provenance import provenance
 from data_prep.common import DataError
 from data_prep.prepared import dataset_meta
-from glue.manifest import Manifest
+from glue.folder.manifest import Manifest
+from glue.folder.variant import load_variant, weights_origin
 from glue.quant import bnb
-from glue.recipe import RecipeError, llamafactory_hints, require_keys, training_recipe
-from glue.variant import load_variant, weights_origin
+from glue.schema.recipe import RecipeError, llamafactory_hints, require_keys, training_recipe
 
 ADAPTER = "adapter_model.safetensors"
 
@@ -49,7 +49,7 @@ SFT_KEYS = {"stage": "sft", "model_name_or_path": "outputs/base_models/smollm2-1
 
 def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
     """The recipe merged with command-line overrides, read as llamafactory-cli train read it
-    (glue.recipe's reader, through seqcls/hook.py)."""
+    (glue.schema.recipe's reader, through seqcls/hook.py)."""
     raw = training_recipe(path, overrides, llamafactory_hints())
     require_keys(raw, SFT_KEYS, path)
     if raw["stage"] != "sft" or raw.get("finetuning_type") != "lora":
@@ -78,7 +78,7 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     quantization = {"method": bnb.METHOD.name, "bits": quant.bits, "config": quant.as_dict()} if quant else None
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the recipe
     manifest = Manifest(
-        method=variant, loader="glue.sft_classifier:load", labels=meta["labels"], max_length=raw.get("cutoff_len", 256),
+        method=variant, loader="glue.sft.classifier:load", labels=meta["labels"], max_length=raw.get("cutoff_len", 256),
         dataset=identity.dataset, model_tag=model_tag, variant=variant, base_model=raw["model_name_or_path"],
         weights_origin=weights_origin(raw["model_name_or_path"]), recipe_path=str(recipe_path), recipe=raw,
         quantization=quantization, extra={"instruction": meta["instruction"], "template": raw["template"]},

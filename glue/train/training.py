@@ -11,7 +11,7 @@ import torch
 
 from core.memory import PeakMemory
 from data_prep.prepared import Split
-from glue.data import EncodedSplit
+from glue.train.data import EncodedSplit
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:

@@ -10,7 +10,7 @@ see seqcls/). The glue-only keys here (``task``, ``method``, ``quant_config``, .
 ``llamafactory-cli train`` refuse a post-training recipe instead of training something meaningless.
 
 This module is the project's one recipe reader, for every entry point (``python -m glue.quantize``,
-``llamafactory-cli train`` through seqcls/hook.py, glue.register_sft): YAML read as
+``llamafactory-cli train`` through seqcls/hook.py, glue.sft.register): YAML read as
 ``llamafactory-cli`` reads it, ``extends`` layers, ``key=value`` overrides merged deeply, the
 type rules, YAML's ``no`` kept as the word, and required keys, each refused in one line.
 """
@@ -33,7 +33,7 @@ from omegaconf import OmegaConf
 from core.names import UnsafeName, VariantId
 from core.quiet import quiet
 from data_prep.common import split_parts
-from glue.weights import folder_problem
+from glue.folder.weights import folder_problem
 
 quiet()
 
@@ -111,7 +111,7 @@ def resolve_model_path(name: str) -> str:
 
 def check_model_folder(model_path: str, allow_pickle: bool, recipe_path: str | Path) -> None:
     """A local ``model_name_or_path`` folder must hold intact weights, and not only pickle ones
-    unless the recipe says ``allow_pickle_weights: true`` (glue/weights.py). Hub ids and folders
+    unless the recipe says ``allow_pickle_weights: true`` (glue/folder/weights.py). Hub ids and folders
     that do not exist yet (a baseline still to train) are left to the job that loads them."""
     if Path(model_path).is_dir():
         problem = folder_problem(model_path, allow_pickle)
