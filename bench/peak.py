@@ -21,19 +21,25 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 FMA_UNITS = 2
 AMX_INT8_OPS_PER_CYCLE = 2048
 AMX_BF16_FLOPS_PER_CYCLE = 1024
-ISA_FLAGS = ("avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+# CPU kinds, fastest INT8 path first: benches and speed targets are kept per kind, since INT8's
+# peak is 4x FP32's with VNNI alone and far more with AMX (the module docstring's formulas).
+CPU_KINDS = ("amx", "avx512-vnni", "avx-vnni", "avx2", "generic")
 
 
 @dataclass(frozen=True)
 class Isa:
     """The /proc/cpuinfo flags that decide which INT8 and BF16 kernels can run."""
 
+    avx2: bool = False
     avx512f: bool = False
     avx512_vnni: bool = False
     avx_vnni: bool = False
@@ -53,6 +59,17 @@ class Isa:
     @property
     def vnni(self) -> bool:
         return self.avx512_vnni if self.avx512f else self.avx_vnni
+
+    @property
+    def kind(self) -> str:
+        """The CPU kind (one of CPU_KINDS) named by its best INT8 instructions."""
+        if self.amx_tile and self.amx_int8:
+            return "amx"
+        if self.avx512f and self.avx512_vnni:
+            return "avx512-vnni"
+        if self.avx_vnni:
+            return "avx-vnni"
+        return "avx2" if self.avx2 else "generic"
 
     def summary(self) -> str:
         present = [name for name in ISA_FLAGS if getattr(self, name)]
@@ -93,8 +110,18 @@ class CpuPeak:
     formula: str
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "isa_summary": self.isa.summary(),
+        return {**asdict(self), "cpu_kind": self.isa.kind, "isa_summary": self.isa.summary(),
                 "note": "estimate from clock, vector width and Intel's AMX per-cycle figures, not a measurement"}
+
+
+def recorded_kind(peak: Mapping[str, Any] | None) -> str | None:
+    """The CPU kind a bench was measured on, from its ``peak`` block (CpuPeak.as_dict): the kind it
+    names, else the one its ISA flags give; None when it records neither."""
+    peak = peak if isinstance(peak, Mapping) else {}
+    if peak.get("cpu_kind") in CPU_KINDS:
+        return peak["cpu_kind"]
+    flags = peak.get("isa")
+    return Isa(**{k: bool(v) for k, v in flags.items() if k in ISA_FLAGS}).kind if isinstance(flags, dict) else None
 
 
 def _cpuinfo() -> dict[str, str]:

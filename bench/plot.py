@@ -47,7 +47,9 @@ def plot_throughput(result: dict[str, Any], path: Path) -> None:
     axes[0].set_ylabel("examples / s (median, p10-p90 bars)")
     plot_speedups(axes[-1], result, colors)
     fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=8)
+    cpu = result.get("peak", {})
     fig.suptitle(f"{result['model_tag']} on {result['dataset']}: throughput and speed-up, {result['settings']['threads']} threads "
+                 f"of {cpu.get('model_name', 'an unrecorded CPU')} ({cpu.get('cpu_kind', 'kind not recorded')})\n"
                  "(solid: this project, dashed: other toolkits)", fontsize=11)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,22 +45,34 @@ def by_dataset(tracks: list[Analysed]) -> dict[str, list[Analysed]]:
     return out
 
 
+def bench_cpu(data: dict[str, Any]) -> str | None:
+    """The CPU a benchmark file was measured on, as its ``peak`` block names it: model name, kind
+    (bench/peak.py) and ISA flags. Every speed-up in the file is a ratio on that CPU alone."""
+    peak = data.get("peak") if isinstance(data.get("peak"), dict) else {}
+    if not peak.get("model_name"):
+        return None
+    kind = f", {peak['cpu_kind']} kind" if peak.get("cpu_kind") else ""
+    return f"{peak['model_name']}{kind} ({peak.get('cores', '?')} cores; flags: {peak.get('isa_summary', '?')})"
+
+
 def _bench(data: dict[str, Any]) -> dict[str, Any]:
     """A benchmark file (written by bench/, schema owned there) read defensively: its per-variant
-    rows as a throughput table when they have the expected shape, else its scalar entries."""
+    rows as a throughput table when they have the expected shape, else its scalar entries; with
+    the CPU it names, since one file holds one model on one CPU kind."""
     rows = data.get("rows") if isinstance(data.get("rows"), list) else []
     rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("timings"), dict)]
     workloads = list(rows[0]["timings"]) if rows else []
     fields = ("throughput_ex_per_s.median", "ms_per_batch.median", "speedup_vs_baseline")
     table = [{"variant": r.get("variant", "?"), "backend": r.get("backend"), "macro_f1": r.get("macro_f1"),
               "cells": [tuple(dig(r["timings"], f"{w}.{f}") for f in fields) for w in workloads]} for r in rows]
-    notes = [(k, v) for k, v in blocks.flatten({"target.met": dig(data, "target.met"),
+    notes = [(k, v) for k, v in blocks.flatten({"target.threshold": dig(data, "target.criteria.threshold.applies"),
+                                                "target.met": dig(data, "target.met"),
                                                 "target.shortfalls": dig(data, "target.shortfalls"),
                                                 "timing_note": data.get("timing_note"),
                                                 "skipped": data.get("skipped") or None}) if v != "None"]
     if not table:  # unknown shape: show its top-level scalars so nothing is silently dropped
         notes += blocks.flatten({k: v for k, v in data.items() if not isinstance(v, (dict, list))})
-    return {"workloads": workloads, "rows": table, "notes": notes}
+    return {"workloads": workloads, "rows": table, "notes": notes, "cpu": bench_cpu(data)}
 
 
 def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[str, Any]:

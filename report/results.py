@@ -12,8 +12,9 @@ class ReportError(ValueError):
 
 
 def load_bench(results_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Optional benchmark files (results/bench/<model>.json), keyed by file stem; unreadable
-    files are reported as such rather than stopping the report."""
+    """Optional benchmark files (results/bench/<model>-<cpu kind>.json, one per model and CPU kind,
+    and the verdicts bench.target writes beside them), keyed by file stem; unreadable files are
+    reported as such rather than stopping the report."""
     out = {}
     for path in sorted((Path(results_dir) / "bench").glob("*.json")):
         try:

@@ -1,9 +1,11 @@
-"""bench/: ONNX export + INT8 quantization against torch, FLOP counting, the peak formula, the
-target check, and one tiny end-to-end run of the CLI (tiny random BERT, a few texts)."""
+"""bench/: ONNX export + INT8 quantization against torch, FLOP counting, the peak formula, CPU kinds,
+the target check per kind, benches of two kinds side by side in the report, and one tiny end-to-end
+run of the CLI (tiny random BERT, a few texts)."""
 from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,14 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from bench.flops import FlopCounter
 from bench.onnx_export import export_and_quantize
-from bench.peak import Isa, best, describe, estimate_peaks, this_cpu
+from bench.peak import Isa, best, describe, estimate_peaks, recorded_kind, this_cpu
 from bench.run import main
 from bench.target import TARGETS, Target, check_target, in_repeats, speedup
+from bench.target import main as target_main
 from glue.folder.manifest import Manifest
 from glue.folder.variant import copy_tokenizer
+from report.documents import _bench
+from report.results import load_bench
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 TEXTS = ["i feel so happy today", "i am angry at the whole world and everyone in it", "this is scary",
@@ -150,6 +155,18 @@ def test_instruction_sets_and_amx_peaks() -> None:
     assert f"INT8 AMX = 2 x 2.000 x 2048 = {on_xeon['int8_amx']:.1f}" in line and "amx_bf16" in line
 
 
+def test_cpu_kind_names_the_best_int8_instructions() -> None:
+    assert Isa.from_flags(set(XEON_AMX_FLAGS.split())).kind == "amx"
+    assert Isa.from_flags(set(EPYC_FLAGS.split())).kind == "avx512-vnni"
+    assert Isa.from_flags({"avx2", "avx_vnni"}).kind == "avx-vnni"
+    assert Isa.from_flags({"avx2"}).kind == "avx2" and Isa().kind == "generic"
+    assert Isa(amx_tile=True).kind == "generic"  # AMX tiles without INT8 give no INT8 path
+    xeon = asdict(Isa.from_flags(set(XEON_AMX_FLAGS.split())))
+    assert recorded_kind({"isa": xeon}) == "amx"  # a bench written before the kind was stored
+    assert recorded_kind({"cpu_kind": "avx512-vnni", "isa": xeon}) == "avx512-vnni"
+    assert recorded_kind({}) is None and recorded_kind(None) is None
+
+
 def test_this_cpu_reads_its_own_flags() -> None:
     flags = set(Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split())
     peak = this_cpu(threads=1)
@@ -199,6 +216,55 @@ def test_mpnet_target_takes_the_fastest_rival_and_batch_1() -> None:
         "1.29x torchao_int8_compiled's throughput, 1.5x needed"]
 
 
+def fake_bench(flags: str, cpu: str, int8_ex_per_s: float, store_kind: bool = True) -> dict:
+    """A bench result in the shape bench/run.py writes, on a CPU with ``flags``: FP32 at 100 ex/s,
+    ORT INT8 at 250 and torchao compiled at 280, the project's INT8 at ``int8_ex_per_s``."""
+    isa = Isa.from_flags(set(flags.split()))
+    peaks = estimate_peaks(2, 2.0, isa)
+    peak = {"model_name": cpu, "cores": 2, "isa": asdict(isa), "peaks": peaks, "fp32_gflops": peaks["fp32"],
+            "int8_gops": best(peaks, "int8")[0], "isa_summary": isa.summary(),
+            **({"cpu_kind": isa.kind} if store_kind else {})}
+    project = "torch (this project)"
+    rows = [_row("baseline", project, 0.900, 100, bits=None), _row("ort_int8", "onnxruntime", 0.899, 250, b1_ms=8),
+            _row("torchao_int8_compiled", "torchao", 0.900, 280), _row("ptq_pt2e", project, 0.898, int8_ex_per_s,
+                                                                        b1_ms=7)]
+    return {"schema": 1, "model_tag": "mpnet-base", "baseline": "baseline", "peak": peak, "rows": rows,
+            "target": check_target(rows, "baseline", TARGETS["mpnet"], peak)}
+
+
+def test_mpnet_threshold_follows_the_kind_the_bench_recorded(tmp_path: Path) -> None:
+    """3.5x FP32 meets the 3.0x of a VNNI-only CPU (INT8 peak 4x FP32) and misses AMX's 4.0x; the
+    judging machine's own kind plays no part."""
+    amx = fake_bench(XEON_AMX_FLAGS, "Intel Xeon", 350, store_kind=False)
+    vnni = fake_bench(EPYC_FLAGS, "AMD EPYC", 350)
+    assert amx["target"]["criteria"]["threshold"]["applies"] == "4.0x FP32 on amx CPUs"
+    assert amx["target"]["met"] is False and amx["target"]["shortfalls"] == [
+        "3.50x the FP32 baseline, 4.0x FP32 on amx CPUs needed"]
+    threshold = vnni["target"]["criteria"]["threshold"]
+    assert threshold["applies"] == "3.0x FP32 on avx512-vnni CPUs" and threshold["int8_peak_x_fp32"] == 4.0
+    assert vnni["target"]["met"] is True and vnni["target"]["criteria"]["target"]["min_speedup"] == 3.0
+    default = check_target(amx["rows"], "baseline", TARGETS["default"], amx["peak"])
+    assert default["criteria"]["threshold"]["applies"] == "3.0x FP32 on any CPU kind (this one: amx)"
+    for name, bench in (("mpnet-base-amx", amx), ("mpnet-base-avx512-vnni", vnni)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(bench))
+        target_main([str(tmp_path / f"{name}.json"), "--target", "mpnet"])
+        judged = json.loads((tmp_path / f"{name}_target_mpnet.json").read_text())
+        assert judged["met"] is bench["target"]["met"] and judged["bench"] == f"{name}.json"
+
+
+def test_report_keeps_one_bench_per_model_and_cpu_kind(tmp_path: Path) -> None:
+    (tmp_path / "bench").mkdir()
+    for name, flags, cpu in (("mpnet-base-amx", XEON_AMX_FLAGS, "Intel Xeon"),
+                             ("mpnet-base-avx512-vnni", EPYC_FLAGS, "AMD EPYC")):
+        (tmp_path / "bench" / f"{name}.json").write_text(json.dumps(fake_bench(flags, cpu, 350)))
+    benches = load_bench(tmp_path)
+    assert list(benches) == ["mpnet-base-amx", "mpnet-base-avx512-vnni"]
+    amx, vnni = _bench(benches["mpnet-base-amx"]), _bench(benches["mpnet-base-avx512-vnni"])
+    assert amx["cpu"].startswith("Intel Xeon, amx kind") and vnni["cpu"].startswith("AMD EPYC, avx512-vnni kind")
+    assert ("target.threshold", "4.0x FP32 on amx CPUs") in amx["notes"] and ("target.met", "False") in amx["notes"]
+    assert ("target.threshold", "3.0x FP32 on avx512-vnni CPUs") in vnni["notes"]
+
+
 def test_speedup_is_the_median_of_same_pass_ratios() -> None:
     """Passes of different lengths: the medians of the two rows come from different passes (ratio
     200/40 = 5.0), the same-pass ratios are 100/30, 200/50, 400/100 = 3.33, 4.0, 4.0."""
@@ -233,9 +299,10 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     (models / "broken").mkdir()
     broken = {"method": "x", "loader": "os:system", "labels": LABELS}  # a loader outside glue/: refused
     (models / "broken" / "variant.json").write_text(json.dumps(broken))
-    out = tmp_path / "bench" / "tiny.json"
+    kind = this_cpu(threads=1).isa.kind
+    out = tmp_path / "results" / "bench" / f"tiny-{kind}.json"  # the default name: model and CPU kind
     main(["--models", str(models), "--dataset-dir", str(write_prepared(tmp_path / "data")),
-          "--results", str(tmp_path / "results"), "--cache", str(tmp_path / "cache"), "--out", str(out),
+          "--results", str(tmp_path / "results"), "--cache", str(tmp_path / "cache"),
           "--batch-sizes", "1", "2", "--fixed-batch-sizes", "2", "--seq-len", "16", "--examples-per-pass", "2",
           "--target-batch-size", "2",
           "--repeats", "2", "--warmup", "1", "--threads", "1", "--no-compile"])
@@ -261,7 +328,8 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     assert result["profile"]["slowest_int8_variant"]["top_ops"]
     assert result["target"]["best_variant"] == "other"
     assert "git_commit" in result["provenance"] and result["peak"]["fp32_gflops"] > 0
-    assert (tmp_path / "bench" / "tiny_throughput.png").stat().st_size > 0
+    assert result["peak"]["cpu_kind"] == kind and result["target"]["criteria"]["threshold"]["cpu_kind"] == kind
+    assert out.with_name(f"tiny-{kind}_throughput.png").stat().st_size > 0
 
 
 def test_cli_missing_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

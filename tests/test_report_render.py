@@ -28,14 +28,15 @@ def results(tmp_path_factory):
         (out / "emotion" / "mpnet-base").mkdir(exist_ok=True)
         (out / "emotion" / "mpnet-base" / path.name).write_text(json.dumps(result))
     (out / "bench").mkdir()
-    (out / "bench" / "minilm-l6.json").write_text(json.dumps({  # the shape bench/run.py writes
+    (out / "bench" / "minilm-l6-amx.json").write_text(json.dumps({  # the shape bench/run.py writes
+        "peak": {"model_name": "Intel Xeon", "cpu_kind": "amx", "cores": 2, "isa_summary": "amx_int8"},
         "rows": [{"variant": "baseline", "backend": "torch", "macro_f1": 0.9,
                   "timings": {"real_b32": {"throughput_ex_per_s": {"median": 100.0}, "ms_per_batch": {"median": 320.0},
                                            "speedup_vs_baseline": 1.0}}}],
         "target": {"met": False, "shortfalls": ["int8 below 2x"]}}))
     (out / "bench" / "other.json").write_text(json.dumps({"unknown_shape": 7}))
     figure = plt.figure(figsize=(2, 1))
-    figure.savefig(out / "bench" / "minilm-l6_throughput.png")
+    figure.savefig(out / "bench" / "minilm-l6-amx_throughput.png")
     plt.close(figure)
     return out
 
@@ -83,7 +84,8 @@ def test_standins_and_blocks_rendered(rendered):
     appendix = rendered["appendix"].html.read_text()
     assert "What we ran instead" in appendix and "recipes/baseline_bert.yaml" in appendix
     assert "kept_fp32" in appendix and "real_b32" in appendix and "int8 below 2x" in appendix and "unknown_shape" in appendix
-    assert "figures/minilm-l6_throughput.png" in appendix and "esuriddick" in appendix
+    assert "figures/minilm-l6-amx_throughput.png" in appendix and "esuriddick" in appendix
+    assert "Measured on Intel Xeon, amx kind (2 cores; flags: amx_int8)" in appendix
 
 
 def test_overflow_check_can_fail(tmp_path):
