@@ -61,12 +61,12 @@ def threshold(target: Target, cpu: Mapping[str, Any] | None) -> dict[str, Any]:
     cpu = cpu or {}
     kind = recorded_kind(cpu)
     fp32, int8 = cpu.get("fp32_gflops"), cpu.get("int8_gops")
+    needed = target.for_kind(kind).min_speedup
     where = f"on {kind} CPUs" if kind in target.min_speedup_by_kind else \
         f"on any CPU kind (this one: {kind or 'not recorded'})"
     return {"cpu_kind": kind, "cpu": cpu.get("model_name"),
             "int8_peak_x_fp32": round(int8 / fp32, 1) if fp32 and int8 else None,
-            "min_speedup": target.for_kind(kind).min_speedup,
-            "applies": f"{target.for_kind(kind).min_speedup:.1f}x FP32 {where}"}
+            "min_speedup": needed, "applies": f"{needed:.1f}x FP32 {where}"}
 
 
 def throughput(row: dict[str, Any], workload: str) -> float | None:
