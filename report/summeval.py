@@ -349,6 +349,23 @@ def splits(n: int) -> dict[str, slice]:
     return {"dev": slice(0, min(DEV_DOCUMENTS, n)), "test": slice(min(DEV_DOCUMENTS, n), n), "all": slice(0, n)}
 
 
+def correlate_average(metric: np.ndarray, human: dict[str, np.ndarray], resamples: int = RESAMPLES,
+                      seed: int = SEED) -> dict[str, dict[str, float]]:
+    """Summary-level Spearman and Kendall averaged over the four dimensions (the published
+    "average" column), with an interval from the same article resamples as ``correlate``."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(metric), (resamples, len(metric)))
+    per_dim = [per_document(metric, human[d]) for d in DIMENSIONS]
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i, name in enumerate(("spearman", "kendall")):
+            point = float(np.mean([np.nanmean(p[i]) for p in per_dim]))
+            samples = np.mean([np.nanmean(p[i][draws], axis=1) for p in per_dim], axis=0)
+            out[name] = _interval(point, samples)
+    return out
+
+
 def analyse(scores: dict[str, np.ndarray], human: dict[str, np.ndarray],
             resamples: int = RESAMPLES) -> dict[str, Any]:
     """The own metric's design (chosen on the development articles) and every metric's correlations per split."""
@@ -357,7 +374,10 @@ def analyse(scores: dict[str, np.ndarray], human: dict[str, np.ndarray],
     (beta, weight), grid = choose_design(scores, human, parts["dev"])
     scores = scores | {"grounded": grounded(scores, beta, weight)}
     correlations = {split: {metric: {d: correlate(scores[metric][part], human[d][part], resamples)
-                                     for d in DIMENSIONS} for metric in LABELS}
+                                     for d in DIMENSIONS}
+                            | {"average": correlate_average(scores[metric][part],
+                                                            {d: human[d][part] for d in DIMENSIONS}, resamples)}
+                            for metric in LABELS}
                     for split, part in parts.items() if part.stop > part.start}
     return {"design": {"beta": beta, "align_weight": weight, "dev_mean_spearman": grid},
             "correlations": correlations, "scores": scores}

@@ -102,3 +102,11 @@ def test_load_rejects_bad_input_in_one_line(tmp_path):
 def test_missing_decoder_names_the_build_command(tmp_path):
     with pytest.raises(ReportError, match="data_prep.smollm2"):
         se.SourceLM(str(tmp_path))
+
+
+def test_average_over_dimensions_by_hand():
+    # one dimension agrees (rho 1 on both articles), the other is reversed on both (rho -1): average 0
+    human = {d: METRIC[:2] if i % 2 == 0 else METRIC[:2, ::-1] for i, d in enumerate(se.DIMENSIONS)}
+    out = se.correlate_average(METRIC[:2], human, resamples=50)
+    assert out["spearman"] == {"point": 0.0, "low": 0.0, "high": 0.0}
+    assert out["kendall"]["point"] == pytest.approx(0.0)
