@@ -222,7 +222,7 @@ def design_grid(data: dict[str, Any]) -> dict[str, Any]:
     grid = data["design"]["dev_mean_spearman"]
     betas = sorted({float(k.split("/")[0]) for k in grid})
     weights = sorted({float(k.split("/")[1]) for k in grid})
-    return {"betas": betas, "weights": weights, "values": [[grid[f"{b}/{w}"] for w in weights] for b in betas],
+    return {"betas": betas, "weights": weights, "cells": [[grid[f"{b}/{w}"] for w in weights] for b in betas],
             "chosen": (data["design"]["beta"], data["design"]["align_weight"])}
 
 

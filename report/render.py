@@ -102,7 +102,7 @@ def contexts(results_dir: Path, out_dir: Path, n_resamples: int,
             "agnews", "Quantizing a decoder news classifier: INT8 from scratch and bitsandbytes", tracks["agnews"],
             everything, fig_dir, results_dir, diagram=False)
     if "metrics" in only:
-        out["metrics"] = metrics_essay.context()
+        out["metrics"] = metrics_essay.context(results_dir, fig_dir)
     if "appendix" in only:
         out["appendix"] = documents.appendix(everything, results_dir, fig_dir)
     return out

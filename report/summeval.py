@@ -405,6 +405,23 @@ def run(data_dir: Path, out: Path, documents: int | None, resamples: int, cache:
     return payload
 
 
+def reanalyse(path: Path, resamples: int) -> dict[str, Any]:
+    """Redo the design choice and the correlations from the scores a full run stored in ``path``,
+    without scoring again (minutes instead of the better part of an hour)."""
+    if not path.is_file():
+        raise ReportError(f"{path}: not found; run python -m report.summeval without --reanalyse first")
+    payload = json.loads(path.read_text())
+    scores = {k: np.array(v) for k, v in payload["scores"].items() if k != "grounded"}
+    human = {d: np.array(v) for d, v in payload["human"].items()}
+    result = analyse(scores, human, resamples)
+    payload |= {"design": result["design"], "correlations": result["correlations"],
+                "scores": {k: np.round(v, 6).tolist() for k, v in result["scores"].items()}}
+    payload["settings"]["resamples"] = resamples
+    payload["provenance"]["reanalysed"] = provenance()
+    atomic_write_json(path, payload)
+    return payload
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/summeval"), help="SummEval folder")
@@ -413,9 +430,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resamples", type=int, default=RESAMPLES, help="bootstrap resamples per interval")
     parser.add_argument("--cache", type=Path, default=Path("outputs/summeval_source_scores.json"),
                         help="per-article source-based scores, reused by a later or resumed run")
+    parser.add_argument("--reanalyse", action="store_true",
+                        help="only redo the design choice and correlations from the scores already in --out")
     args = parser.parse_args(argv)
     try:
-        run(args.data, args.out, args.documents, args.resamples, args.cache)
+        if args.reanalyse:
+            reanalyse(args.out, args.resamples)
+        else:
+            run(args.data, args.out, args.documents, args.resamples, args.cache)
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

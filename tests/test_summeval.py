@@ -110,3 +110,21 @@ def test_average_over_dimensions_by_hand():
     out = se.correlate_average(METRIC[:2], human, resamples=50)
     assert out["spearman"] == {"point": 0.0, "low": 0.0, "high": 0.0}
     assert out["kendall"]["point"] == pytest.approx(0.0)
+
+
+def test_reanalyse_redoes_the_correlations_from_stored_scores(tmp_path):
+    rng = np.random.default_rng(3)
+    human = {d: rng.normal(size=(6, 4)) for d in se.DIMENSIONS}
+    scores = {k: rng.normal(size=(6, 4)) for k in se.LABELS if k != "grounded"}
+    path = tmp_path / "summeval.json"
+    path.write_text(json.dumps({"settings": {"resamples": 5}, "provenance": {},
+                                "human": {d: v.tolist() for d, v in human.items()},
+                                "scores": {k: v.tolist() for k, v in scores.items()}}))
+    out = se.reanalyse(path, resamples=20)
+    assert json.loads(path.read_text())["settings"]["resamples"] == 20
+    expected = se.correlate(scores["rouge1"], human["fluency"], resamples=20)
+    got = out["correlations"]["all"]["rouge1"]["fluency"]
+    assert got["summary"]["spearman"] == pytest.approx(expected["summary"]["spearman"])
+    assert got["system"]["kendall"] == pytest.approx(expected["system"]["kendall"])
+    with pytest.raises(ReportError, match="not found"):
+        se.reanalyse(tmp_path / "missing.json", 20)
