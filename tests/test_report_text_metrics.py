@@ -101,7 +101,8 @@ def test_summeval_findings_are_worded_from_the_numbers(tmp_path):
                     "worse" if row["ours"]["high"] < row["best_point"] else "no clear difference")
         assert row["verdict"] == expected
     words = " ".join(ctx["sentences"]["verdicts"])
-    assert any(r["verdict"] == "better" for r in ctx["comparisons"]) == ("Better than" in words)
+    assert any(r["verdict"] == "better" for r in ctx["comparisons"]) == ("Better:" in words)
+    assert f"better in {sum(r['verdict'] == 'better' for r in ctx['comparisons'])}," in words
 
 
 def test_verdict_rule():
