@@ -196,8 +196,8 @@ def summeval_sentences(data: dict[str, Any], published: dict[str, Any]) -> dict[
     measured_vs_published = [
         f"Measured here, ROUGE-1 averages {avg(every, 'rouge1')['point']:.3f} and BERTScore F "
         f"{avg(every, 'bertscore_f')['point']:.3f}; G-Eval publishes {pub['ROUGE-1']:.3f} and {pub['BERTScore']:.3f}. "
-        "The gaps come from the implementations: we take the best of 11 references and BERTScore on a small "
-        "MiniLM encoder, where the published BERTScore used a large RoBERTa model."]
+        "Part of the gap is the implementation: we take the best of 11 references, and run BERTScore on a small "
+        "MiniLM encoder rather than a large one such as the package's English default, RoBERTa-large."]
     return {"headline": headline, "verdicts": verdicts, "ablation": ablation,
             "published": measured_vs_published}
 
