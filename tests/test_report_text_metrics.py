@@ -82,7 +82,8 @@ def _synthetic_summeval(tmp_path, n_docs=6, n_sys=5):
                ("bertscore_r", 0.1), ("bertscore_f", 0.1), ("source_sim", 0.1), ("lm_alone", 0.0),
                ("lm_source", 2.0), ("align", 2.0))}
     result = se.analyse(scores, human, resamples=60)
-    payload = {"settings": {"dev_documents": 3, "resamples": 60}, "documents": [f"d{i}" for i in range(n_docs)],
+    payload = {"settings": {"dev_documents": 3, "resamples": 60, "seed": se.SEED, "bleu_signature": "nrefs:11|case:lc"},
+               "documents": [f"d{i}" for i in range(n_docs)],
                "systems": [f"M{i}" for i in range(n_sys)], "human": {d: v.tolist() for d, v in human.items()},
                "design": result["design"], "correlations": result["correlations"]}
     (tmp_path / "metrics").mkdir()
@@ -114,3 +115,19 @@ def test_verdict_rule():
 def test_missing_summeval_scores_name_the_command(tmp_path):
     with pytest.raises(ReportError, match="report.summeval"):
         metrics_essay.load_summeval(tmp_path)
+
+
+def test_metrics_essay_renders_within_its_page_limits(tmp_path):
+    from fake_results import write_fake_results
+    from pypdf import PdfReader
+
+    from report.render import PAGE_LIMITS, render
+
+    data = _synthetic_summeval(tmp_path)
+    write_fake_results(tmp_path, n_emotion=120, n_agnews=60)
+    out = render(tmp_path, tmp_path / "report", pdf=True, n_resamples=20, only=("metrics",))["metrics"]
+    low, high = PAGE_LIMITS["metrics"]
+    assert low <= out.pages <= high
+    text = " ".join(page.extract_text() for page in PdfReader(out.pdf).pages)
+    assert f"{data['correlations']['all']['grounded']['average']['spearman']['point']:.3f}" in text
+    assert "BERTScore" in text and "BERTSc ore" not in text
