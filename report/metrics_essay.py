@@ -193,6 +193,10 @@ def summeval_sentences(data: dict[str, Any], published: dict[str, Any]) -> dict[
     ablation = [f"Its parts alone: likelihood given the article {parts['lm_source']:.3f}, likelihood without it "
                 f"{parts['lm_alone']:.3f}, sentence alignment {parts['align']:.3f}; combined "
                 f"(β = {d['beta']}, w = {d['align_weight']}) {parts[OURS]:.3f}."]
+    if d["beta"] == 0:
+        ablation.append("The grid chose β = 0: on the development articles, taking away the likelihood without the "
+                        "article did not help, so the final score is the likelihood given the article plus sentence "
+                        "alignment.")
     measured_vs_published = [
         f"Measured here, ROUGE-1 averages {avg(every, 'rouge1')['point']:.3f} and BERTScore F "
         f"{avg(every, 'bertscore_f')['point']:.3f}; G-Eval publishes {pub['ROUGE-1']:.3f} and {pub['BERTScore']:.3f}. "
