@@ -144,7 +144,7 @@ def contexts(results_dir: Path, out_dir: Path, n_resamples: int,
             out[dataset] = handin.context(dataset, f"Quantizing a {dataset} classifier: every method measured",
                                           own, fig_dir)
     if wanted("metrics"):
-        out["metrics"] = metrics_essay.context()
+        out["metrics"] = metrics_essay.context(results_dir, fig_dir)
     if wanted("appendix"):
         out["appendix"] = documents.appendix(everything, results_dir, fig_dir)
     return out

