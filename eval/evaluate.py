@@ -24,6 +24,7 @@ from core.provenance import provenance
 from core.quiet import quiet
 from data_prep.common import DataError, split_name, split_parts
 from data_prep.prepared import Split, load_split
+from eval.grid import grid_shares, weight_matrices
 from eval.latency import measure_latency
 from eval.metrics import classification_metrics, fidelity, softmax
 from eval.plots import save_confusion_matrix
@@ -120,6 +121,9 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
     for block in ("command", "base_command", "quantization", "training", "weights_origin"):
         if getattr(manifest, block) is not None:
             result[block] = getattr(manifest, block)
+    if variant_name == BASELINE and manifest.weights_origin:  # a baseline converted from quantized weights
+        result["weights_origin"] = {**manifest.weights_origin,
+                                    "grid_share": grid_shares(weight_matrices(variant.model))}
     reference = (preds, "itself") if variant_name == BASELINE else \
         reference_predictions(folder, (dataset, model_tag), data, results_dir, batch_size, device)
     result["fidelity"] = reference_fidelity(preds, *reference)

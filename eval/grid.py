@@ -5,9 +5,10 @@ which makes re-quantizing it cheaper than it would be for a model trained in 16 
 report reads these shares from ``weights_origin.grid_share`` when an evaluation recorded them."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
+import torch
 
 # The 16 NF4 levels (Dettmers et al. 2023, as bitsandbytes defines them), in units of the block's absmax.
 NF4_LEVELS = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
@@ -34,8 +35,10 @@ def on_grid(weight: np.ndarray, grid: str, tolerance: float = TOLERANCE) -> np.n
     if grid == "nf4":    # 16 normal-quantile levels times each block of 64's absmax
         blocks = _blocks(w, 64)
         absmax = np.abs(blocks).max(1, keepdims=True)
-        x = np.divide(blocks, absmax, out=np.zeros_like(blocks), where=absmax > 0)
-        return (np.abs(x[..., None] - NF4_LEVELS).min(-1) <= tolerance).reshape(-1)
+        x = np.divide(blocks, absmax, out=np.zeros_like(blocks), where=absmax > 0).reshape(-1)
+        upper = np.clip(np.searchsorted(NF4_LEVELS, x), 1, len(NF4_LEVELS) - 1)  # nearest level: a neighbour
+        nearest = np.minimum(np.abs(x - NF4_LEVELS[upper - 1]), np.abs(x - NF4_LEVELS[upper]))
+        return nearest <= tolerance
     if grid == "q4_1":   # GGUF Q4_1: min + step x {0..15} per block of 32
         blocks = _blocks(w, 32)
         low = blocks.min(1, keepdims=True)
@@ -55,3 +58,10 @@ def grid_shares(weights: Iterable[np.ndarray], tolerance: float = TOLERANCE) -> 
             hits[grid] += int(mask.sum())
             totals[grid] += mask.size
     return {g: hits[g] / totals[g] for g in GRIDS if totals[g]}
+
+
+def weight_matrices(model: torch.nn.Module) -> Iterator[np.ndarray]:
+    """The model's floating-point 2-D weights (Linears and embeddings), one at a time."""
+    for name, param in model.named_parameters():
+        if param.ndim == 2 and param.is_floating_point():
+            yield param.detach().float().cpu().numpy()

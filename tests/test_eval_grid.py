@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from eval.grid import NF4_LEVELS, grid_shares, on_grid
+from eval.grid import NF4_LEVELS, TOLERANCE, grid_shares, on_grid, weight_matrices
 
 
 def _q4_1(rng: np.random.Generator, rows: int = 4, cols: int = 64) -> np.ndarray:
@@ -50,3 +51,19 @@ def test_shares_weight_each_matrix_by_its_size():
     assert 256 / 1024 < shares["q4_1"] < 0.35
     with pytest.raises(ValueError, match="unknown"):
         on_grid(np.zeros((2, 32)), "fp8")
+
+
+def test_nf4_nearest_level_matches_the_brute_force_search() -> None:
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(8, 64))
+    weight[0, :16] = NF4_LEVELS * np.abs(weight[0]).max()  # some weights exactly on the grid
+    blocks = weight.reshape(-1, 64)
+    x = blocks / np.abs(blocks).max(1, keepdims=True)
+    brute = (np.abs(x[..., None] - NF4_LEVELS).min(-1) <= TOLERANCE).reshape(-1)
+    assert brute.sum() >= 16
+    assert np.array_equal(on_grid(weight, "nf4"), brute)
+
+
+def test_weight_matrices_are_the_floating_point_2d_parameters() -> None:
+    model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
+    assert [m.shape for m in weight_matrices(model)] == [(5, 3), (2, 3)]
