@@ -279,7 +279,8 @@ def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
     result = TuningResult(search, config.tuning_strategy, fp32.texts)
     block = result.manifest_block()
     print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
-          f"({block['drop_points']} points below, budget {config.max_drop}), {len(search.skipped)} of "
+          f"({abs(block['drop_points'])} points {'below' if block['drop_points'] > 0 else 'above'} it, "
+          f"budget {config.max_drop} below), {len(search.skipped)} of "
           f"{len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
     return model, dataclasses.replace(report, tuning=result)
 
