@@ -103,11 +103,18 @@ def quant_summary(result: dict[str, Any]) -> dict[str, str]:
             observers += f"; SmoothQuant maxima from {texts}"
     scan = block.get("outlier_scan") or {}
     found = scan.get("kept_fp32") or {}
-    skip = [name for name in config.get("skip_modules") or block.get("skip_modules") or [] if name not in found]
+    tuning = block.get("tuning") or {}
+    tuned = tuning.get("kept_fp32") or []
+    skip = [name for name in config.get("skip_modules") or block.get("skip_modules") or []
+            if name not in found and name not in tuned]
     why = [f"skip list: {', '.join(skip)}"] if skip else []
     if scan:  # the Linears the outlier scan added to the skip list, counted rather than named
         why.append(f"outlier scan: {len(found)} Linears with a token spread above {scan['ratio']:g} "
                    f"on {scan['texts']} texts")
+    if tuning:  # the Linears the accuracy budget fell back, and what the budget gave on validation
+        why.append(f"accuracy budget {tuning['max_drop_points']:g} points on {tuning['texts']} validation texts: "
+                   f"{len(tuned)} Linear{'' if len(tuned) == 1 else 's'} fell back, validation macro-F1 {tuning['macro_f1']:.4f} against "
+                   f"FP32 {tuning['baseline_macro_f1']:.4f}" + ("" if tuning.get("met") else ", budget not met"))
     kept = (_counts(dig(block, "higher_precision.by_type")) or "–") + (f" ({'; '.join(why)})" if why else "")
     return {"quantized": quantized, "observers": observers, "kept": kept}
 
