@@ -15,6 +15,19 @@ EMOTION_LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread_per_module() -> None:
+    """Every test module (and its module-scoped fixtures) starts single-threaded, whatever an earlier
+    test set (a CLI run in-process sets its --threads): float sums, so golden numbers, depend on it."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(one_thread_per_module: None) -> None:
+    """The same for every test."""
+    torch.set_num_threads(1)
+
+
 def _emotion_lines(split: str, n: int) -> list[str]:
     """The first n lines of a real split when the shared copy exists, else made-up lines
     covering every label (tests then still exercise the same code)."""
