@@ -9,8 +9,8 @@ from eval.results import Group
 def comparison_table(group: Group) -> str:
     """One row per variant; speed-up is the baseline's ms/batch over the variant's, both from results of one run."""
     base = group.baseline
-    header = ("| variant | macro-F1 | accuracy | size MB | ms/example | ms/batch | speed-up b32 | "
-              "flip rate | peak RSS MB |")
+    header = ("| variant | macro-F1 | accuracy | size MiB | ms/example | ms/batch | speed-up b32 | "
+              "flip rate | peak RSS MiB |")
     lines = [header, "|" + "|".join(["---"] * 9) + "|"]
     for variant, r in group.results.items():
         lat, fid = r.get("latency", {}), r.get("fidelity") or {}

@@ -69,7 +69,7 @@ def advice(analysed: Analysed) -> list[str]:
         "- Best quality: " + _pick(rows, lambda r: -r.macro_f1.estimate,
                                    lambda r: f"macro-F1 {r.macro_f1.estimate:.4f}"),
         f"- Smallest {budget}: " + _pick([r for r in within if r.size_mb], lambda r: (r.size_mb, -r.macro_f1.estimate),
-                                         lambda r: f"{r.size_mb:.1f} MB"),
+                                         lambda r: f"{r.size_mb:.1f} MiB"),
         f"- Fastest at batch 1 {budget}: " + _pick(timed_b1, lambda r: r.ms_example,
                                                    lambda r: f"{r.ms_example:.1f} ms/example, {_times(r, 'example')}"),
         f"- Fastest at batch {analysed.batch_size or 'N'} {budget}: "
@@ -85,7 +85,7 @@ def table(analysed: Analysed) -> str:
     where = f"{machine.get('cpu', 'an unrecorded CPU')}, {threads or '?'} threads" if machine else "an unrecorded CPU"
     n = analysed.batch_size or "N"
     lines = [f"{group.split_label}; latency on {where}, all rows in one evaluation run.", "",
-             f"| variant | macro-F1 | vs FP32 (points) | size MB | size vs FP32 | ms/example | speed-up b1 "
+             f"| variant | macro-F1 | vs FP32 (points) | size MiB | size vs FP32 | ms/example | speed-up b1 "
              f"| speed-up b{n} |",
              "|---|---|---|---|---|---|---|---|"]
     lines += [_line(row) for row in analysed.rows]
