@@ -12,11 +12,14 @@ class ReportError(ValueError):
 
 
 def load_bench(results_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Optional benchmark files (results/bench/<model>-<cpu kind>.json, one per model and CPU kind,
-    and the verdicts bench.target writes beside them), keyed by file stem; unreadable files are
-    reported as such rather than stopping the report."""
+    """Optional benchmark files (results/bench/<model>-<cpu kind>.json, one per model and CPU kind),
+    keyed by file stem; unreadable files are reported as such rather than stopping the report. The
+    verdicts ``python -m bench.target`` writes beside them (``<bench>_target_<target>.json``) are
+    not benches: each bench already carries its own ``target`` block, which the report shows."""
     out = {}
     for path in sorted((Path(results_dir) / "bench").glob("*.json")):
+        if "_target_" in path.stem:
+            continue
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:

@@ -257,6 +257,7 @@ def test_report_keeps_one_bench_per_model_and_cpu_kind(tmp_path: Path) -> None:
     for name, flags, cpu in (("mpnet-base-amx", XEON_AMX_FLAGS, "Intel Xeon"),
                              ("mpnet-base-avx512-vnni", EPYC_FLAGS, "AMD EPYC")):
         (tmp_path / "bench" / f"{name}.json").write_text(json.dumps(fake_bench(flags, cpu, 350)))
+        target_main([str(tmp_path / "bench" / f"{name}.json"), "--target", "mpnet"])  # a verdict beside it
     benches = load_bench(tmp_path)
     assert list(benches) == ["mpnet-base-amx", "mpnet-base-avx512-vnni"]
     amx, vnni = _bench(benches["mpnet-base-amx"]), _bench(benches["mpnet-base-avx512-vnni"])
