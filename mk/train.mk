@@ -12,12 +12,15 @@ LF_TRAIN    = $(LF) train $< dataset=$(DATASET)_train $(EVAL_ARGS) output_dir=$(
 
 .PHONY: baseline qlora ptq qat scratch bnb agnews smollm2
 
+# The target that builds the model's local base folder, when it has one (the embedded SmolLM2 and MPNet).
+BASE_MODEL = $(if $(filter smollm2-135m,$(MODEL)),smollm2) $(if $(filter mpnet-base,$(MODEL)),mpnet)
+
 baseline: $(BASELINE)  ## [run] fine-tune MODEL on DATASET, FP32 (llamafactory-cli, stage seq_cls; MiniLM 12 min, MPNet 30 min, SmolLM2 33 min)
-$(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(if $(filter smollm2-135m,$(MODEL)),smollm2) $(if $(filter mpnet-base,$(MODEL)),mpnet)
+$(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(BASE_MODEL)
 	$(LF_TRAIN)
 
-qlora: $(MODEL_DIR)/qlora/variant.json  ## [run] QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls; MiniLM 9 min, MPNet 26 min)
-$(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(if $(filter mpnet-base,$(MODEL)),mpnet)
+qlora: $(MODEL_DIR)/qlora/variant.json  ## [run] QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls; MiniLM 9 min, MPNet 26 min, SmolLM2 on AG News ~30 min)
+$(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(BASE_MODEL)
 	$(LF_TRAIN)
 
 ptq: $(MODEL_DIR)/ptq_dynamic/variant.json $(MODEL_DIR)/ptq_static/variant.json $(MODEL_DIR)/ptq_pt2e/variant.json  ## [run] PTQ dynamic + static INT8 (torch.ao) + static INT8 for oneDNN/AMX (PT2E, compiled)
@@ -40,7 +43,7 @@ $(MODEL_DIR)/qlora_sft/variant.json: recipes/qlora_sft_$(RECIPE).yaml glue/sft/r
 	$(LF) train $< dataset=$(DATASET)_train output_dir=$(@D)
 	$(PY) -m glue.sft.register $< output_dir=$(@D)
 
-agnews:  ## [run] the AG News decoder track (SmolLM2-135M): baseline, scratch INT8 x2, bnb INT8/NF4, QLoRA SFT
+agnews:  ## [run] the AG News decoder track (SmolLM2-135M): baseline, scratch INT8 x2, bnb INT8/NF4, QLoRA, QLoRA SFT
 	$(MAKE) track DATASET=agnews
 
 SMOLLM2 := $(OUT)/base_models/smollm2-135m

@@ -234,3 +234,36 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(logits, naive_scores(variant.model.lm, tokenizer, template, TEXTS),
                                    atol=1e-4, rtol=1e-4)
+
+
+def test_seq_cls_qlora_recipe_on_a_tiny_llama(prepared, tmp_path):
+    """recipes/qlora_smollm2.yaml's own keys through the stage: the body in NF4 and frozen, LoRA on
+    every projection and the fresh head train, and the folder reloads as a classifier."""
+    from llamafactory.train.tuner import run_exp
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from glue.schema.recipe import read_yaml
+
+    tokenizer = tiny_bpe_tokenizer()
+    ensure_pad_token(tokenizer)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
+    base = tmp_path / "llama"  # widths of 64: bitsandbytes' 4-bit block size
+    LlamaForCausalLM(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    out = tmp_path / "agnews" / "tiny-llama" / "qlora"
+    raw = read_yaml(Path("recipes/qlora_smollm2.yaml"))
+    raw.update(model_name_or_path=str(base), dataset_dir=str(prepared), output_dir=str(out), max_steps=2,
+               per_device_train_batch_size=4, save_strategy="no")
+    run_exp(raw)
+
+    manifest = json.loads((out / "variant.json").read_text())
+    assert manifest["variant"] == "qlora" and manifest["labels"] == LABELS
+    assert manifest["lora"]["target_modules"] == sorted(raw["lora_target"].split(","))
+    assert manifest["quantization"]["bits"] == 4 and manifest["training"]["global_steps"] == 2
+    variant = load_variant(out)
+    body = [type(m).__name__ for n, m in variant.model.named_modules() if n.endswith("mlp.up_proj.base_layer")]
+    assert body and set(body) == {"Linear4bit"}
+    assert variant.logits(TEXTS).shape == (len(TEXTS), len(LABELS))

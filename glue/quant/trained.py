@@ -16,7 +16,7 @@ TRAINED = (
     MethodFacts("qlora", "QLoRA",
                 "QLoRA: the frozen base weights are stored in 4-bit NormalFloat (bitsandbytes), and small low-rank "
                 "adapters (LoRA) plus the classification head are trained in higher precision on top.",
-                DataNeed.TRAINING, ANY_DEVICE, families=("encoder",)),
+                DataNeed.TRAINING, ANY_DEVICE, families=("encoder", "decoder")),
     MethodFacts("qlora_sft", "QLoRA SFT",
                 "QLoRA supervised fine-tuning of a causal language model (LLaMA-Factory, stage sft): the base is "
                 "frozen in 4-bit NF4 and LoRA adapters learn to answer with the label word; it is evaluated as a "
