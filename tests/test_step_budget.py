@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, save_tiny_body
 from data_registry import prepare_into, register, write_lines
 from safetensors.torch import load_file
 from transformers import TrainerCallback
@@ -41,17 +41,9 @@ def dataset(root: Path, name: str, n_labels: int, per_label: int) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_body(tmp_path_factory, minilm_path) -> Path:
-    """A random 2-layer BERT body without a head, as the QLoRA recipes' base models are; hidden 64:
+    """A random BERT body without a head, as the QLoRA recipes' base models are; hidden 64:
     bitsandbytes' NF4 CPU kernel fails on rows of 32."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    folder = tmp_path_factory.mktemp("tiny_body")
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=128, max_position_embeddings=128)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_body(tmp_path_factory.mktemp("tiny_body"), minilm_path, hidden=64)
 
 
 def train(model: Path, data: Path, name: str, out: Path, callbacks: tuple = (), **extra) -> dict:
@@ -72,7 +64,8 @@ class HeadAtEvaluations(TrainerCallback):
         self.weights: dict[int, torch.Tensor] = {}
 
     def on_evaluate(self, args, state, control, model=None, **kwargs) -> None:
-        head = [p for n, p in model.named_parameters() if p.requires_grad and "classifier" in n and n.endswith("weight")]
+        head = [p for n, p in model.named_parameters()
+                if p.requires_grad and "classifier" in n and n.endswith("weight")]
         self.weights.setdefault(state.global_step, head[0].detach().clone())
 
 

@@ -44,8 +44,8 @@ def selection(state: Any, args: Any, validated: bool) -> dict[str, Any]:
               "evaluations": scores}
     if validated and args.load_best_model_at_end and state.best_global_step:
         better = "highest" if args.greater_is_better else "lowest"
-        return {**record, "selected_step": state.best_global_step, f"selected_{key}": state.best_metric,
-                "reason": f"best validation {words} of {len(scores)} evaluations ({better}; the earliest of equal scores)"}
+        why = f"best validation {words} of {len(scores)} evaluations ({better}; the earliest of equal scores)"
+        return {**record, "selected_step": state.best_global_step, f"selected_{key}": state.best_metric, "reason": why}
     last = next((s[key] for s in reversed(scores) if s["step"] == state.global_step), None)
     why = ("no validation split (eval_dataset): trained all steps and kept the last" if not validated else
            f"load_best_model_at_end is off: the last step kept; {len(scores)} validation evaluations were not used "
