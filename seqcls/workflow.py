@@ -27,7 +27,7 @@ from data_prep.prepared import Split, check_same_labels, load_split
 from glue.folder.manifest import MANIFEST, VariantError
 from glue.folder.variant import weights_origin
 from glue.schema.recipe import RecipeError, check_values, require_keys
-from glue.train.selection import summary, without_validation
+from glue.train.selection import check_selection, summary, without_validation
 from glue.train.training import count_parameters, make_trainer, train_with_stats
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
@@ -147,6 +147,7 @@ def run_from_cli(args: Any, callbacks: list) -> None:
         if arguments is not raw:
             print("[seq_cls] no validation split (eval_dataset): no best-step selection; training runs all its "
                   "steps and keeps the last")
+        check_selection(arguments, where)
         record = start_run(arguments, work)  # before parsing: LLaMA-Factory would resume any newest checkpoint-N
         model_args, data_args, training_args, finetuning_args, _ = parse({**arguments, "output_dir": str(work)}, where)
         check_values(model_args, data_args, training_args, finetuning_args, where, raw)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from glue.schema.recipe import RecipeError
+
 SELECTS = "load_best_model_at_end"
 METRIC_WORDS = {"macro_f1": "macro-F1", "accuracy": "accuracy", "loss": "loss"}
 
@@ -19,6 +21,20 @@ def without_validation(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("eval_dataset") or not raw.get(SELECTS):
         return raw
     return {**raw, "eval_strategy": "no", SELECTS: False}
+
+
+def check_selection(raw: dict[str, Any], where: str) -> None:
+    """One line naming the keys, where the Trainer would refuse best-step selection in several: the
+    kept step is reloaded from its checkpoint, so saving must follow evaluation."""
+    if not raw.get(SELECTS):
+        return
+    evaluate, save = str(raw.get("eval_strategy", "no")), str(raw.get("save_strategy", "steps"))
+    every, save_every = raw.get("eval_steps"), raw.get("save_steps")
+    off_beat = evaluate == "steps" and bool(every) and bool(save_every) and save_every % every != 0
+    if save != "best" and (save != evaluate or off_beat):
+        raise RecipeError(f"{where}: {SELECTS}: true reloads the best evaluated checkpoint, so save_strategy "
+                          f"({save}) must equal eval_strategy ({evaluate}) and save_steps ({save_every}) be a "
+                          f"multiple of eval_steps ({every}); or add {SELECTS}=false to keep the last step")
 
 
 def metric_key(args: Any) -> str:
