@@ -27,6 +27,7 @@ from data_prep.prepared import Split, check_same_labels, load_split
 from glue.folder.manifest import MANIFEST, VariantError
 from glue.folder.variant import weights_origin
 from glue.schema.recipe import RecipeError, check_values, require_keys
+from glue.train.selection import check_selection, summary, without_validation
 from glue.train.training import count_parameters, make_trainer, train_with_stats
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
@@ -98,7 +99,8 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
     trainer = make_trainer(model, training_args, tokenizer, train_split, eval_split, data_args.cutoff_len,
                            callbacks)
     training = train_with_stats(trainer, training_args.resume_from_checkpoint)
-    validation = trainer.evaluate() if eval_split else {}
+    print(f"[seq_cls] {summary(training['selection'])}")
+    validation = trainer.evaluate() if eval_split else {}  # the kept step's weights (load_best_model_at_end)
     if not training_args.should_save:  # other ranks of a distributed run
         return None
     export(out, model, tokenizer, setup,
@@ -141,8 +143,13 @@ def run_from_cli(args: Any, callbacks: list) -> None:
             return
         if raw.get("overwrite_output_dir"):
             shutil.rmtree(work, ignore_errors=True)  # a retrain starts fresh, never from old checkpoints
-        record = start_run(raw, work)  # before parsing: LLaMA-Factory would resume any newest checkpoint-N
-        model_args, data_args, training_args, finetuning_args, _ = parse({**raw, "output_dir": str(work)}, where)
+        arguments = without_validation(raw)
+        if arguments is not raw:
+            print("[seq_cls] no validation split (eval_dataset): no best-step selection; training runs all its "
+                  "steps and keeps the last")
+        check_selection(arguments, where)
+        record = start_run(arguments, work)  # before parsing: LLaMA-Factory would resume any newest checkpoint-N
+        model_args, data_args, training_args, finetuning_args, _ = parse({**arguments, "output_dir": str(work)}, where)
         check_values(model_args, data_args, training_args, finetuning_args, where, raw)
         from llamafactory.train.callbacks import LogCallback
 

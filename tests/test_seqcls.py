@@ -158,6 +158,7 @@ def run_stage(raw: dict) -> None:
     ({"finetuning_type": "lora", "quantization_bit": 3}, "quantization_bit 3"),
     ({"finetuning_type": "freeze", "freeze_trainable_layers": 9}, "freeze_trainable_layers 9: this model has 2 layers"),
     ({"eval_strategy": "epoch", "eval_dataset": None}, "eval_dataset be provided"),
+    ({"load_best_model_at_end": True, "eval_strategy": "steps"}, "save_strategy \\(no\\) must equal eval_strategy"),
     ({"model_name_or_path": "outputs/no/such/model"}, "no such folder"),
     ({"dataset": "nosuch_train"}, "nosuch_train"),
     pytest.param({"fp16": True}, "fp16: true needs a CUDA GPU.*fp16=false",

@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     if check(results, "fp16_baseline", lambda: cli_train("recipes/baseline_mpnet.yaml", baseline, *steps)):
         for name, bits in (("bnb_int8", 8), ("bnb_nf4", 4)):
             check(results, name, lambda bits=bits: bnb_load(baseline, bits, validation.texts, validation.labels))
-    check(results, "qlora", lambda: cli_train("recipes/qlora_mpnet.yaml", args.work / "qlora", *steps, "use_cpu=false"))
+    # QLoRA keeps its best validation step, so it saves a checkpoint at each evaluation (the recipe's save_steps)
+    check(results, "qlora", lambda: cli_train("recipes/qlora_mpnet.yaml", args.work / "qlora", *steps, "use_cpu=false",
+                                              "save_strategy=steps"))
     results["provenance"] = provenance(data_sha256=validation.sha256, threads=torch.get_num_threads())
     atomic_write_json(args.out, results)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {'ok' if v['ok'] else 'failed'}" for k, v in results.items()

@@ -12,6 +12,7 @@ import torch
 from core.memory import PeakMemory
 from data_prep.prepared import Split
 from glue.train.data import EncodedSplit
+from glue.train.selection import selection
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:
@@ -50,8 +51,9 @@ def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Spli
 
 
 def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
-    """Train (resuming from ``resume_from`` when given) and return the manifest's training block;
-    callers add what they know (validation metrics, parameter counts)."""
+    """Train (resuming from ``resume_from`` when given) and return the manifest's training block, with
+    the kept step and why (glue.train.selection); callers add what they know (validation metrics,
+    parameter counts)."""
     start = time.perf_counter()
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume_from)
@@ -59,8 +61,9 @@ def train_with_stats(trainer, resume_from: str | None) -> dict[str, Any]:
     steps = max(result.global_step, 1)
     stats = {"wall_time_s": round(wall_s, 1), "s_per_step": round(wall_s / steps, 3), "resumed_from": resume_from,
              "train_loss": result.training_loss, "global_steps": result.global_step,
-             "epochs": trainer.args.num_train_epochs, "train_examples": len(trainer.train_dataset),
-             "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history}
+             "epochs": round(trainer.state.epoch or 0.0, 2), "train_examples": len(trainer.train_dataset),
+             "peak_memory": memory.as_dict(), "log_history": trainer.state.log_history,
+             "selection": selection(trainer.state, trainer.args, trainer.eval_dataset is not None)}
     # A callback that records the run across resumes (seqcls.checkpoints.RunRecord) gives the whole
     # run's statistics, not only this process's part of it.
     record = next((cb for cb in trainer.callback_handler.callbacks if hasattr(cb, "whole_run")), None)
