@@ -4,6 +4,7 @@ a tiny baseline whose score is instrumented so one Linear must stay FP32."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -367,6 +368,15 @@ def test_bnb_nf4_keeps_the_punished_linear_fp32_and_reloads(monkeypatch: pytest.
     assert "validation" in variant.manifest.data_sha256
     assert type(variant.model.get_submodule(PUNISHED)) is torch.nn.Linear  # reloaded from the folder alone
     assert_close_to_baseline(variant, tiny_bert_64_dir)
+    # the folder holds what a plain load with the chosen skip list gives, not a model the rounds ran
+    from glue.quant import QuantContext
+    from glue.quant.bnb import METHOD, BnbConfig
+
+    chosen = dataclasses.replace(BnbConfig.from_dict(block["config"]), max_drop=None)
+    plain, _ = METHOD.apply(load_variant(tiny_bert_64_dir).model, chosen, QuantContext())
+    texts = ["i feel so alone tonight", "what a wonderful surprise party"]
+    with torch.inference_mode():
+        torch.testing.assert_close(variant.logits(texts), plain(**variant.batch(texts)).logits, rtol=0, atol=1e-6)
 
 
 def test_bnb_without_a_validation_split_builds_untuned_and_says_why(tiny_bert_64_dir: Path, prepared_dir: Path,
