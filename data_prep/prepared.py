@@ -56,6 +56,12 @@ def dataset_file(dataset_dir: str | Path, dataset: str) -> Path:
     return path
 
 
+def registered(dataset_dir: str | Path, dataset: str) -> bool:
+    """Whether ``dataset_info.json`` names ``dataset`` (AG News, prepared offline, has no validation split)."""
+    info_path = Path(dataset_dir) / "dataset_info.json"
+    return info_path.is_file() and dataset in read_json(info_path)
+
+
 def dataset_meta(dataset_dir: str | Path, dataset: str) -> dict:
     """``meta.json`` (labels, label2id, instruction, sources) of the dataset a name belongs to."""
     path = dataset_file(dataset_dir, dataset).parent / "meta.json"

@@ -23,7 +23,7 @@ from core.io import staged_output
 from core.memory import PeakMemory
 from core.provenance import provenance
 from data_prep.common import DataError, split_name
-from data_prep.prepared import check_same_labels, load_split
+from data_prep.prepared import check_same_labels, load_split, registered
 from glue.folder.manifest import MANIFEST, Manifest, VariantError
 from glue.folder.variant import copy_tokenizer, load_variant
 from glue.quant import get_method, quantize
@@ -56,8 +56,10 @@ def quantize_recipe(recipe: Recipe) -> Path:
     if split.label_names != baseline.labels:
         raise RecipeError(f"dataset {split.name} labels {split.label_names} differ from the baseline's {baseline.labels}")
     validation = None  # read only when a max_drop budget is tuned on it; never the test split
-    if isinstance(config, TuningOption) and config.max_drop is not None:
-        validation = load_split(recipe.data.dataset_dir, split_name(recipe.dataset_name, "validation"))
+    validation_name = split_name(recipe.dataset_name, "validation")
+    if (isinstance(config, TuningOption) and config.max_drop is not None
+            and registered(recipe.data.dataset_dir, validation_name)):  # a dataset without one: the method says
+        validation = load_split(recipe.data.dataset_dir, validation_name)
         check_same_labels(split, validation)
 
     with staged_output(out) as staging:

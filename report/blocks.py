@@ -111,7 +111,9 @@ def quant_summary(result: dict[str, Any]) -> dict[str, str]:
     if scan:  # the Linears the outlier scan added to the skip list, counted rather than named
         why.append(f"outlier scan: {len(found)} Linears with a token spread above {scan['ratio']:g} "
                    f"on {scan['texts']} texts")
-    if tuning:  # the Linears the accuracy budget fell back, and what the budget gave on validation
+    if tuning.get("skipped"):  # a budget the dataset could not be tuned on
+        why.append(f"accuracy budget {tuning['max_drop_points']:g} points not tuned: {tuning['skipped']}")
+    elif tuning:  # the Linears the accuracy budget fell back, and what the budget gave on validation
         why.append(f"accuracy budget {tuning['max_drop_points']:g} points on {tuning['texts']} validation texts: "
                    f"{len(tuned)} Linear{'' if len(tuned) == 1 else 's'} fell back, validation macro-F1 {tuning['macro_f1']:.4f} against "
                    f"FP32 {tuning['baseline_macro_f1']:.4f}" + ("" if tuning.get("met") else ", budget not met"))

@@ -111,6 +111,13 @@ def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_64_dir(tmp_path_factory, minilm_path) -> Path:
+    """The tiny random BERT at hidden 64 (<tmp>/models/emotion/tiny-bert-64/baseline), for bitsandbytes
+    NF4: its CPU kernel fails on rows of 32."""
+    return _tiny_classifier_dir(tmp_path_factory, minilm_path, "tiny-bert-64", hidden=64, model_type="bert")
+
+
+@pytest.fixture(scope="session")
 def tiny_mpnet_dir(tmp_path_factory, minilm_path) -> Path:
     """A tiny random MPNet baseline folder (<tmp>/models/emotion/tiny-mpnet/baseline): all-mpnet-base-v2's
     architecture (head classifier.dense + classifier.out_proj, no pooler, a relative-attention bias

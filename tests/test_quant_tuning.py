@@ -4,6 +4,7 @@ a tiny baseline whose score is instrumented so one Linear must stay FP32."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,110 @@ def test_a_smoothed_linear_falls_back_to_the_same_function() -> None:
     fall_back_(model, QuantConfig(skip_modules=["outlier"]), SmoothedLinear, folded)
     assert type(model.outlier) is torch.nn.Linear
     torch.testing.assert_close(model.outlier(x), expected)
+
+
+# NF4 codes (QLoRA's table, as bitsandbytes.functional.get_4bit_type gives them) the hand case lands near.
+NF4 = {"1.0": 1.0, "0.4407": 0.44070982933044434, "-0.2844": -0.28444138169288635, "0.1609": 0.16093020141124725}
+
+
+@pytest.mark.parametrize(("bits", "expected"), [
+    # 4-bit, one block of 64 with absmax 2: w / 2 goes to the nearest NF4 code (0.45 is 0.0093 from 0.4407,
+    # -0.3 is 0.0156 from -0.2844, 0.15 is 0.0109 from 0.1609), times 2 again
+    (4, [2 * NF4["1.0"], 2 * NF4["0.4407"], 2 * NF4["-0.2844"], 2 * NF4["0.1609"]]),
+    # LLM.int8(), one absmax per row: round(w * 127 / 2) * 2 / 127 (57.15, -38.1 and 19.05 round to 57, -38, 19)
+    (8, [2.0, 2 * 57 / 127, 2 * -38 / 127, 2 * 19 / 127]),
+])
+def test_bnb_sensitivity_is_the_output_error_of_its_weight_rounding(bits: int, expected: list[float]) -> None:
+    from glue.quant.bnb import BnbConfig, weight_rounding
+    from glue.quant.tuning import weight_output
+
+    linear = torch.nn.Linear(64, 1, bias=False)
+    weight = torch.zeros(1, 64)
+    weight[0, :4] = torch.tensor([2.0, 0.9, -0.6, 0.3])
+    with torch.no_grad():
+        linear.weight.copy_(weight)
+    rounded = weight_rounding(BnbConfig(bits=bits, double_quant=False))(linear.weight)
+    torch.testing.assert_close(rounded[0, :4], torch.tensor(expected), rtol=0, atol=1e-6)
+    assert rounded[0, 4:].abs().max() == 0  # zero is a code of both grids
+
+    x = torch.tensor([[[1.0, 1.0, 1.0, 1.0] + [0.0] * 60, [0.0, 1.0, 0.0, 0.0] + [0.0] * 60]])
+    errors = quant_errors(torch.nn.Sequential(linear), lambda module, _: isinstance(module, torch.nn.Linear),
+                          [{"input": x}],
+                          weight_output(weight_rounding(BnbConfig(bits=bits, double_quant=False))))
+    # by hand: y = (2 + 0.9 - 0.6 + 0.3, 0.9) and y_q the same sums of the rounded weights
+    y, y_q = torch.tensor([2.6, 0.9]), torch.tensor([sum(expected), expected[1]])
+    assert errors["0"] == pytest.approx(((y - y_q).norm() / y.norm()).item(), rel=1e-5)
+
+
+def test_double_quantization_rounds_the_same_weight_almost_alike() -> None:
+    from glue.quant.bnb import BnbConfig, weight_rounding
+
+    torch.manual_seed(0)
+    weight = torch.randn(8, 128)
+    single, double = (weight_rounding(BnbConfig(double_quant=d))(weight) for d in (False, True))
+    assert 0 < (single - double).abs().max() < 0.05 * weight.abs().max()
+
+
+def quantize_bnb(baseline: Path, data: Path, out: Path, **options: object) -> Path:
+    """The bnb_nf4 recipe, through the CLI code, on the tiny baseline."""
+    recipe = RECIPES / "bnb_nf4.yaml"
+    values = {"base_model_dir": str(baseline), "model_name_or_path": str(baseline), "dataset_dir": str(data),
+              "output_dir": str(out / "bnb_nf4"),
+              "quant_config": {**load_recipe(recipe).glue.quant_config, "tuning_samples": 16, **options}}
+    return quantize_recipe(load_recipe(recipe, values))
+
+
+def test_bnb_nf4_keeps_the_punished_linear_fp32_and_reloads(monkeypatch: pytest.MonkeyPatch, tiny_bert_64_dir: Path,
+                                                            prepared_dir: Path, tmp_path: Path) -> None:
+    punish(monkeypatch, "bnb", lambda nf4: 0.5 if PUNISHED in nf4 else 0.0)
+    variant = load_variant(quantize_bnb(tiny_bert_64_dir, prepared_dir, tmp_path, max_drop=40.0, tuning_max_steps=30))
+    block = variant.manifest.quantization
+    tuning = block["tuning"]
+    assert tuning["met"] and tuning["kept_fp32"] == [PUNISHED] and tuning["texts"] == 48
+    first = tuning["steps"][0]
+    assert first["action"] == "quantize_all" and first["fp32"] == 0 and first["drop_points"] > 40
+    fallbacks = [s["module"] for s in tuning["steps"] if s["action"] == "fallback"]
+    assert fallbacks[-1] == PUNISHED and fallbacks == list(tuning["sensitivity"])[:len(fallbacks)]
+    assert all(s["drop_points"] <= 40 for s in tuning["steps"] if s["action"] == "requantize" and s["kept"])
+    assert len(tuning["sensitivity"]) == LINEARS and all(v > 0 for v in tuning["sensitivity"].values())
+    assert PUNISHED in block["config"]["skip_modules"] and PUNISHED in block["higher_precision"]["modules"]
+    assert PUNISHED not in block["quantized"]["modules"] and len(block["quantized"]["modules"]) == LINEARS - 1
+    assert block["quantized"]["by_type"] == {"Linear4bit": LINEARS - 1}
+    assert "validation" in variant.manifest.data_sha256
+    assert type(variant.model.get_submodule(PUNISHED)) is torch.nn.Linear  # reloaded from the folder alone
+    assert_close_to_baseline(variant, tiny_bert_64_dir)
+    # the folder holds what a plain load with the chosen skip list gives, not a model the rounds ran
+    from glue.quant import QuantContext
+    from glue.quant.bnb import METHOD, BnbConfig
+
+    chosen = dataclasses.replace(BnbConfig.from_dict(block["config"]), max_drop=None)
+    plain, _ = METHOD.apply(load_variant(tiny_bert_64_dir).model, chosen, QuantContext())
+    texts = ["i feel so alone tonight", "what a wonderful surprise party"]
+    with torch.inference_mode():
+        torch.testing.assert_close(variant.logits(texts), plain(**variant.batch(texts)).logits, rtol=0, atol=1e-6)
+
+
+def test_bnb_without_a_validation_split_builds_untuned_and_says_why(tiny_bert_64_dir: Path, prepared_dir: Path,
+                                                                   tmp_path: Path, capsys) -> None:
+    import json
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(prepared_dir, data)
+    info = json.loads((data / "dataset_info.json").read_text())
+    del info["emotion_validation"]  # as AG News, prepared offline, has none
+    (data / "dataset_info.json").write_text(json.dumps(info))
+    variant = load_variant(quantize_bnb(tiny_bert_64_dir, data, tmp_path))
+    block = variant.manifest.quantization
+    assert block["tuning"] == {"max_drop_points": 0.5, "skipped": "emotion has no prepared validation split to score "
+                                                                  "on (the test split is never used to choose)"}
+    assert len(block["quantized"]["modules"]) == LINEARS and "validation" not in variant.manifest.data_sha256
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: quant_config.max_drop=0.5 not tuned: " + block["tuning"]["skipped"]]
+
+
+def test_bnb_reads_validation_only_with_a_budget() -> None:
+    from glue.quant import DataNeed
+
+    assert get_method("bnb").data_for({"max_drop": 0.5}) is DataNeed.VALIDATION
+    assert get_method("bnb").data_for({"max_drop": None}) is DataNeed.NONE

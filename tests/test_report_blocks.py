@@ -34,3 +34,11 @@ def test_no_tuning_block_no_budget_words() -> None:
     result = tuned_result([], True)
     del result["quantization"]["tuning"]
     assert "budget" not in quant_summary(result)["kept"]
+
+
+def test_a_skipped_budget_says_why() -> None:
+    result = tuned_result([], True)
+    result["quantization"]["tuning"] = {"max_drop_points": 0.5, "skipped": "agnews has no prepared validation split"}
+    cell = quant_summary(result)["kept"]
+    assert "accuracy budget 0.5 points not tuned: agnews has no prepared validation split" in cell
+    assert "fell back" not in cell

@@ -22,7 +22,7 @@ from glue.quant.facts import DataNeed, MethodFacts
 from glue.schema.recipe import RecipeError, _type_ok
 
 if TYPE_CHECKING:  # tuning builds on this module
-    from glue.quant.tuning import TuningResult
+    from glue.quant.tuning import TuningResult, TuningSkipped
 
 # Heads kept in full precision by default: tiny (a 6-way head is 0.01% of MiniLM), they decide
 # the prediction directly, and bitsandbytes' NF4 CPU kernel fails on a 6-wide output.
@@ -226,7 +226,7 @@ class QuantReport:
     calibration: dict[str, Any] | None = None   # the sample the ranges or scales came from
     outlier_scan: dict[str, Any] | None = None  # the Linears kept FP32 for outlier tokens
     training: dict[str, Any] | None = None      # QAT's fine-tune: the manifest's training block
-    tuning: TuningResult | None = None          # the Linears a max_drop budget kept FP32, and every round
+    tuning: TuningResult | TuningSkipped | None = None  # a max_drop budget: its FP32 Linears and rounds, or why not
 
     def quantization_entries(self) -> dict[str, Any]:
         """The measurements that belong in the manifest's ``quantization`` block."""

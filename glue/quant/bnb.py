@@ -4,17 +4,23 @@ folder the model came from. Bit width, 4-bit type and double quantization are LL
 recipe keys (quantization_bit, quantization_method: bnb, quantization_type, double_quantization);
 skip modules and the compute dtype go in quant_config. ``save_pretrained`` of the quantized model
 works on CPU (checked with bitsandbytes 0.50.2), so the variant folder is self-contained and
-reloads with plain ``from_pretrained`` (the quantization config travels in config.json)."""
+reloads with plain ``from_pretrained`` (the quantization config travels in config.json).
+
+With ``quant_config.max_drop`` the skip list is tuned on the validation split (glue/quant/tuning.py):
+each round reloads the folder skipping the round's FP32 Linears, and a Linear's sensitivity is its
+output error with only its weight rounded as bitsandbytes rounds it (:func:`weight_rounding`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
 
-from glue.quant.base import Applied, QuantConfig, QuantContext, QuantMethod, QuantReport, require
+from data_prep.common import split_parts
+from glue.quant.base import Applied, QuantConfig, QuantContext, QuantReport, require
 from glue.quant.facts import DataNeed
+from glue.quant.tuning import TunableMethod, TuningOption, reference, tune, untuned, weight_output
 from glue.schema.recipe import RecipeError, llamafactory_defaults
 
 if TYPE_CHECKING:
@@ -22,10 +28,11 @@ if TYPE_CHECKING:
 
 LLAMAFACTORY_KEYS = {"bits": "quantization_bit", "quant_type": "quantization_type",
                      "double_quant": "double_quantization"}
+BLOCK_SIZE = 64  # the 4-bit absmax block bitsandbytes' Linear4bit quantizes its weight in
 
 
 @dataclass
-class BnbConfig(QuantConfig):
+class BnbConfig(TuningOption):
     bits: int = 4
     quant_type: Literal["nf4", "fp4"] = "nf4"   # 4-bit only
     double_quant: bool = True                   # 4-bit only: quantize the block scales too
@@ -48,6 +55,7 @@ class BnbConfig(QuantConfig):
         return cls.from_dict(values)
 
     def validate(self) -> None:
+        super().validate()
         require(self.bits in (4, 8), "bits", f"quantization_bit {self.bits}: bitsandbytes loads 4 or 8 bits")
 
     def hf_config(self, skip: list[str]) -> transformers.BitsAndBytesConfig:
@@ -77,13 +85,25 @@ def block(model: torch.nn.Module, config: BnbConfig, scope: str) -> dict[str, An
     return {**METHOD.describe(model, config, config.bits), "scope": scope}
 
 
+def weight_rounding(config: BnbConfig) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A weight (out, in) -> the same weight after bitsandbytes' round trip, by its own functions:
+    4-bit in blocks of 64 with one absmax each (and those absmax quantized again with double
+    quantization), or LLM.int8()'s int8 with one absmax per output row."""
+    import bitsandbytes.functional as bnb_f
+
+    if config.bits == 8:
+        return lambda weight: bnb_f.int8_vectorwise_dequant(*bnb_f.int8_vectorwise_quant(weight)[:2])
+    return lambda weight: bnb_f.dequantize_4bit(*bnb_f.quantize_4bit(
+        weight, blocksize=BLOCK_SIZE, quant_type=config.quant_type, compress_statistics=config.double_quant))
+
+
 def kept_linears(model: torch.nn.Module, config: QuantConfig) -> list[str]:
     """Full names of the Linear layers ``skip_modules`` keeps out of bitsandbytes."""
     return [name for name, module in model.named_modules()
             if isinstance(module, torch.nn.Linear) and config.skipped(name)]
 
 
-class Bnb(QuantMethod):
+class Bnb(TunableMethod):
     name = "bnb"
     config_cls = BnbConfig
     title = "bitsandbytes"
@@ -112,10 +132,22 @@ class Bnb(QuantMethod):
         source = Path(model.name_or_path)
         require((source / "config.json").is_file(), "method",
                 f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
-        # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
-        # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
-        skip = kept_linears(model, config)
-        return self._from_pretrained(source, config.hf_config(skip)), QuantReport(config)
+
+        def build(trial: BnbConfig) -> Applied:
+            # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
+            # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
+            return self._from_pretrained(source, trial.hf_config(kept_linears(model, trial))), QuantReport(trial)
+
+        if config.max_drop is None:
+            return build(config)
+        if context.validation is None:
+            dataset = split_parts(context.split.name)[0] if context.split is not None else "this dataset"
+            return untuned(build(config), config, f"{dataset} has no prepared validation split to score on "
+                                                  "(the test split is never used to choose)")
+        _, report = tune(reference(model, config, context, output=weight_output(weight_rounding(config))), config, build)
+        # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
+        # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.
+        return build(report.config)[0], report
 
     @staticmethod
     def _from_pretrained(folder: Path, quantization_config=None) -> torch.nn.Module:

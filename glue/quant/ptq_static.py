@@ -28,7 +28,7 @@ from glue.quant.base import (
 )
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import OutlierOption, keep_outliers_fp32
-from glue.quant.tuning import TunableMethod, TuningOption, reference, tune
+from glue.quant.tuning import TunableMethod, TuningOption, int8_output, reference, tune
 
 FP32_OPS = ("LayerNorm, softmax, GELU, residual adds and attention score/context matmuls stay FP32: Hugging Face "
             "computes them with functional calls (torch.matmul, softmax, +) that eager-mode torch.ao cannot "
@@ -117,7 +117,7 @@ class PTQStatic(TunableMethod):
         batches = config.calibration_batches(context)
         config, scan = keep_outliers_fp32(model, config, context)
         if config.max_drop is not None:  # glue/quant/tuning.py picks the Linears that stay FP32
-            return tune(reference(model, config, context, reduce_range=config.reduce_range), config,
+            return tune(reference(model, config, context, output=int8_output(config.reduce_range)), config,
                         lambda trial: self.calibrate(copy.deepcopy(model), trial, context, batches, scan))
         return self.calibrate(model, config, context, batches, scan)
 

@@ -15,7 +15,7 @@ from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, Applied, QuantContext, Q
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import keep_outliers_fp32
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
-from glue.quant.tuning import fall_back_, reference, tune
+from glue.quant.tuning import fall_back_, int8_output, reference, tune
 
 
 @dataclass
@@ -86,7 +86,8 @@ class QAT(PTQStatic):
         require_training_data(context)
         torch.backends.quantized.engine = config.backend
         config, scan = keep_outliers_fp32(model, config, context)
-        fp32 = None if config.max_drop is None else reference(model, config, context, reduce_range=config.reduce_range)
+        fp32 = (None if config.max_drop is None
+                else reference(model, config, context, output=int8_output(config.reduce_range)))
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))

@@ -7,18 +7,21 @@ The search (:func:`tune_fallback`) knows nothing about torch or the methods: it 
 and a sensitivity per Linear that orders the candidates; :func:`tune` runs it for a method, whose
 ``build`` gets the round's config (the recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
 on a sample of the train split: ``sensitivity``, each Linear's output error when its input is
-quantized per tensor and its weight per output channel (:func:`quant_errors`), and
+quantized per tensor and its weight per output channel (:func:`quant_errors`; for a weight-only
+method, bitsandbytes', only its weight, rounded as that method rounds it), and
 ``outlier_spread``, its token spread (glue/quant/outliers.py), the rule the hand-picked
 ``outlier_ratio`` applies. Once within budget, the Linears that fell back before the last one are
 tried in int8 again, least sensitive first, so the result keeps as few FP32 Linears as the
 measured budget allows. Only the validation split is read; the test split never is. The method
 returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
-(:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block.
+(:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block; a method that
+builds untuned where no validation split exists records why instead (:func:`untuned`).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 
@@ -50,8 +53,8 @@ C = TypeVar("C", bound="TuningOption")
 
 @dataclass
 class TuningOption(QuantConfig):
-    """For static INT8 methods (ptq_static, qat, ptq_pt2e, qat_pt2e): a validation budget that
-    decides which Linears stay FP32."""
+    """For the static INT8 methods (ptq_static, qat, ptq_pt2e, qat_pt2e) and bitsandbytes (bnb): a
+    validation budget that decides which Linears stay FP32."""
 
     max_drop: float | None = None  # macro-F1 points below FP32 allowed on validation; None turns tuning off
     tuning_strategy: Strategy = "sensitivity"  # how the fallback candidates are ordered
@@ -164,19 +167,33 @@ def fake_quant_per_channel(weight: torch.Tensor) -> torch.Tensor:
     return torch.fake_quantize_per_channel_affine(weight.float(), scale, zero_point, 0, -128, 127)
 
 
+# (a Linear, its input) -> its output as the method's rounding leaves it: what :func:`quant_errors` compares.
+RoundedOutput = Callable[[torch.nn.Linear, torch.Tensor], torch.Tensor]
+
+
+def int8_output(reduce_range: bool = False) -> RoundedOutput:
+    """The static INT8 methods' rounding: input per tensor (7-bit with ``reduce_range``), weight per output row."""
+    return lambda linear, x: torch.nn.functional.linear(fake_quant_per_tensor(x, reduce_range),
+                                                        fake_quant_per_channel(linear.weight), linear.bias)
+
+
+def weight_output(rounded: Callable[[torch.Tensor], torch.Tensor]) -> RoundedOutput:
+    """A weight-only method's rounding (bitsandbytes'): ``rounded(weight)`` on the unchanged input."""
+    return lambda linear, x: torch.nn.functional.linear(x.float(), rounded(linear.weight.detach().float()), linear.bias)
+
+
 @torch.no_grad()
 def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]],
-                 reduce_range: bool = False) -> dict[str, float]:
+                 output: RoundedOutput = int8_output()) -> dict[str, float]:
     """Each selected Linear's relative output error, ``||y - y_q|| / ||y||`` over the real tokens of
-    ``batches``, where ``y_q`` uses its int8 input (one range per batch) and int8 weight: how much
-    int8 alone costs it."""
+    ``batches``, where ``y_q = output(linear, x)`` (by default its int8 input, one range per batch,
+    and int8 weight): how much the rounding alone costs it."""
     modules = dict(select(model, filter_fn))
     sums: dict[str, list[float]] = {}  # name -> [squared error, squared output]
 
     def record(name: str, x: torch.Tensor, y: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
-        linear, x, y = modules[name], token_rows(x, batch), token_rows(y, batch)
-        y_q = torch.nn.functional.linear(fake_quant_per_tensor(x, reduce_range), fake_quant_per_channel(linear.weight),
-                                         linear.bias)
+        x, y = token_rows(x, batch), token_rows(y, batch)
+        y_q = output(modules[name], x)
         error, norm = sums.setdefault(name, [0.0, 0.0])
         sums[name] = [error + (y.float() - y_q).pow(2).sum().item(), norm + y.float().pow(2).sum().item()]
 
@@ -185,14 +202,14 @@ def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict
 
 
 def sensitivities(model: torch.nn.Module, config: TuningOption, context: QuantContext,
-                  reduce_range: bool = False) -> dict[str, float]:
+                  output: RoundedOutput = int8_output()) -> dict[str, float]:
     """The configured strategy's measure for each Linear of ``model`` (FP32, or smoothed: an inner
     ``.linear`` is named as the Linear it replaced) on the first ``tuning_samples`` train texts."""
     batches = context.batches(SCAN_BATCH_SIZE, config.tuning_samples)
     if config.tuning_strategy == "outlier_spread":
         measured = token_spreads(model.eval(), config, batches)
     else:
-        measured = quant_errors(model.eval(), layer_filter(config), batches, reduce_range)
+        measured = quant_errors(model.eval(), layer_filter(config), batches, output)
     return {name.removesuffix(SMOOTHED_INNER): value for name, value in measured.items()}
 
 
@@ -238,13 +255,14 @@ class Reference:
 
 
 def reference(model: torch.nn.Module, config: TuningOption, context: QuantContext,
-              probe: torch.nn.Module | None = None, reduce_range: bool = False) -> Reference:
+              probe: torch.nn.Module | None = None, output: RoundedOutput = int8_output()) -> Reference:
     """Score the FP32 ``model`` on validation, list its candidate Linears and measure their
-    sensitivity, on ``probe`` when the method quantizes a transformed copy (SmoothQuant's)."""
+    sensitivity (``output``: the method's rounding), on ``probe`` when the method quantizes a
+    transformed copy (SmoothQuant's)."""
     score = validation_scorer(context)
     return Reference(score, score(model.eval()), len(context.validation),
                      [name for name, _ in select(model, layer_filter(config))],
-                     sensitivities(model if probe is None else probe, config, context, reduce_range))
+                     sensitivities(model if probe is None else probe, config, context, output))
 
 
 @dataclass
@@ -266,6 +284,26 @@ class TuningResult:
             "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
                        "drop_points": round(100 * s.drop, 2), "kept": s.kept} for s in search.steps],
             "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
+
+
+@dataclass
+class TuningSkipped:
+    """A budget that could not be tuned, and why: the model is the one built without a budget."""
+
+    max_drop: float  # macro-F1 points, as the recipe gives it
+    reason: str
+
+    def manifest_block(self) -> dict[str, Any]:
+        """The manifest's ``quantization.tuning`` block when nothing was searched."""
+        return {"max_drop_points": self.max_drop, "skipped": self.reason}
+
+
+def untuned(applied: Applied, config: TuningOption, reason: str) -> Applied:
+    """``applied`` (built without a budget) with a report that records the budget was skipped and
+    why, after one warning line: a track that sets a budget still builds on a dataset it cannot tune on."""
+    print(f"warning: quant_config.max_drop={config.max_drop} not tuned: {reason}", file=sys.stderr)
+    model, report = applied
+    return model, dataclasses.replace(report, tuning=TuningSkipped(config.max_drop, reason))
 
 
 def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
@@ -299,8 +337,9 @@ def fall_back_(model: torch.nn.Module, config: QuantConfig, kind: type[torch.nn.
 
 class TunableMethod(QuantMethod):
     """A method that can tune its FP32 Linears: with a ``max_drop`` budget it also reads labelled
-    validation examples, which a calibrated method does not read otherwise."""
+    validation examples (and train texts for the sensitivity), which a calibrated or data-free
+    method does not read otherwise."""
 
     def data_for(self, config: dict[str, Any]) -> DataNeed:
-        tuned = config.get("max_drop") is not None and self.data is DataNeed.CALIBRATION
+        tuned = config.get("max_drop") is not None and self.data in (DataNeed.NONE, DataNeed.CALIBRATION)
         return DataNeed.VALIDATION if tuned else self.data
