@@ -112,7 +112,7 @@ def test_a_new_method_is_one_module_and_one_recipe(toy_package, tiny_bert_dir: P
     recipe = recipes / "toy_round6.yaml"
     recipe.write_text(TOY_RECIPE.format(base=models / "baseline", data=prepared_dir, out=models / "toy_round6"))
     assert method_facts()["toy"].title == "Toy rounding" and method_facts()["toy"].data is DataNeed.NONE
-    assert variants("decoder", recipes) == {"toy_round6": "toy", "qlora_sft": "qlora_sft"}
+    assert variants("decoder", recipes) == {"toy_round6": "toy", "qlora": "qlora", "qlora_sft": "qlora_sft"}
 
     folder = quantize_recipe(load_recipe(recipe))
     block = load_variant(folder).manifest.quantization
