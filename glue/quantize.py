@@ -88,7 +88,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
                  weights_origin=baseline.manifest.weights_origin,
                  provenance=provenance(seed=recipe.training.seed)).write(staging)
     print(f"saved {out}: {block['quantized']['count']} modules quantized to {config.bits} bits, "
-          f"{block['weights_mb']} MB ({100 * block['size_ratio']:.1f}% of the baseline) in {seconds:.1f} s")
+          f"{block['weights_mb']} MiB ({100 * block['size_ratio']:.1f}% of the baseline) in {seconds:.1f} s")
     return out
 
 

@@ -111,7 +111,8 @@ def run_seq_cls(model_args: Any, data_args: Any, training_args: Any, finetuning_
            data_sha256={"train": train_split.sha256, "eval": eval_split.sha256 if eval_split else None},
            training={**training, "validation": validation, "parameters": parameters},
            provenance=provenance(seed=training_args.seed))
-    print(f"[seq_cls] saved {out} in {training['wall_time_s'] / 60:.1f} min; validation {json.dumps(validation)}")
+    scores = f"validation {json.dumps(validation)}" if validation else "no validation split"
+    print(f"[seq_cls] saved {out} in {training['wall_time_s'] / 60:.1f} min; {scores}")
     return out
 
 
