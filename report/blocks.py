@@ -136,9 +136,9 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
         return f"no Linear kept in FP32: within {budget} on validation, {scores}"
     linears = f"{kept} of {candidates} Linears" if candidates else f"{kept} Linear{'' if kept == 1 else 's'}"
     if tuning.get("met"):
-        return f"kept {linears} in FP32 (listed in the appendix) to stay within {budget} on validation: {scores}"
-    return (f"kept {linears} in FP32 (listed in the appendix), still more than {budget} below FP32 on validation: "
-            f"{scores}; budget not met, {STOPPED.get(tuning.get('stopped'), tuning.get('stopped'))}")
+        return f"kept {linears} in FP32 to stay within {budget} on validation: {scores}; the appendix lists them"
+    return (f"kept {linears} in FP32, still more than {budget} below FP32 on validation: {scores}; budget not met, "
+            f"{STOPPED.get(tuning.get('stopped'), tuning.get('stopped'))}; the appendix lists them")
 
 
 def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:

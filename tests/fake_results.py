@@ -68,8 +68,10 @@ def tuning_block(max_drop_points: float = 0.5, baseline: float = 0.9085) -> dict
     from glue.quant.tuning import TuningResult, tune_fallback
 
     cost = {name: 0.004 if name in SENSITIVE else 0.0001 for name in LINEARS}
-    _, search = tune_fallback(lambda fp32: fp32, lambda fp32: baseline - sum(c for n, c in cost.items() if n not in fp32),
-                              baseline, max_drop_points / 100, LINEARS, cost, max_steps=12)
+    def score(fp32: frozenset[str]) -> float:
+        return baseline - sum(c for name, c in cost.items() if name not in fp32)
+
+    _, search = tune_fallback(lambda fp32: fp32, score, baseline, max_drop_points / 100, LINEARS, cost, max_steps=12)
     return TuningResult(search, "sensitivity", 2000).manifest_block()
 
 
