@@ -101,6 +101,7 @@ def test_budget_and_kept_step_in_reader_words(rendered, results):
     tuning, selection = static["quantization"]["tuning"], selection_block()
     emotion, agnews = (rendered[doc].html.read_text() for doc in ("emotion", "agnews"))
     assert blocks.tuning_phrase(tuning) in emotion and blocks.selection_phrase(selection) in emotion
+    assert f"batch 32 · {blocks.selection_phrase(selection)}" in emotion  # its epochs said once
     assert "kept 2 of 36 Linears in FP32 to stay within 0.5 points on validation" in emotion
     assert "not tuned: agnews has no prepared validation split to score on" in agnews
     assert not any(name in html for name in LINEARS for html in (emotion, agnews))
