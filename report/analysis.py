@@ -62,6 +62,16 @@ class Row:
     def labels_pred(self) -> np.ndarray:
         return np.asarray(self.result["predictions"]["y_pred"])
 
+    @property
+    def tuning(self) -> dict[str, Any] | None:
+        """The accuracy budget's record (quantization.tuning): its rounds, or why it was not tuned."""
+        return dig(self.result, "quantization.tuning")
+
+    @property
+    def selection(self) -> dict[str, Any] | None:
+        """Which training step became the model (training.selection): every validation score and why."""
+        return dig(self.result, "training.selection")
+
     def rounds(self, kind: str) -> list[float] | None:
         """Per-round medians of ``example`` (batch 1) or ``batch`` latency, when eval repeated it."""
         return dig(self.result, f"latency.ms_per_{kind}_rounds")

@@ -1,5 +1,6 @@
 """Result-JSON blocks (quantization, training, recipe) as short text: a one-row summary per
-variant for the reports, and the complete block, flattened, for the appendix."""
+variant for the reports, and the complete block, flattened, for the appendix, with the accuracy
+budget's rounds and the training's validation evaluations as tables of their own."""
 from __future__ import annotations
 
 import json
@@ -14,9 +15,15 @@ FOUR_BIT_ONLY = ("quant_type", "double_quant", "compute_dtype")
 HIDDEN_QUANT_KEYS = re.compile(r"(^|\.)(peak_memory|weights_mb|baseline_weights_mb|quantize_time_s|time_s)(\.|$)")
 TRAINING_KEYS = [("learning_rate", "lr"), ("per_device_train_batch_size", "batch"),
                  ("gradient_accumulation_steps", "grad. accum."), ("num_train_epochs", "epochs"),
+                 ("max_steps", "steps"), ("eval_steps", "eval every"),
                  ("cutoff_len", "max seq. len"), ("max_train_samples", "train examples"), ("lora_rank", "LoRA r"),
                  ("lora_alpha", "LoRA alpha"), ("lora_dropout", "LoRA dropout"), ("lora_target", "LoRA target"),
                  ("quantization_bit", "quant. bits"), ("warmup_ratio", "warm-up"), ("weight_decay", "weight decay")]
+# Why an accuracy budget's search ended short of its budget, in the reader's words.
+STOPPED = {"step limit": "the round limit was reached", "no candidates left": "no Linear was left to put back"}
+# A budget round's change to its Linear, by the round's action.
+ROUND_ACTIONS = {"quantize_all": "every Linear quantized", "fallback": "put back in FP32",
+                 "requantize": "quantized again"}
 # Mixed precision changes a training's speed and rounding, so the summary names it when a recipe sets it.
 PRECISION_KEYS = {"bf16": "BF16 autocast", "fp16": "FP16 autocast"}
 
@@ -111,14 +118,58 @@ def quant_summary(result: dict[str, Any]) -> dict[str, str]:
     if scan:  # the Linears the outlier scan added to the skip list, counted rather than named
         why.append(f"outlier scan: {len(found)} Linears with a token spread above {scan['ratio']:g} "
                    f"on {scan['texts']} texts")
-    if tuning.get("skipped"):  # a budget the dataset could not be tuned on
-        why.append(f"accuracy budget {tuning['max_drop_points']:g} points not tuned: {tuning['skipped']}")
-    elif tuning:  # the Linears the accuracy budget fell back, and what the budget gave on validation
-        why.append(f"accuracy budget {tuning['max_drop_points']:g} points on {tuning['texts']} validation texts: "
-                   f"{len(tuned)} Linear{'' if len(tuned) == 1 else 's'} fell back, validation macro-F1 {tuning['macro_f1']:.4f} against "
-                   f"FP32 {tuning['baseline_macro_f1']:.4f}" + ("" if tuning.get("met") else ", budget not met"))
+    if tuning:
+        why.append(tuning_phrase(tuning))
     kept = (_counts(dig(block, "higher_precision.by_type")) or "–") + (f" ({'; '.join(why)})" if why else "")
     return {"quantized": quantized, "observers": observers, "kept": kept}
+
+
+def tuning_phrase(tuning: dict[str, Any]) -> str:
+    """A ``quantization.tuning`` block in a few words: how many Linears the budget kept in FP32 (counted,
+    not named: the appendix lists them) and validation macro-F1 before and after; or why it was not tuned."""
+    budget = f"{tuning['max_drop_points']:g} points"
+    if tuning.get("skipped"):
+        return f"budget {budget} on validation; not tuned: {tuning['skipped'].split(' (')[0]}"
+    kept, candidates = len(tuning.get("kept_fp32") or []), len(tuning.get("sensitivity") or {})
+    scores = f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}"
+    if not kept:
+        return f"no Linear kept in FP32: within {budget} on validation, {scores}"
+    linears = f"{kept} of {candidates} Linears" if candidates else f"{kept} Linear{'' if kept == 1 else 's'}"
+    if tuning.get("met"):
+        return f"kept {linears} in FP32 to stay within {budget} on validation: {scores}; the appendix lists them"
+    return (f"kept {linears} in FP32, still more than {budget} below FP32 on validation: {scores}; budget not met, "
+            f"{STOPPED.get(tuning.get('stopped'), tuning.get('stopped'))}; the appendix lists them")
+
+
+def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every quantize-and-score round of an accuracy budget, in order, for the appendix's table."""
+    return [{"round": i, "change": ROUND_ACTIONS.get(step["action"], step["action"])
+             + ("" if step.get("kept", True) else ", undone: it broke the budget"),
+             "module": step.get("module") or "–", "fp32": step.get("fp32"), "macro_f1": step.get("macro_f1"),
+             "drop": step.get("drop_points")} for i, step in enumerate((tuning or {}).get("steps") or [], 1)]
+
+
+def selection_phrase(selection: dict[str, Any]) -> str:
+    """A ``training.selection`` record in a few words: which step of how many became the model, and why."""
+    total = f"{selection['global_steps']:,}"
+    epochs = f" ({selection['epochs']:g} epochs)" if selection.get("epochs") else ""
+    reason, evaluations = selection.get("reason") or "", selection.get("evaluations") or []
+    if reason.startswith("best"):
+        score = selection.get(f"selected_{selection.get('metric')}")
+        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: {reason.split(' (')[0]}"
+                + (f", {score:.4f}" if isinstance(score, float) else ""))
+    if reason.startswith("no validation split"):
+        return f"all {total} steps{epochs} trained, the last kept: no validation split to choose on"
+    return f"the last of {total} steps{epochs} kept; {len(evaluations)} validation evaluations not used to choose"
+
+
+def selection_rows(selection: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every validation evaluation of a training run, the kept step marked, for the appendix's table."""
+    if not selection:
+        return []
+    metric, kept = selection.get("metric"), selection.get("selected_step")
+    return [{"step": e.get("step"), "score": e.get(metric), "kept": e.get("step") == kept}
+            for e in selection.get("evaluations") or []]
 
 
 def training_summary(result: dict[str, Any]) -> str:
@@ -129,7 +180,16 @@ def training_summary(result: dict[str, Any]) -> str:
     return " · ".join(values) if values else "no training (inherits the baseline's)"
 
 
+def _without_histories(block: Any) -> Any:
+    """``block`` without its lists of records at any depth (training's log, a budget's rounds, the
+    validation evaluations): the appendix shows those as tables or leaves them in the JSON."""
+    if not isinstance(block, dict):
+        return block
+    return {k: _without_histories(v) for k, v in block.items()
+            if not (isinstance(v, list) and v and isinstance(v[0], dict))}
+
+
 def appendix_rows(block: dict[str, Any] | None, hidden: re.Pattern[str] | None = None) -> list[tuple[str, str]]:
     """A full block for the appendix, minus per-step histories and bookkeeping keys."""
-    kept = {k: v for k, v in (block or {}).items() if not (isinstance(v, list) and v and isinstance(v[0], dict))}
-    return [(k, v) for k, v in flatten(kept) if v != "None" and not (hidden and hidden.search(k))]
+    rows = flatten(_without_histories(block or {}))
+    return [(k, v) for k, v in rows if v != "None" and not (hidden and hidden.search(k))]

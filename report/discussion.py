@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from report import claims, methods
+from report import claims, methods, names
 from report.analysis import Analysed, Row, dig, paired_delta
 from report.insights import speed_leaders
 
@@ -18,28 +18,28 @@ def _n(row: Row) -> int:
 
 
 def qat_vs_static(a: Analysed) -> str | None:
-    """Whether QAT beat PTQ-static, and whether PTQ-static left anything for it to recover."""
+    """Whether QAT beat static PTQ, and whether static PTQ left anything for it to recover."""
     qat, static = a.row(methods.variant("qat")), a.row(methods.variant("ptq_static"))
     if qat is None or static is None:
         return None
     delta = paired_delta(static, qat, len(a.group.labels), a.n_resamples)
     verdict = claims.quality(delta)
     flips = int((qat.labels_pred != static.labels_pred).sum())
-    names = methods.title("qat"), methods.title("ptq_static")
-    text = (f"{claims.phrase(verdict, names[0], 'macro-F1', names[1])}; the two disagree on {flips} of "
-            f"{_n(qat)} predictions. ")
+    titles = names.variant("qat"), names.variant("ptq_static")
+    text = (f"{names.capital(claims.phrase(verdict, titles[0], 'macro-F1', titles[1]))}; the two disagree on "
+            f"{flips} of {_n(qat)} predictions. ")
     static_q = static.quality
     train = qat.result.get("training") or {}
     cost = (f"QAT trained {train.get('epochs', '?')} epoch(s) over {train.get('train_examples', '?')} labelled "
             f"examples ({train.get('wall_time_s', '?')} s)")
     if static_q.word == claims.NO_DIFFERENCE:
-        text += (f"PTQ-static itself shows {claims.NO_DIFFERENCE} from the baseline ({static_q.evidence}): with "
-                 f"per-channel weights and calibrated activation ranges there was no measurable rounding loss for "
-                 f"QAT to recover. {cost} for that.")
+        text += (f"{names.capital(titles[1])} itself shows {claims.NO_DIFFERENCE} from the baseline "
+                 f"({static_q.evidence}): with per-channel weights and calibrated activation ranges there was no "
+                 f"measurable rounding loss for QAT to recover. {cost} for that.")
     elif static_q.word == "lower" and verdict.word == "higher":
-        text += f"PTQ-static lost accuracy ({static_q.evidence}) and QAT recovered part of it; {cost}."
+        text += f"{names.capital(titles[1])} lost accuracy ({static_q.evidence}) and QAT recovered part of it; {cost}."
     else:
-        text += f"PTQ-static against the baseline: {static_q.word} ({static_q.evidence}); {cost}."
+        text += f"{names.capital(titles[1])} against the baseline: {static_q.word} ({static_q.evidence}); {cost}."
     return text
 
 
@@ -76,13 +76,13 @@ def dynamic_losses(a: Analysed, sensitivity: dict[str, Any] | None, where: str) 
     dyn, base = a.row(methods.variant("ptq_dynamic")), a.row(methods.variant("baseline"))
     if dyn is None or base is None or dyn.delta_f1 is None:
         return None
-    text = f"{claims.phrase(dyn.quality, methods.title('ptq_dynamic'), 'macro-F1', 'the baseline')}; "
+    text = f"{names.capital(claims.phrase(dyn.quality, names.variant('ptq_dynamic'), 'macro-F1', 'the baseline'))}; "
     text += _class_changes(dyn, base, a.group.labels) + ". "
     embedded = dig(dyn.result, "quantization.quantized.by_type.Embedding")
     static = a.row(methods.variant("ptq_static"))
     if embedded and static is not None and not dig(static.result, "quantization.quantized.by_type.Embedding"):
-        text += (f"Unlike PTQ-static it also stores the word embeddings in int8 ({embedded} Embedding module) and "
-                 "sets activation ranges per batch at run time rather than from calibration. ")
+        text += (f"Unlike {names.variant('ptq_static')} it also stores the word embeddings in int8 ({embedded} "
+                 "Embedding module) and sets activation ranges per batch at run time rather than from calibration. ")
     return text + _sensitivity_sentence(sensitivity, where)
 
 
@@ -92,17 +92,17 @@ def nf4_encoder_vs_decoder(encoder: Analysed | None, decoder: Analysed | None) -
     if enc is None or dec is None or enc.delta_f1 is None or dec.delta_f1 is None:
         return None
     e, d = enc.delta_f1, dec.delta_f1
-    names = (encoder.group.model_tag, decoder.group.model_tag)
-    text = (f"NF4 (bitsandbytes, weight-only 4-bit) changes macro-F1 by {claims.pts(e.estimate)} points on "
-            f"{names[0]} (CI {claims.pts(e.low)} to {claims.pts(e.high)}) and by {claims.pts(d.estimate)} on "
-            f"{names[1]} (CI {claims.pts(d.low)} to {claims.pts(d.high)}). ")
+    tags = (encoder.group.model_tag, decoder.group.model_tag)
+    text = (f"{names.capital(names.variant('bnb_nf4'))}, weight-only 4-bit, changes macro-F1 by "
+            f"{claims.pts(e.estimate)} points on {tags[0]} (CI {claims.pts(e.low)} to {claims.pts(e.high)}) and by "
+            f"{claims.pts(d.estimate)} on {tags[1]} (CI {claims.pts(d.low)} to {claims.pts(d.high)}). ")
     if e.high < d.low:
         text += (f"It costs more on the small encoder: its classifier reads one pooled vector from "
-                 f"{names[0]}'s narrow layers, so block-wise 4-bit rounding errors in every Linear reach the decision "
+                 f"{tags[0]}'s narrow layers, so block-wise 4-bit rounding errors in every Linear reach the decision "
                  "with no redundancy to average them out.")
     elif d.high < e.low:
         text += (f"It costs more on the decoder here, so the expectation that the small encoder suffers most does "
-                 f"not hold in these results; {names[1]}'s baseline was fine-tuned briefly "
+                 f"not hold in these results; {tags[1]}'s baseline was fine-tuned briefly "
                  f"({dig(decoder.row(methods.variant('baseline')).result, 'training.train_examples') or '?'} "
                  "examples), so its "
                  "decision margins are small and more predictions flip when the weights move.")
@@ -127,7 +127,8 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
                      f"{a.batch_size}: {row.speed_bn.word} ({row.speed_bn.evidence}); {rss}")
     if not parts:
         return None
-    text = f"bitsandbytes LLM.int8() measured on {', '.join(sorted(d or '?' for d in devices))}: " + "; ".join(parts)
+    text = (f"{names.capital(names.variant('bnb_int8'))} measured on {', '.join(sorted(d or '?' for d in devices))}: "
+            + "; ".join(parts))
     if "cuda" not in devices:
         text += (". No GPU result exists here, so its GPU behaviour is not measured: on a GPU it runs int8 matmuls "
                  "with outlier columns in 16-bit (Dettmers et al. 2022), designed to halve weight memory of large "
@@ -136,12 +137,15 @@ def bnb_int8_cpu_gpu(tracks: list[Analysed]) -> str | None:
     return text + "."
 
 
-def _versus(a: Analysed, reference: Row, other: Row) -> tuple[claims.Verdict, claims.Verdict]:
-    """``other`` against ``reference``: paired macro-F1 verdict and batch-latency verdict."""
+def _versus(a: Analysed, reference: Row, other: Row) -> str:
+    """``other`` against ``reference``, each by its reader name: paired macro-F1 verdict and
+    batch-latency verdict, with their evidence."""
     quality = claims.quality(paired_delta(reference, other, len(a.group.labels), a.n_resamples))
     speed = claims.speed(claims.speed_range(reference.ms_batch, other.ms_batch, reference.rounds("batch"),
                                             other.rounds("batch")) if reference.ms_batch and other.ms_batch else None)
-    return quality, speed
+    ours, theirs = names.variant(other.variant), names.variant(reference.variant)
+    return (f"{names.capital(claims.phrase(quality, ours, 'macro-F1', theirs))}; speed at batch {a.batch_size}: "
+            f"{speed.word} against {theirs} ({speed.evidence})")
 
 
 def scratch_modes(a: Analysed) -> str | None:
@@ -149,10 +153,8 @@ def scratch_modes(a: Analysed) -> str | None:
     deq, imm = a.row(methods.variant("scratch_int8_dequant")), a.row(methods.variant("scratch_int8_intmm"))
     if deq is None or imm is None:
         return None
-    quality, speed = _versus(a, deq, imm)
     return (f"This project's INT8 stores the same int8 weights in both modes; intmm also quantizes activations per "
-            f"token and multiplies in integers (torch._int_mm). {claims.phrase(quality, 'intmm', 'macro-F1', 'dequant')}; "
-            f"speed at batch {a.batch_size}: {speed.word} against dequant ({speed.evidence}). Dequant only saves "
+            f"token and multiplies in integers (torch._int_mm). {_versus(a, deq, imm)}. Dequant only saves "
             f"size: it expands the weights to float for every matmul.")
 
 
@@ -164,10 +166,11 @@ def training_budget(a: Analysed, variant: str) -> str | None:
     ours, theirs = (r.result.get("training") or {} for r in (row, base))
     if not ours.get("train_examples") or not theirs.get("train_examples"):
         return None
-    return (f"{claims.phrase(row.quality, variant, 'macro-F1', 'the baseline')}. It was trained on "
-            f"{ours['train_examples']:,} examples for {ours.get('epochs', '?')} epoch(s) ({ours.get('wall_time_s', 0) / 60:.1f} "
-            f"min), the baseline on {theirs['train_examples']:,} ({theirs.get('wall_time_s', 0) / 60:.1f} min): the "
-            f"comparison is between training budgets as much as between methods.")
+    return (f"{names.capital(claims.phrase(row.quality, names.variant(variant), 'macro-F1', 'the baseline'))}. It was "
+            f"trained on {ours['train_examples']:,} examples for {ours.get('epochs', '?')} epoch(s) "
+            f"({ours.get('wall_time_s', 0) / 60:.1f} min), the baseline on {theirs['train_examples']:,} "
+            f"({theirs.get('wall_time_s', 0) / 60:.1f} min): the comparison is between training budgets as much as "
+            "between methods.")
 
 
 def pt2e_vs_eager(a: Analysed) -> str | None:
@@ -176,7 +179,6 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
     eager, pt2e = a.row(methods.variant("ptq_static")), a.row(methods.variant("ptq_pt2e"))
     if eager is None or pt2e is None:
         return None
-    quality, speed = _versus(a, eager, pt2e)
     counts = [dig(r.result, "quantization.quantized.by_type.Linear") for r in (eager, pt2e)]
     tables = dig(pt2e.result, "quantization.quantized.by_type.Embedding")
     alpha = dig(pt2e.result, "quantization.config.smooth_alpha")
@@ -187,8 +189,7 @@ def pt2e_vs_eager(a: Analysed) -> str | None:
             f"to uint8 ({counts[0]} Linears quantized{kept}), and PT2E compiled for oneDNN, which quantizes Linear inputs "
             f"only, after SmoothQuant (alpha {alpha}) has divided the outlier input channels into the weights "
             f"({counts[1]} Linears quantized{f', and {tables} Embedding table stored int8' if tables else ''}). "
-            f"{claims.phrase(quality, 'PT2E', 'macro-F1', 'eager static')}; speed "
-            f"at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
+            f"{_versus(a, eager, pt2e)}.")
 
 
 def qat_two_ways(a: Analysed) -> str | None:
@@ -196,14 +197,12 @@ def qat_two_ways(a: Analysed) -> str | None:
     eager, pt2e = a.row(methods.variant("qat")), a.row(methods.variant("qat_pt2e"))
     if eager is None or pt2e is None:
         return None
-    quality, speed = _versus(a, eager, pt2e)
     examples = {dig(r.result, "training.train_examples") for r in (eager, pt2e)}
     budget = (f"on the same {examples.pop():,} training examples" if len(examples) == 1 and None not in examples
               else "on different training budgets (appendix)")
     return (f"QAT is run two ways, {budget}: torch.ao eager mode, which also fake-quantizes each Linear's output, "
             "and on the exported PT2E graph, which fake-quantizes Linear inputs after SmoothQuant and converts with "
-            f"the input ranges its fake quantizers learned. {claims.phrase(quality, 'PT2E QAT', 'macro-F1', 'eager QAT')}; "
-            f"speed at batch {a.batch_size}: {speed.word} against eager ({speed.evidence}).")
+            f"the input ranges its fake quantizers learned. {_versus(a, eager, pt2e)}.")
 
 
 @dataclass(frozen=True)
@@ -222,13 +221,13 @@ def _speed_pick(rows: list[Row], kind: str, label: str) -> tuple[str, str]:
     leaders = speed_leaders(rows, kind, label)
     if leaders is None:
         return "undecided", "no repeated latency rounds, so no measured spread to decide on"
-    names = [leaders.best, *leaders.tied]
+    picks = [leaders.best, *leaders.tied]
     best = next(r for r in rows if r.variant == leaders.best)
     ms = getattr(best, "ms_" + kind)
     why = f"{leaders.best}: {ms:.2f} ms median"
     if leaders.tied:
         why += f"; {', '.join(leaders.tied)} within the run-to-run spread"
-    return " / ".join(names), why
+    return " / ".join(picks), why
 
 
 def decision_table(a: Analysed) -> list[Decision]:

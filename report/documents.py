@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from eval.results import Group
-from report import blocks, discussion, figures, handin, handin_agnews, insights, standins
+from report import blocks, discussion, figures, handin, handin_agnews, insights, names, standins
 from report.analysis import Analysed, analyse_group, dig
 from report.results import load_bench
 
@@ -87,7 +87,9 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
         views.append({
             "a": a, "group": a.group, "rows": a.rows, "confusion": f"figures/{confusion.name}",
             "tradeoff": trade and f"figures/{trade.name}",
-            "blocks": [{"variant": r.variant,
+            "blocks": [{"variant": r.variant, "title": names.variant(r.variant), "tuning": r.tuning,
+                        "rounds": blocks.tuning_rounds(r.tuning), "selection": r.selection,
+                        "evaluations": blocks.selection_rows(r.selection),
                         "quantization": blocks.appendix_rows(blocks.quant_block(r.result), blocks.HIDDEN_QUANT_KEYS),
                         "training": blocks.appendix_rows(r.result.get("training")),
                         "recipe": blocks.appendix_rows(r.result.get("recipe"))} for r in a.rows],

@@ -16,7 +16,7 @@ import yaml
 
 from report import claims, figures, names, stats
 from report.analysis import ALPHA, Analysed, Row, dig
-from report.blocks import quant_summary
+from report.blocks import quant_summary, selection_phrase
 
 DEVIATIONS = Path(__file__).with_name("deviations.yaml")
 # A variant trained with another objective joins the main table only within this loss of the
@@ -148,7 +148,8 @@ def _setting(r: Row, recipe_key: str, training_key: str) -> Any:
 
 
 def config_rows(a: Analysed) -> list[dict[str, str]]:
-    """Per variant: what was quantized, how, what stayed in higher precision, and how it trained."""
+    """Per variant: what was quantized, how, what stayed in higher precision (with what an accuracy
+    budget kept), and how it trained (with which step became the model)."""
     layers = n_layers(a)
     out = []
     for r in a.rows:
@@ -165,8 +166,10 @@ def config_rows(a: Analysed) -> list[dict[str, str]]:
             "training": (" · ".join(x for x in (
                 f"lr {lr:g}" if isinstance(lr, (int, float)) else "",
                 f"batch {batch}" if batch else "",
-                f"{epochs:g} epoch{'s' if epochs != 1 else ''}" if isinstance(epochs, (int, float)) else "",
-                f"{share:.1f}% of weights trainable" if share is not None else "") if x)
+                f"{epochs:g} epoch{'s' if epochs != 1 else ''}"  # the kept step's phrase gives them otherwise
+                if isinstance(epochs, (int, float)) and not r.selection else "",
+                f"{share:.1f}% of weights trainable" if share is not None else "",
+                selection_phrase(r.selection) if r.selection else "") if x)
                          if trained else "no training (the baseline's weights)"),
             "max_len": dig(r.result, "recipe.content.cutoff_len") or "–"})
     return out

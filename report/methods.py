@@ -1,5 +1,6 @@
-"""What each compression method is, for the report: its name for readers, its paragraph and the
-data it needs, all read from the method registry (glue.quant.facts), where each method states them.
+"""What each compression method is, for the report: each variant's name for readers, the method's
+paragraph and the data it needs, all read from the method registry (glue.quant.facts), where each
+method states them.
 
 These describe techniques, not results. Exactly what a run quantized comes from each result's
 ``quantization`` block; a method the registry does not know is shown with that block alone.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from glue.quant import DataNeed, MethodFacts, get_method, method_facts, methods, variants
+from glue.quant import DataNeed, MethodFacts, get_method, method_facts, methods, variant_titles, variants
 
 # The data a method needs, in the decision table's words ("none" decides "no training data").
 DATA_WORDS = {DataNeed.NONE: "none", DataNeed.CALIBRATION: "unlabelled calibration texts",
@@ -29,10 +30,17 @@ def describe(method: str) -> str | None:
     return found.description if found else None
 
 
-def title(method: str) -> str:
-    """The name a reader sees; a method the registry does not know keeps its own."""
-    found = _lookup(method)
-    return found.title if found else method
+@functools.cache
+def _titles() -> dict[str, str]:
+    return variant_titles()
+
+
+def title(variant: str) -> str | None:
+    """The registry's reader name for ``variant`` or its longest known prefix (``qlora_sft_smollm2``
+    reads as ``qlora_sft``), or None for a name it does not know."""
+    known = _titles()
+    matches = [k for k in known if variant == k or variant.startswith(k + "_")]
+    return known[max(matches, key=len)] if matches else None
 
 
 def data_needs(method: str, config: dict[str, Any] | None = None) -> str | None:

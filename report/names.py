@@ -1,25 +1,12 @@
-"""Reader names for what the code calls by identifiers. A hand-in says "static PTQ (compiled
-graph)", never ``ptq_pt2e``; the identifiers appear only in the hand-in's last table, which
-maps each one used in the document to the words that replace it."""
+"""Reader names for what the code calls by identifiers. A hand-in says "static PTQ, compiled
+graph", never ``ptq_pt2e``; the identifiers appear only in the hand-in's last table, which
+maps each one used in the document to the words that replace it. Variant names come from the
+method registry (report.methods), the one place each method names its variants."""
 from __future__ import annotations
 
 import re
 
-# Variant identifiers -> the names a reader sees (the longest matching prefix wins).
-VARIANTS = {
-    "baseline": "FP32 baseline",
-    "ptq_dynamic": "dynamic PTQ",
-    "ptq_static": "static PTQ",
-    "ptq_pt2e": "static PTQ, compiled graph",
-    "qat": "QAT",
-    "qat_pt2e": "QAT, compiled graph",
-    "qlora": "QLoRA",
-    "qlora_sft": "QLoRA answer-word tuning",
-    "bnb_int8": "LLM.int8() (bitsandbytes)",
-    "bnb_nf4": "NF4 (bitsandbytes)",
-    "scratch_int8_dequant": "own INT8, float matmul",
-    "scratch_int8_intmm": "own INT8, integer matmul",
-}
+from report import methods
 
 # Library identifiers the result files use in their descriptions -> reader words.
 TERMS = {
@@ -46,10 +33,14 @@ _FILE = re.compile(r"\b([A-Za-z][\w-]*)\.(csv|tsv|txt|jsonl?|parquet)\b")
 
 
 def variant(name: str) -> str:
-    """``reader("scratch_int8_intmm")`` -> "own INT8, integer matmul"; unknown names pass through
+    """``variant("scratch_int8_intmm")`` -> "own INT8, integer matmul"; unknown names pass through
     with underscores as spaces (a new dataset's own variant still reads as words)."""
-    matches = [k for k in VARIANTS if name == k or name.startswith(k + "_")]
-    return VARIANTS[max(matches, key=len)] if matches else name.replace("_", " ")
+    return methods.title(name) or name.replace("_", " ")
+
+
+def capital(text: str) -> str:
+    """``text`` starting a sentence: "dynamic PTQ is ..." -> "Dynamic PTQ is ..." (the rest untouched)."""
+    return text[:1].upper() + text[1:]
 
 
 def words(text: str) -> str:

@@ -32,8 +32,10 @@ DATASET_PAGES = (1, 5)   # the hand-in of any other dataset
 # Words a hand-in must not contain: how it was built, tools' commands, file-system paths.
 BUILD_WORDS = ("make ", ".json", ".yaml", ".csv", "PyPI", "python -m", "Rendered by", "results/", "recipes/",
                "met False", "met True", "pkg://", "outputs/", "epoch(s)", " MB ", " MB)", " MB,", "MB;")
-# Identifiers (snake_case, dotted API names) are allowed only in the hand-in's names appendix.
-IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\b[a-z]+\.[a-z_]+\(|\btorch\.[a-z_.]+")
+# Identifiers (snake_case, dotted API names, module paths such as bert.encoder.layer.3.output.dense) are
+# allowed only in the hand-in's names appendix.
+IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\b[a-z]+\.[a-z_]+\(|\btorch\.[a-z_.]+"
+                        r"|\b[a-z]+(?:\.[a-z]+)*\.\d+\.[a-z][a-z0-9_.]*")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,49 @@ VARIANTS: dict[str, tuple[float, float, float, float, dict | None, dict]] = {
                                                    "activation_granularity": "per_token"},
                            {"quant_config": {"mode": "intmm"}}),
 }
+
+
+# A 6-layer BERT's 36 encoder Linears: the candidates an accuracy budget orders and falls back.
+LINEARS = [f"bert.encoder.layer.{i}.{part}" for i in range(6) for part in (
+    "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+    "intermediate.dense", "output.dense")]
+SENSITIVE = (LINEARS[17], LINEARS[29])  # layer 2's and layer 4's output.dense: what rounding hurts most
+NO_VALIDATION = "agnews has no prepared validation split to score on (the test split is never used to choose)"
+
+
+def tuning_block(max_drop_points: float = 0.5, baseline: float = 0.9085) -> dict[str, Any]:
+    """A ``quantization.tuning`` block from the real search (glue.quant.tuning) over a toy model whose
+    validation macro-F1 falls 0.4 points per int8 SENSITIVE Linear and 0.01 per other one."""
+    from glue.quant.tuning import TuningResult, tune_fallback
+
+    cost = {name: 0.004 if name in SENSITIVE else 0.0001 for name in LINEARS}
+    def score(fp32: frozenset[str]) -> float:
+        return baseline - sum(c for name, c in cost.items() if name not in fp32)
+
+    _, search = tune_fallback(lambda fp32: fp32, score, baseline, max_drop_points / 100, LINEARS, cost, max_steps=12)
+    return TuningResult(search, "sensitivity", 2000).manifest_block()
+
+
+def skipped_tuning_block(max_drop_points: float = 0.5) -> dict[str, Any]:
+    """The block bitsandbytes writes for a budget on a dataset without a validation split."""
+    from glue.quant.tuning import TuningSkipped
+
+    return TuningSkipped(max_drop_points, NO_VALIDATION).manifest_block()
+
+
+def selection_block(validated: bool = True, best: bool = True,
+                    scores: tuple[float, ...] = (0.85, 0.89, 0.9, 0.9123, 0.905)) -> dict[str, Any]:
+    """A ``training.selection`` record from the real glue.train.selection: 1,000 steps, validation
+    macro-F1 every 200 (none without a validation split), the best kept when ``best``."""
+    from glue.train.selection import selection
+
+    log = [{"step": 200 * i, "eval_macro_f1": v} for i, v in enumerate(scores, 1)] if validated else []
+    top = max(log, key=lambda e: e["eval_macro_f1"]) if log else {}
+    state = SimpleNamespace(log_history=log, global_step=1000, epoch=2.13, eval_steps=200,
+                            best_global_step=top.get("step"), best_metric=top.get("eval_macro_f1"))
+    args = SimpleNamespace(metric_for_best_model="macro_f1", eval_strategy="steps", max_steps=1000,
+                           load_best_model_at_end=best, greater_is_better=True)
+    return selection(state, args, validated)
 
 
 def _predict(y_true: np.ndarray, n_labels: int, error: float, rng: np.random.Generator,

@@ -14,7 +14,7 @@ import torch
 from conftest import REPO
 
 import glue.quant
-from glue.quant import DataNeed, get_method, method_facts, method_of, methods, quantize, variants
+from glue.quant import DataNeed, get_method, method_facts, method_of, methods, quantize, variant_titles, variants
 from glue.quant.tracks import makefile_lists
 
 TOY_MODULE = '''
@@ -146,6 +146,25 @@ def test_every_method_states_its_facts() -> None:
     assert {"baseline", "qlora", "qlora_sft"} <= set(method_facts())
     assert get_method("ptq_dynamic").data_for({"smooth_alpha": 0.75}) is DataNeed.CALIBRATION
     assert get_method("ptq_dynamic").data_for({"smooth_alpha": 0.0}) is DataNeed.NONE
+
+
+def test_every_variant_has_its_own_reader_name() -> None:
+    titles = variant_titles()
+    assert set(variants()) | {"baseline"} <= set(titles)
+    shown = {v: t for v, t in titles.items() if v in variants() or v == "baseline"}
+    assert len(set(shown.values())) == len(shown), "two variants share a reader name"
+    assert (titles["bnb_int8"], titles["bnb_nf4"]) == ("LLM.int8() (bitsandbytes)", "NF4 (bitsandbytes)")
+    for name, method in methods().items():  # a renamed recipe cannot leave a title behind
+        assert all(variants().get(v) == name for v in method.variant_titles), name
+
+
+def test_the_reports_take_variant_names_from_the_registry() -> None:
+    from report import names
+
+    for variant, title in variant_titles().items():
+        assert names.variant(variant) == title
+    assert names.variant("qlora_sft_smollm2") == variant_titles()["qlora_sft"]  # a longer name reads as its prefix
+    assert names.variant("mydata_own") == "mydata own"
 
 
 def test_lookups_do_not_import_again(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,44 +1,98 @@
-"""report.blocks.quant_summary: the "kept in higher precision" cell says what an accuracy budget fell back."""
+"""report.blocks: the hand-in's cells say what an accuracy budget kept in FP32 and which training step
+was kept, in the reader's words; the appendix's tables list every budget round and validation evaluation.
+The blocks come from the real search and selection code (tests/fake_results.py)."""
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from fake_results import LINEARS, SENSITIVE, selection_block, skipped_tuning_block, tuning_block
 
-from report.blocks import quant_summary
+from report import blocks
+from report.blocks import quant_summary, selection_phrase, selection_rows, tuning_phrase, tuning_rounds
 
 
-def tuned_result(kept: list[str], met: bool) -> dict[str, Any]:
+def tuned_result(tuning: dict[str, Any]) -> dict[str, Any]:
+    kept = tuning.get("kept_fp32") or []
     return {"quantization": {
         "bits": 8, "config": {"skip_modules": ["classifier", *kept]},
-        "higher_precision": {"by_type": {"Linear": 1 + len(kept)}},
-        "tuning": {"max_drop_points": 0.5, "texts": 2000, "kept_fp32": kept, "macro_f1": 0.9012,
-                   "baseline_macro_f1": 0.9085, "met": met}}}
+        "higher_precision": {"by_type": {"Linear": 1 + len(kept)}}, "tuning": tuning}}
 
 
-@pytest.mark.parametrize("kept, met, fell_back, not_met", [
-    ([], True, "0 Linears fell back", False),
-    (["bert.encoder.layer.3.output.dense", "bert.encoder.layer.5.output.dense"], True, "2 Linears fell back", False),
-    (["bert.encoder.layer.3.output.dense"], False, "1 Linear fell back", True),
-])
-def test_the_budget_and_its_fallbacks_are_stated(kept: list[str], met: bool, fell_back: str, not_met: bool) -> None:
-    cell = quant_summary(tuned_result(kept, met))["kept"]
-    assert "accuracy budget 0.5 points on 2000 validation texts" in cell
-    assert fell_back in cell and "validation macro-F1 0.9012 against FP32 0.9085" in cell
-    assert ("budget not met" in cell) is not_met
-    assert "skip list: classifier)" in cell or "skip list: classifier;" in cell  # the budget's Linears are not listed again
-    assert not any(name in cell for name in kept)
+def test_a_met_budget_counts_its_fp32_linears_and_names_none() -> None:
+    tuning = tuning_block()
+    assert tuning["kept_fp32"] == list(SENSITIVE) and tuning["met"]
+    cell = quant_summary(tuned_result(tuning))["kept"]
+    assert (f"kept 2 of {len(LINEARS)} Linears in FP32 to stay within 0.5 points on validation: "
+            f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}; the appendix lists them)") in cell
+    assert cell.startswith("3 Linear (skip list: classifier; kept 2")  # the budget's Linears are not listed again
+    assert not any(name in cell for name in LINEARS)
+
+
+def test_a_budget_met_at_once_keeps_no_linear() -> None:
+    tuning = tuning_block(max_drop_points=2.0)
+    assert tuning["kept_fp32"] == [] and len(tuning["steps"]) == 1
+    assert tuning_phrase(tuning) == (f"no Linear kept in FP32: within 2 points on validation, "
+                                     f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}")
+
+
+def test_a_missed_budget_says_so_and_why_the_search_stopped() -> None:
+    tuning = tuning_block(max_drop_points=0.0)
+    assert not tuning["met"] and tuning["stopped"] == "step limit"
+    phrase = tuning_phrase(tuning)
+    assert phrase.startswith(f"kept {len(tuning['kept_fp32'])} of {len(LINEARS)} Linears in FP32")
+    assert "budget not met, the round limit was reached; the appendix lists them" in phrase
+    assert "step limit" not in phrase
+
+
+def test_a_skipped_budget_says_why_in_its_first_clause() -> None:
+    cell = quant_summary(tuned_result(skipped_tuning_block()))["kept"]
+    assert "budget 0.5 points on validation; not tuned: agnews has no prepared validation split to score on)" in cell
+    assert "kept" not in cell.split("(", 1)[1] and "test split" not in cell
 
 
 def test_no_tuning_block_no_budget_words() -> None:
-    result = tuned_result([], True)
+    result = tuned_result(tuning_block())
     del result["quantization"]["tuning"]
     assert "budget" not in quant_summary(result)["kept"]
 
 
-def test_a_skipped_budget_says_why() -> None:
-    result = tuned_result([], True)
-    result["quantization"]["tuning"] = {"max_drop_points": 0.5, "skipped": "agnews has no prepared validation split"}
-    cell = quant_summary(result)["kept"]
-    assert "accuracy budget 0.5 points not tuned: agnews has no prepared validation split" in cell
-    assert "fell back" not in cell
+def test_every_round_is_a_row_in_order() -> None:
+    tuning = tuning_block()
+    rows = tuning_rounds(tuning)
+    assert [r["round"] for r in rows] == list(range(1, len(tuning["steps"]) + 1))
+    assert [(r["module"], r["fp32"], r["macro_f1"], r["drop"]) for r in rows] == [
+        (s["module"] or "–", s["fp32"], s["macro_f1"], s["drop_points"]) for s in tuning["steps"]]
+    assert [r["change"] for r in rows] == ["every Linear quantized", "put back in FP32", "put back in FP32",
+                                           "quantized again, undone: it broke the budget"]
+    assert tuning_rounds(skipped_tuning_block()) == [] and tuning_rounds(None) == []
+
+
+@pytest.mark.parametrize("kwargs, said", [
+    ({}, "step 800 of 1,000 (2.13 epochs) kept: best validation macro-F1 of 5 evaluations, 0.9123"),
+    ({"scores": (0.9, 0.93, 0.91)},
+     "step 400 of 1,000 (2.13 epochs) kept: best validation macro-F1 of 3 evaluations, 0.9300"),
+    ({"validated": False}, "all 1,000 steps (2.13 epochs) trained, the last kept: no validation split to choose on"),
+    ({"best": False}, "the last of 1,000 steps (2.13 epochs) kept; 5 validation evaluations not used to choose"),
+])
+def test_the_kept_step_in_words(kwargs: dict[str, Any], said: str) -> None:
+    assert selection_phrase(selection_block(**kwargs)) == said
+
+
+def test_every_evaluation_is_a_row_with_the_kept_step_marked() -> None:
+    record = selection_block()
+    rows = selection_rows(record)
+    assert [(r["step"], r["score"]) for r in rows] == [(e["step"], e["eval_macro_f1"]) for e in record["evaluations"]]
+    assert [r["step"] for r in rows if r["kept"]] == [800]
+    assert selection_rows(selection_block(validated=False)) == [] and selection_rows(None) == []
+
+
+def test_the_appendix_listing_leaves_the_tabled_histories_out() -> None:
+    rows = dict(blocks.appendix_rows({"tuning": tuning_block(), "selection": selection_block()}))
+    assert not any(k.startswith(("tuning.steps", "selection.evaluations")) for k in rows)
+    assert rows["tuning.kept_fp32"] == ", ".join(SENSITIVE) and rows["selection.selected_step"] == "800"
+
+
+def test_training_summary_names_a_step_budget() -> None:
+    recipe = {"learning_rate": 2e-4, "max_steps": 1000, "eval_steps": 200}
+    assert blocks.training_summary({"recipe": {"content": recipe}}) == "lr 0.0002 · steps 1000 · eval every 200"

@@ -9,7 +9,7 @@ import pytest
 from fake_results import write_fake_results
 
 from eval.results import load_groups
-from report import claims, discussion, insights
+from report import claims, discussion, insights, names
 from report.analysis import analyse, analyse_group
 from report.stats import Interval
 
@@ -95,8 +95,13 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     assert "(64 Linears quantized)" in text and "alpha 0.75" in text
     assert "(72 Linears quantized, and 1 Embedding table stored int8)" in text
     assert claims.NO_DIFFERENCE in text
+    # the variants by the names the hand-ins give them (the method registry's)
+    assert f"{names.capital(names.variant('ptq_pt2e'))}: {claims.NO_DIFFERENCE} in macro-F1 from static PTQ" in text
+    assert f"against {names.variant('ptq_static')} (" in text
+    assert discussion.qat_vs_static(a).startswith(f"QAT: {claims.NO_DIFFERENCE} in macro-F1 from static PTQ (")
     budget = discussion.training_budget(a, "qat")
     assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget
+    assert budget.startswith(f"{names.variant('qat')}: {claims.NO_DIFFERENCE} in macro-F1 from the baseline")
     assert discussion.training_budget(a, "qlora_sft") is None  # no such row
     assert discussion.qat_two_ways(a) is None  # no qat_pt2e row
     _set(tmp_path, "ptq_static", **{"quantization.outlier_scan": {"ratio": 32, "kept_fp32": {"a": 600.0, "b": 40.0}}})

@@ -6,11 +6,11 @@ import json
 
 import matplotlib.pyplot as plt
 import pytest
-from fake_results import write_fake_results
+from fake_results import LINEARS, selection_block, skipped_tuning_block, tuning_block, write_fake_results
 from pypdf import PdfReader
 
 from eval.results import ResultsError, load_groups
-from report import blocks
+from report import blocks, names
 from report import render as render_module
 from report.render import main, overflowing, render
 from report.results import ReportError
@@ -22,6 +22,13 @@ QUANT_DOCS = ("emotion", "agnews", "appendix")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     write_fake_results(out, n_emotion=300, n_agnews=120)
+    for dataset, variant, key, block in (("emotion", "ptq_static", "quantization", tuning_block()),
+                                         ("emotion", "qlora", "training", selection_block()),
+                                         ("agnews", "bnb_nf4", "quantization", skipped_tuning_block())):
+        path = out / dataset / "minilm-l6" / f"{variant}.json"
+        result = json.loads(path.read_text())
+        result.setdefault(key, {})["tuning" if key == "quantization" else "selection"] = block
+        path.write_text(json.dumps(result))
     for path in (out / "emotion" / "minilm-l6").glob("*.json"):  # a bert-base-sized track beside MiniLM
         result = json.loads(path.read_text())
         result["model_tag"] = "mpnet-base"
@@ -86,6 +93,28 @@ def test_standins_and_blocks_rendered(rendered):
     assert "kept_fp32" in appendix and "real_b32" in appendix and "int8 below 2x" in appendix and "unknown_shape" in appendix
     assert "figures/minilm-l6-amx_throughput.png" in appendix and "esuriddick" in appendix
     assert "Measured on Intel Xeon, amx kind (2 cores; flags: amx_int8)" in appendix
+
+
+def test_budget_and_kept_step_in_reader_words(rendered, results):
+    """The hand-ins count the Linears a budget kept in FP32 and name none; the appendix lists every round."""
+    static = json.loads((results / "emotion" / "minilm-l6" / "ptq_static.json").read_text())
+    tuning, selection = static["quantization"]["tuning"], selection_block()
+    emotion, agnews = (rendered[doc].html.read_text() for doc in ("emotion", "agnews"))
+    assert blocks.tuning_phrase(tuning) in emotion and blocks.selection_phrase(selection) in emotion
+    assert f"batch 32 · {blocks.selection_phrase(selection)}" in emotion  # its epochs said once
+    assert "kept 2 of 36 Linears in FP32 to stay within 0.5 points on validation" in emotion
+    assert "not tuned: agnews has no prepared validation split to score on" in agnews
+    assert not any(name in html for name in LINEARS for html in (emotion, agnews))
+    appendix = rendered["appendix"].html.read_text()
+    rounds = appendix.split("the accuracy budget of 0.5 points", 1)[1].split("</table>", 1)[0]
+    for step in tuning["steps"]:
+        assert f"<td>{step['macro_f1']:.4f}</td><td>{step['drop_points']:+.2f}</td>" in rounds
+        assert (step["module"] or "–") in rounds
+    assert rounds.count("<tr>") == len(tuning["steps"]) + 1
+    evaluations = appendix.split("every validation evaluation of its training", 1)[1].split("</table>", 1)[0]
+    assert all(f"<td>{e['step']}</td><td>{e['eval_macro_f1']:.4f}</td>" in evaluations
+               for e in selection["evaluations"])
+    assert f"{names.variant('ptq_static')} (ptq_static)" in appendix  # the hand-ins' names
 
 
 def test_overflow_check_can_fail(tmp_path):
@@ -233,6 +262,8 @@ def test_a_handin_with_build_words_or_identifiers_fails():
         check("emotion", "<p>Rendered by make report</p>", is_handin=True)
     with pytest.raises(ReportError, match="scratch_int8_intmm"):
         check("emotion", "<p>scratch_int8_intmm is fast</p>", is_handin=True)
+    with pytest.raises(ReportError, match="bert.encoder.layer.3.output.dense"):
+        check("emotion", "<p>kept bert.encoder.layer.3.output.dense in FP32</p>", is_handin=True)
     check("emotion", '<section class="codenames"><td>scratch_int8_intmm</td></section><p>fine</p>', is_handin=True)
     check("appendix", "<p>results/bench/x.json</p>", is_handin=False)
 

@@ -91,5 +91,14 @@ def variants(family: str | None = None, recipes: Path = RECIPES) -> dict[str, st
     return {v: m for v, m in found.items() if family is None or family in known[m].families}
 
 
+def variant_titles(recipes: Path = RECIPES) -> dict[str, str]:
+    """Variant name -> the name a reader sees, for every variant and trained method (the baseline
+    too): the one home of the reports' names, so the hand-ins and the appendix say the same."""
+    known = method_facts()
+    titles = {name: facts.title for name, facts in known.items()}
+    titles.update({v: known[m].variant_title(v) for v, m in variants(recipes=recipes).items()})
+    return titles
+
+
 __all__ = ["DataNeed", "MethodFacts", "QuantConfig", "QuantContext", "QuantMethod", "QuantReport", "get_method",
-           "method_facts", "method_of", "methods", "quantize", "variants"]
+           "method_facts", "method_of", "methods", "quantize", "variant_titles", "variants"]

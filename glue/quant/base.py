@@ -246,6 +246,7 @@ class QuantMethod:
     name: ClassVar[str]
     config_cls: ClassVar[type[QuantConfig]]
     title: ClassVar[str]          # the reports' name for it
+    variant_titles: ClassVar[dict[str, str]] = {}  # per variant (recipe name), where it has several
     description: ClassVar[str]    # the reports' paragraph on the technique
     data: ClassVar[DataNeed]
     families: ClassVar[tuple[str, ...]] = ("encoder",)
@@ -258,7 +259,8 @@ class QuantMethod:
 
     @property
     def facts(self) -> MethodFacts:
-        return MethodFacts(self.name, self.title, self.description, self.data, self.devices, self.families)
+        return MethodFacts(self.name, self.title, self.description, self.data, self.devices, self.families,
+                           dict(self.variant_titles))
 
     def data_for(self, config: dict[str, Any]) -> DataNeed:
         """What a run with ``config`` (a manifest's quantization config) read; the method's own

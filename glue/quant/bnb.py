@@ -107,6 +107,7 @@ class Bnb(TunableMethod):
     name = "bnb"
     config_cls = BnbConfig
     title = "bitsandbytes"
+    variant_titles = {"bnb_int8": "LLM.int8() (bitsandbytes)", "bnb_nf4": "NF4 (bitsandbytes)"}
     description = ("bitsandbytes load-time quantization of the fine-tuned checkpoint: LLM.int8() (int8 weights, "
                    "outlier activation columns in 16-bit) or 4-bit NF4/FP4 with optional double quantization. No "
                    "calibration, no training.")

@@ -2,8 +2,9 @@
 and the loader read. Plain data (no torch), so every reader can hold them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Mapping
 
 
 class DataNeed(str, Enum):
@@ -18,8 +19,14 @@ class DataNeed(str, Enum):
 @dataclass(frozen=True)
 class MethodFacts:
     name: str                    # as in recipes (``method:``) and manifests
-    title: str                   # the name a reader sees in the reports
+    title: str                   # the name a reader sees in the reports, for the method and its variants
     description: str             # one paragraph for the reports' method section: the technique, not results
     data: DataNeed
     devices: tuple[str, ...]     # where its models run
     families: tuple[str, ...]    # the model families whose track builds it ("encoder", "decoder")
+    # A method with several variants (recipes) names each one: variant -> the reader's name for it.
+    variant_titles: Mapping[str, str] = field(default_factory=dict)
+
+    def variant_title(self, variant: str) -> str:
+        """The reader's name for ``variant`` of this method: its own, or the method's."""
+        return self.variant_titles.get(variant, self.title)

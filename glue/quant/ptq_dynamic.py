@@ -51,7 +51,7 @@ def _is_torch_ao_quantized(module: torch.nn.Module) -> bool:
 class PTQDynamic(QuantMethod):
     name = "ptq_dynamic"
     config_cls = DynamicConfig
-    title = "PTQ-dynamic"
+    title = "dynamic PTQ"
     description = ("Post-training dynamic quantization: Linear weights are stored in int8 ahead of time; activations "
                    "are quantized on the fly with a scale computed per batch (so a text's result can depend on which "
                    "texts share its batch), and no calibration ranges are stored. With SmoothQuant on, outlier input "

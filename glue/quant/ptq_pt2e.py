@@ -230,7 +230,7 @@ def restore(prepared: torch.fx.GraphModule, state: dict[str, torch.Tensor]) -> N
 class PTQPT2E(TunableMethod):
     name = "ptq_pt2e"
     config_cls = PT2EConfig
-    title = "PTQ-static (PT2E)"
+    title = "static PTQ, compiled graph"
     description = ("Post-training static quantization for oneDNN, compiled: the model is exported as one graph "
                    "(torch.export), SmoothQuant first divides each Linear's outlier input channels by a per-channel "
                    "scale that it multiplies into the weight columns, observers calibrate one int8 range per "

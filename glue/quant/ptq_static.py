@@ -96,7 +96,7 @@ def wrap_linears(model: torch.nn.Module, config: EagerConfig, qconfig) -> int:
 class PTQStatic(TunableMethod):
     name = "ptq_static"
     config_cls = StaticConfig
-    title = "PTQ-static"
+    title = "static PTQ"
     description = ("Post-training static quantization: observers record activation ranges on calibration batches, "
                    "then weights and activations both run in int8 with fixed scales and zero-points.")
     data = DataNeed.CALIBRATION

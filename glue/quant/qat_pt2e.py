@@ -94,7 +94,7 @@ def folded(smoothed: SmoothedLinear) -> torch.nn.Linear:
 class QATPT2E(PTQPT2E):
     name = "qat_pt2e"
     config_cls = QATPT2EConfig
-    title = "QAT (PT2E)"
+    title = "QAT, compiled graph"
     description = ("Quantization-aware training on the exported graph: the PT2E steps above (int8 embedding table, "
                    "SmoothQuant), then fake quantizers on each Linear's weight and input while a short fine-tune "
                    "adapts the weights to int8 rounding; the trained model is then calibrated, converted and compiled "

@@ -95,7 +95,9 @@ class Int8Linear(torch.nn.Module):
 class ScratchInt8(QuantMethod):
     name = "scratch_int8"
     config_cls = ScratchConfig
-    title = "INT8 from scratch"
+    title = "own INT8"
+    variant_titles = {"scratch_int8_dequant": "own INT8, float matmul",
+                      "scratch_int8_intmm": "own INT8, integer matmul"}
     description = ("INT8 quantization written from scratch in this project (no quantization library): int8 weights "
                    "with scales; 'dequant' mode expands them back to FP32 for every matmul (a size win only), 'intmm' "
                    "mode multiplies int8 weights by int8 activations with integer accumulation.")

@@ -17,7 +17,7 @@ TRAINED = (
                 "QLoRA: the frozen base weights are stored in 4-bit NormalFloat (bitsandbytes), and small low-rank "
                 "adapters (LoRA) plus the classification head are trained in higher precision on top.",
                 DataNeed.TRAINING, ANY_DEVICE, families=("encoder", "decoder")),
-    MethodFacts("qlora_sft", "QLoRA SFT",
+    MethodFacts("qlora_sft", "QLoRA answer-word tuning",
                 "QLoRA supervised fine-tuning of a causal language model (LLaMA-Factory, stage sft): the base is "
                 "frozen in 4-bit NF4 and LoRA adapters learn to answer with the label word; it is evaluated as a "
                 "classifier by scoring each label's answer tokens.",
