@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {err}") from None
     m, lat = result["metrics"], result["latency"]
     print(f"{result['variant']}: macro-F1 {m['macro_f1']:.4f}  acc {m['accuracy']:.4f}  "
-          f"{result['size_mb']:.1f} MB  {lat.get('ms_per_example', float('nan')):.2f} ms/ex  "
+          f"{result['size_mb']:.1f} MiB  {lat.get('ms_per_example', float('nan')):.2f} ms/ex  "
           f"{lat.get('ms_per_batch', float('nan')):.1f} ms/batch  -> {path}")
 
 
