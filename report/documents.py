@@ -96,7 +96,8 @@ def appendix(tracks: list[Analysed], results_dir: Path, fig_dir: Path) -> dict[s
             "variant_sentences": [insights.variant_sentence(r, a.batch_size) for r in a.rows if r.variant != "baseline"],
             "method_notes": [n for n in (discussion.qat_vs_static(a), discussion.dynamic_losses(a, sens, where),
                                          discussion.scratch_modes(a), discussion.pt2e_vs_eager(a),
-                                         discussion.qat_two_ways(a), discussion.training_budget(a, "qlora_sft")) if n],
+                                         discussion.qat_two_ways(a), discussion.training_budget(a, "qlora"),
+                                         discussion.training_budget(a, "qlora_sft")) if n],
             "decisions": discussion.decision_table(a),
             "references": refs.get(a.group.dataset), "sensitivity": sens, "sensitivity_path": where})
     bench_fig = {}
