@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from report import names
 from report.analysis import dig
 
 # 4-bit-only settings bitsandbytes' config carries even for an 8-bit load: shown only when bits == 4.
@@ -129,7 +130,9 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
     not named: the appendix lists them) and validation macro-F1 before and after; or why it was not tuned."""
     budget = f"{tuning['max_drop_points']:g} points"
     if tuning.get("skipped"):
-        return f"budget {budget} on validation; not tuned: {tuning['skipped'].split(' (')[0]}"
+        why = ("the dataset has no validation split to choose on" if "validation split" in tuning["skipped"]
+               else "see the appendix")
+        return f"budget {budget} on validation; not tuned: {why}"
     kept, candidates = len(tuning.get("kept_fp32") or []), len(tuning.get("sensitivity") or {})
     scores = f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}"
     if not kept:
@@ -152,7 +155,7 @@ def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:
 def selection_phrase(selection: dict[str, Any]) -> str:
     """A ``training.selection`` record in a few words: which step of how many became the model, and why."""
     total = f"{selection['global_steps']:,}"
-    epochs = f" ({selection['epochs']:g} epochs)" if selection.get("epochs") else ""
+    epochs = f" ({names.epochs(selection['epochs'])})" if selection.get("epochs") else ""
     reason, evaluations = selection.get("reason") or "", selection.get("evaluations") or []
     if reason.startswith("best"):
         score = selection.get(f"selected_{selection.get('metric')}")

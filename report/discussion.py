@@ -30,7 +30,7 @@ def qat_vs_static(a: Analysed) -> str | None:
             f"{flips} of {_n(qat)} predictions. ")
     static_q = static.quality
     train = qat.result.get("training") or {}
-    cost = (f"QAT trained {epochs(train.get('epochs'))} over {train.get('train_examples', '?')} labelled "
+    cost = (f"QAT trained {names.epochs(train.get('epochs'))} over {train.get('train_examples', '?')} labelled "
             f"examples ({train.get('wall_time_s', '?')} s)")
     if static_q.word == claims.NO_DIFFERENCE:
         text += (f"{names.capital(titles[1])} itself shows {claims.NO_DIFFERENCE} from the baseline "
@@ -158,13 +158,6 @@ def scratch_modes(a: Analysed) -> str | None:
             f"size: it expands the weights to float for every matmul.")
 
 
-def epochs(value: float | None) -> str:
-    """``2.0`` -> "2 epochs", ``1`` -> "1 epoch", ``0.97`` -> "0.97 epochs"."""
-    if value is None:
-        return "an unrecorded number of epochs"
-    return f"{value:g} epoch" + ("" if float(value) == 1 else "s")
-
-
 def training_budget(a: Analysed, variant: str) -> str | None:
     """A trained variant's result read against how much it was trained, next to the baseline's."""
     row, base = a.row(variant), a.row(methods.variant("baseline"))
@@ -174,7 +167,7 @@ def training_budget(a: Analysed, variant: str) -> str | None:
     if not ours.get("train_examples") or not theirs.get("train_examples"):
         return None
     return (f"{names.capital(claims.phrase(row.quality, names.variant(variant), 'macro-F1', 'the baseline'))}. It was "
-            f"trained on {ours['train_examples']:,} examples for {epochs(ours.get('epochs'))} "
+            f"trained on {ours['train_examples']:,} examples for {names.epochs(ours.get('epochs'))} "
             f"({ours.get('wall_time_s', 0) / 60:.1f} min), the baseline on {theirs['train_examples']:,} "
             f"({theirs.get('wall_time_s', 0) / 60:.1f} min): the comparison is between training budgets as much as "
             "between methods.")

@@ -38,6 +38,13 @@ def variant(name: str) -> str:
     return methods.title(name) or name.replace("_", " ")
 
 
+def epochs(value: float | None) -> str:
+    """``2.0`` -> "2 epochs", ``1`` -> "1 epoch", ``0.97`` -> "0.97 epochs"."""
+    if value is None:
+        return "an unrecorded number of epochs"
+    return f"{value:g} epoch" + ("" if float(value) == 1 else "s")
+
+
 def capital(text: str) -> str:
     """``text`` starting a sentence: "dynamic PTQ is ..." -> "Dynamic PTQ is ..." (the rest untouched)."""
     return text[:1].upper() + text[1:]

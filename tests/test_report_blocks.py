@@ -47,7 +47,8 @@ def test_a_missed_budget_says_so_and_why_the_search_stopped() -> None:
 
 def test_a_skipped_budget_says_why_in_its_first_clause() -> None:
     cell = quant_summary(tuned_result(skipped_tuning_block()))["kept"]
-    assert "budget 0.5 points on validation; not tuned: agnews has no prepared validation split to score on)" in cell
+    assert "budget 0.5 points on validation; not tuned: the dataset has no validation split to choose on)" in cell
+    assert "agnews" not in cell and "prepared" not in cell  # reader words, not the log's
     assert "kept" not in cell.split("(", 1)[1] and "test split" not in cell
 
 

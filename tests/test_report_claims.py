@@ -100,7 +100,7 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     assert f"against {names.variant('ptq_static')} (" in text
     assert discussion.qat_vs_static(a).startswith(f"QAT: {claims.NO_DIFFERENCE} in macro-F1 from static PTQ (")
     budget = discussion.training_budget(a, "qat")
-    assert "trained on 3,200 examples for 1 epoch(s) (5.0 min), the baseline on 16,000 (25.0 min)" in budget
+    assert "trained on 3,200 examples for 1 epoch (5.0 min), the baseline on 16,000 (25.0 min)" in budget
     assert budget.startswith(f"{names.variant('qat')}: {claims.NO_DIFFERENCE} in macro-F1 from the baseline")
     assert discussion.training_budget(a, "qlora_sft") is None  # no such row
     assert discussion.qat_two_ways(a) is None  # no qat_pt2e row
