@@ -103,7 +103,7 @@ def test_budget_and_kept_step_in_reader_words(rendered, results):
     assert blocks.tuning_phrase(tuning) in emotion and blocks.selection_phrase(selection) in emotion
     assert f"batch 32 · {blocks.selection_phrase(selection)}" in emotion  # its epochs said once
     assert "kept 2 of 36 Linears in FP32 to stay within 0.5 points on validation" in emotion
-    assert "not tuned: agnews has no prepared validation split to score on" in agnews
+    assert "not tuned: the dataset has no validation split to choose on" in agnews
     assert not any(name in html for name in LINEARS for html in (emotion, agnews))
     appendix = rendered["appendix"].html.read_text()
     rounds = appendix.split("the accuracy budget of 0.5 points", 1)[1].split("</table>", 1)[0]
