@@ -152,17 +152,23 @@ def test_agnews_recipes_parse(tmp_path):
 
 # --- SFT classifier -------------------------------------------------------------------------
 
-@pytest.fixture
-def tiny_llama():
+def make_tiny_llama(width: int, heads: int):
+    """A random two-layer Llama and its BPE tokenizer, pad = EOS."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = tiny_bpe_tokenizer()
     ensure_pad_token(tokenizer)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=width, intermediate_size=2 * width,
+                         num_hidden_layers=2, num_attention_heads=heads, num_key_value_heads=heads // 2,
+                         max_position_embeddings=128, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.eos_token_id)
     return LlamaForCausalLM(config).eval(), tokenizer
+
+
+@pytest.fixture
+def tiny_llama():
+    return make_tiny_llama(width=32, heads=4)
 
 
 def naive_scores(lm, tokenizer, template, texts) -> torch.Tensor:
@@ -240,18 +246,12 @@ def test_seq_cls_qlora_recipe_on_a_tiny_llama(prepared, tmp_path):
     """recipes/qlora_smollm2.yaml's own keys through the stage: the body in NF4 and frozen, LoRA on
     every projection and the fresh head train, and the folder reloads as a classifier."""
     from llamafactory.train.tuner import run_exp
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     from glue.schema.recipe import read_yaml
 
-    tokenizer = tiny_bpe_tokenizer()
-    ensure_pad_token(tokenizer)
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
-    base = tmp_path / "llama"  # widths of 64: bitsandbytes' 4-bit block size
-    LlamaForCausalLM(config).save_pretrained(base)
+    lm, tokenizer = make_tiny_llama(width=64, heads=2)  # widths of 64: bitsandbytes' 4-bit block size
+    base = tmp_path / "llama"
+    lm.save_pretrained(base)
     tokenizer.save_pretrained(base)
     out = tmp_path / "agnews" / "tiny-llama" / "qlora"
     raw = read_yaml(Path("recipes/qlora_smollm2.yaml"))
