@@ -167,7 +167,7 @@ def config_rows(a: Analysed) -> list[dict[str, str]]:
             "training": (" · ".join(x for x in (
                 f"lr {lr:g}" if isinstance(lr, (int, float)) else "",
                 f"batch {batch}" if batch else "",
-                f"{epochs:g} epoch{'s' if epochs != 1 else ''}"  # the kept step's phrase gives them otherwise
+                names.epochs(epochs)  # the kept step's phrase gives them otherwise
                 if isinstance(epochs, (int, float)) and not r.selection else "",
                 f"{share:.1f}% of weights trainable" if share is not None else "",
                 selection_phrase(r.selection) if r.selection else "") if x)
