@@ -250,6 +250,7 @@ def test_seq_cls_qlora_recipe_on_a_tiny_llama(prepared, tmp_path):
     from glue.schema.recipe import read_yaml
 
     lm, tokenizer = make_tiny_llama(width=64, heads=2)  # widths of 64: bitsandbytes' 4-bit block size
+    lm.config.pad_token_id = tokenizer.eos_token_id + 1  # as the embedded SmolLM2: config and tokenizer differ
     base = tmp_path / "llama"
     lm.save_pretrained(base)
     tokenizer.save_pretrained(base)
@@ -266,4 +267,7 @@ def test_seq_cls_qlora_recipe_on_a_tiny_llama(prepared, tmp_path):
     variant = load_variant(out)
     body = [type(m).__name__ for n, m in variant.model.named_modules() if n.endswith("mlp.up_proj.base_layer")]
     assert body and set(body) == {"Linear4bit"}
-    assert variant.logits(TEXTS).shape == (len(TEXTS), len(LABELS))
+    assert variant.model.config.pad_token_id == variant.tokenizer.pad_token_id  # as the Trainer had it
+    assert variant.batch(TEXTS)["attention_mask"].eq(0).any(), "texts of one length would not test pooling"
+    single = torch.cat([variant.logits([text]) for text in TEXTS])
+    torch.testing.assert_close(variant.logits(TEXTS), single, atol=1e-4, rtol=1e-3)  # pooled on the last real token

@@ -22,9 +22,12 @@ class EncodedSplit(torch.utils.data.Dataset):
 
 
 def ensure_pad_token(tokenizer, model=None) -> None:
-    """Decoders (GPT-2, SmolLM2) ship without a pad token: reuse EOS, and tell the model, whose
-    classification head pools the last non-pad token."""
+    """Decoders (GPT-2, SmolLM2) ship without a pad token: reuse EOS. A decoder's classification
+    head pools the last token that is not ``config.pad_token_id``, so the model must name the pad
+    token the tokenizer pads with. The Trainer aligns the two when training starts; a loader that
+    rebuilds a body from its base folder (whose config may name another pad token) must do the same,
+    or padded batches are pooled on padding."""
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if model is not None and model.config.pad_token_id is None:
+    if model is not None:
         model.config.pad_token_id = tokenizer.pad_token_id
