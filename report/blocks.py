@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from glue.train.selection import METRIC_WORDS
 from report import names
 from report.analysis import dig
 
@@ -20,6 +21,8 @@ TRAINING_KEYS = [("learning_rate", "lr"), ("per_device_train_batch_size", "batch
                  ("cutoff_len", "max seq. len"), ("max_train_samples", "train examples"), ("lora_rank", "LoRA r"),
                  ("lora_alpha", "LoRA alpha"), ("lora_dropout", "LoRA dropout"), ("lora_target", "LoRA target"),
                  ("quantization_bit", "quant. bits"), ("warmup_ratio", "warm-up"), ("weight_decay", "weight decay")]
+# Reader words for glue.quant.tuning.SkipCause, the code a budget that was not tuned records.
+SKIP_CAUSES = {"no_validation_split": "the dataset has no validation split to choose on"}
 # Why an accuracy budget's search ended short of its budget, in the reader's words.
 STOPPED = {"step limit": "the round limit was reached", "no candidates left": "no Linear was left to put back"}
 # A budget round's change to its Linear, by the round's action.
@@ -129,10 +132,8 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
     """A ``quantization.tuning`` block in a few words: how many Linears the budget kept in FP32 (counted,
     not named: the appendix lists them) and validation macro-F1 before and after; or why it was not tuned."""
     budget = f"{tuning['max_drop_points']:g} points"
-    if tuning.get("skipped"):
-        why = ("the dataset has no validation split to choose on" if "validation split" in tuning["skipped"]
-               else "see the appendix")
-        return f"budget {budget} on validation; not tuned: {why}"
+    if tuning.get("cause"):
+        return f"budget {budget} on validation; not tuned: {SKIP_CAUSES[tuning['cause']]}"
     kept, candidates = len(tuning.get("kept_fp32") or []), len(tuning.get("sensitivity") or {})
     scores = f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}"
     if not kept:
@@ -156,13 +157,14 @@ def selection_phrase(selection: dict[str, Any]) -> str:
     """A ``training.selection`` record in a few words: which step of how many became the model, and why."""
     total = f"{selection['global_steps']:,}"
     epochs = f" ({names.epochs(selection['epochs'])})" if selection.get("epochs") else ""
-    reason, evaluations = selection.get("reason") or "", selection.get("evaluations") or []
-    if reason.startswith("best"):
-        score = selection.get(f"selected_{selection.get('metric')}")
-        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: {reason.split(' (')[0]}"
-                + (f", {score:.4f}" if isinstance(score, float) else ""))
-    if reason.startswith("no validation split"):
-        return f"all {total} steps{epochs} trained, the last kept: no validation split to choose on"
+    evaluations, metric = selection.get("evaluations") or [], selection["metric"]
+    if not evaluations:
+        return f"all {total} steps{epochs} trained, the last kept: no validation evaluations to choose on"
+    if selection["kept"] == "best":
+        score = selection.get(f"selected_{metric}")
+        words = METRIC_WORDS.get(metric.removeprefix("eval_"), metric)
+        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation {words} of "
+                f"{len(evaluations)} evaluations" + (f", {score:.4f}" if isinstance(score, float) else ""))
     return f"the last of {total} steps{epochs} kept; {len(evaluations)} validation evaluations not used to choose"
 
 

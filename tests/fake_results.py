@@ -79,7 +79,7 @@ def skipped_tuning_block(max_drop_points: float = 0.5) -> dict[str, Any]:
     """The block bitsandbytes writes for a budget on a dataset without a validation split."""
     from glue.quant.tuning import TuningSkipped
 
-    return TuningSkipped(max_drop_points, NO_VALIDATION).manifest_block()
+    return TuningSkipped(max_drop_points, "no_validation_split", NO_VALIDATION).manifest_block()
 
 
 def selection_block(validated: bool = True, best: bool = True,

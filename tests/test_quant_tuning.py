@@ -391,8 +391,9 @@ def test_bnb_without_a_validation_split_builds_untuned_and_says_why(tiny_bert_64
     (data / "dataset_info.json").write_text(json.dumps(info))
     variant = load_variant(quantize_bnb(tiny_bert_64_dir, data, tmp_path))
     block = variant.manifest.quantization
-    assert block["tuning"] == {"max_drop_points": 0.5, "skipped": "emotion has no prepared validation split to score "
-                                                                  "on (the test split is never used to choose)"}
+    assert block["tuning"] == {"max_drop_points": 0.5, "cause": "no_validation_split",
+                               "skipped": "emotion has no prepared validation split to score on (the test split is "
+                                          "never used to choose)"}
     assert len(block["quantized"]["modules"]) == LINEARS and "validation" not in variant.manifest.data_sha256
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warnings == ["warning: quant_config.max_drop=0.5 not tuned: " + block["tuning"]["skipped"]]

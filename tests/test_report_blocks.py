@@ -73,7 +73,7 @@ def test_every_round_is_a_row_in_order() -> None:
     ({}, "step 800 of 1,000 (2.13 epochs) kept: best validation macro-F1 of 5 evaluations, 0.9123"),
     ({"scores": (0.9, 0.93, 0.91)},
      "step 400 of 1,000 (2.13 epochs) kept: best validation macro-F1 of 3 evaluations, 0.9300"),
-    ({"validated": False}, "all 1,000 steps (2.13 epochs) trained, the last kept: no validation split to choose on"),
+    ({"validated": False}, "all 1,000 steps (2.13 epochs) trained, the last kept: no validation evaluations to choose on"),
     ({"best": False}, "the last of 1,000 steps (2.13 epochs) kept; 5 validation evaluations not used to choose"),
 ])
 def test_the_kept_step_in_words(kwargs: dict[str, Any], said: str) -> None:

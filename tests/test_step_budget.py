@@ -76,7 +76,7 @@ def check_best_of_all(training: dict, steps: list[int]) -> None:
     scores = [e["eval_macro_f1"] for e in record["evaluations"]]
     best = scores.index(max(scores))
     assert (record["selected_step"], record["selected_eval_macro_f1"]) == (steps[best], scores[best])
-    assert record["reason"].startswith(f"best validation macro-F1 of {len(steps)} evaluations")
+    assert record["kept"] == "best" and record["reason"].startswith(f"best validation macro-F1 of {len(steps)} evaluations")
     assert training["validation"]["eval_macro_f1"] == pytest.approx(scores[best], abs=1e-12)
 
 
@@ -106,7 +106,7 @@ def test_without_a_validation_split_it_trains_to_the_end_and_says_so(tiny_body, 
     record = manifest["training"]["selection"]
     assert record["selected_step"] == manifest["training"]["global_steps"] == STEPS
     assert record["evaluations"] == [] and record["eval_every_steps"] is None
-    assert record["reason"].startswith("no validation split")
+    assert record["kept"] == "last" and record["reason"].startswith("no validation split")
     assert manifest["training"]["validation"] == {}
     assert "no validation split" in capsys.readouterr().out
 

@@ -143,8 +143,9 @@ class Bnb(TunableMethod):
             return build(config)
         if context.validation is None:
             dataset = split_parts(context.split.name)[0] if context.split is not None else "this dataset"
-            return untuned(build(config), config, f"{dataset} has no prepared validation split to score on "
-                                                  "(the test split is never used to choose)")
+            return untuned(build(config), config, "no_validation_split",
+                           f"{dataset} has no prepared validation split to score on "
+                           "(the test split is never used to choose)")
         _, report = tune(reference(model, config, context, output=weight_output(weight_rounding(config))), config, build)
         # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
         # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.

@@ -286,24 +286,29 @@ class TuningResult:
             "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
 
 
+# Why a budget was not tuned, as a code readers switch on (the manifest also keeps the sentence).
+SkipCause = Literal["no_validation_split"]
+
+
 @dataclass
 class TuningSkipped:
     """A budget that could not be tuned, and why: the model is the one built without a budget."""
 
     max_drop: float  # macro-F1 points, as the recipe gives it
-    reason: str
+    cause: SkipCause
+    reason: str  # the cause in a sentence, for the log and the manifest's reader
 
     def manifest_block(self) -> dict[str, Any]:
         """The manifest's ``quantization.tuning`` block when nothing was searched."""
-        return {"max_drop_points": self.max_drop, "skipped": self.reason}
+        return {"max_drop_points": self.max_drop, "cause": self.cause, "skipped": self.reason}
 
 
-def untuned(applied: Applied, config: TuningOption, reason: str) -> Applied:
+def untuned(applied: Applied, config: TuningOption, cause: SkipCause, reason: str) -> Applied:
     """``applied`` (built without a budget) with a report that records the budget was skipped and
     why, after one warning line: a track that sets a budget still builds on a dataset it cannot tune on."""
     print(f"warning: quant_config.max_drop={config.max_drop} not tuned: {reason}", file=sys.stderr)
     model, report = applied
-    return model, dataclasses.replace(report, tuning=TuningSkipped(config.max_drop, reason))
+    return model, dataclasses.replace(report, tuning=TuningSkipped(config.max_drop, cause, reason))
 
 
 def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:

@@ -49,7 +49,8 @@ def _value(setting: Any) -> Any:
 
 def selection(state: Any, args: Any, validated: bool) -> dict[str, Any]:
     """The manifest's record of the kept step: the step budget and the epochs it amounted to, the
-    evaluation interval, every validation score, the kept step with its score, and why."""
+    evaluation interval, every validation score, the kept step with its score, which rule kept it
+    (``kept``: ``best`` or ``last``, the code readers switch on) and why, in a sentence."""
     key = metric_key(args)
     words = METRIC_WORDS.get(key.removeprefix("eval_"), key.removeprefix("eval_"))
     scores = [{"step": e["step"], key: e[key]} for e in state.log_history if key in e and "step" in e]
@@ -61,12 +62,13 @@ def selection(state: Any, args: Any, validated: bool) -> dict[str, Any]:
     if validated and args.load_best_model_at_end and state.best_global_step:
         better = "highest" if args.greater_is_better else "lowest"
         why = f"best validation {words} of {len(scores)} evaluations ({better}; the earliest of equal scores)"
-        return {**record, "selected_step": state.best_global_step, f"selected_{key}": state.best_metric, "reason": why}
+        return {**record, "kept": "best", "selected_step": state.best_global_step, f"selected_{key}": state.best_metric,
+                "reason": why}
     last = next((s[key] for s in reversed(scores) if s["step"] == state.global_step), None)
     why = ("no validation split (eval_dataset): trained all steps and kept the last" if not validated else
            f"load_best_model_at_end is off: the last step kept; {len(scores)} validation evaluations were not used "
            "to choose")
-    return {**record, "selected_step": state.global_step, f"selected_{key}": last, "reason": why}
+    return {**record, "kept": "last", "selected_step": state.global_step, f"selected_{key}": last, "reason": why}
 
 
 def summary(record: dict[str, Any]) -> str:
