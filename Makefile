@@ -63,13 +63,13 @@ say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" \
       "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
 
 TRACK_STEPS := baseline $(VARIANTS)
-track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (MPNet: 1 h 12 min on 2 cores)
+track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (MPNet: 1 h 20 min on 2 cores)
 	@set -e; i=0; for v in $(TRACK_STEPS); do i=$$((i+1)); \
 	  $(call say,$(DATASET)/$(MODEL),$$i,$(words $(TRACK_STEPS)),$$v); \
 	  $(MAKE) --no-print-directory $(MODEL_DIR)/$$v/variant.json DATASET=$(DATASET) MODEL=$(MODEL); done
 
 # Without DATASET on the command line: both default tracks. With it: that dataset's track only.
-all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 34 min on 2 cores; both tracks ~1.5 h; MPNet 1 h 50 min)
+all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 34 min on 2 cores; both tracks ~2.5 h; MPNet ~1 h 45 min)
 ifeq ($(origin DATASET),command line)
 	@$(call say,make all,1,3,track $(DATASET)/$(MODEL))
 	@$(MAKE) --no-print-directory track DATASET=$(DATASET) MODEL=$(MODEL)

@@ -160,11 +160,11 @@ def selection_phrase(selection: dict[str, Any]) -> str:
     evaluations, metric = selection.get("evaluations") or [], selection["metric"]
     if not evaluations:
         return f"all {total} steps{epochs} trained, the last kept: no validation evaluations to choose on"
-    if selection["kept"] == "best":
-        score = selection.get(f"selected_{metric}")
+    score = selection.get(f"selected_{metric}")
+    if score is not None and score == max(e[metric] for e in evaluations):  # the outcome, whichever rule kept it
         words = METRIC_WORDS.get(metric.removeprefix("eval_"), metric)
         return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation {words} of "
-                f"{len(evaluations)} evaluations" + (f", {score:.4f}" if isinstance(score, float) else ""))
+                f"{len(evaluations)} evaluations, {score:.4f}")
     return f"the last of {total} steps{epochs} kept; {len(evaluations)} validation evaluations not used to choose"
 
 

@@ -64,7 +64,7 @@ def in_main_table(row: Row) -> str | None:
     budget = BUDGETED.get(row.variant)
     if budget is None or row.delta_f1 is None or row.delta_f1.estimate >= -budget:
         return None
-    return (f"{names.variant(row.variant)} loses {-row.delta_f1.estimate * 100:.1f} points of macro-F1, more than "
+    return (f"{names.variant(row.variant)} loses {-row.delta_f1.estimate * 100:.2f} points of macro-F1, more than "
             f"the {budget * 100:.1f}-point budget for a 4-bit variant")
 
 
@@ -135,8 +135,9 @@ def frozen(r: Row, layers: int | None) -> str:
         return "the whole quantized body (adapters and head train)"
     if content.get("finetuning_type") == "freeze" and content.get("freeze_trainable_layers"):
         top = content["freeze_trainable_layers"]
-        return (f"embeddings and the lower {layers - top}{of} layers" if layers else
-                f"embeddings and all but the top {top} layers")
+        if not layers:
+            return f"embeddings and all but the top {top} layers"
+        return f"embeddings and the lower {layers - top}{of} layers" if layers > top else "the embeddings"
     lower = dig(r.result, "training.frozen_lower_layers")
     if lower is not None:
         return f"embeddings and the lower {lower}{of} layers" if lower else "nothing"

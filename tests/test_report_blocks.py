@@ -97,3 +97,19 @@ def test_the_appendix_listing_leaves_the_tabled_histories_out() -> None:
 def test_training_summary_names_a_step_budget() -> None:
     recipe = {"learning_rate": 2e-4, "max_steps": 1000, "eval_steps": 200}
     assert blocks.training_summary({"recipe": {"content": recipe}}) == "lr 0.0002 · steps 1000 · eval every 200"
+
+
+@pytest.mark.parametrize("trainable, layers, said", [
+    (8, 12, "embeddings and the lower 4 of 12 layers"),
+    (12, 12, "the embeddings"),
+    (8, None, "embeddings and all but the top 8 layers"),
+])
+def test_what_stayed_frozen_in_a_freeze_fine_tune(trainable: int, layers: int | None, said: str) -> None:
+    from report.analysis import Row
+    from report.handin import frozen
+    from report.stats import Interval
+
+    recipe = {"finetuning_type": "freeze", "freeze_trainable_layers": trainable}
+    row = Row("baseline", "baseline", {"recipe": {"content": recipe}}, Interval(0.9, 0.89, 0.91),
+              Interval(0.9, 0.89, 0.91), None, None, None, None, None)
+    assert frozen(row, layers) == said

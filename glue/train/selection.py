@@ -50,7 +50,7 @@ def _value(setting: Any) -> Any:
 def selection(state: Any, args: Any, validated: bool) -> dict[str, Any]:
     """The manifest's record of the kept step: the step budget and the epochs it amounted to, the
     evaluation interval, every validation score, the kept step with its score, which rule kept it
-    (``kept``: ``best`` or ``last``, the code readers switch on) and why, in a sentence."""
+    (``kept``: ``best`` or ``last``) and why, in a sentence."""
     key = metric_key(args)
     words = METRIC_WORDS.get(key.removeprefix("eval_"), key.removeprefix("eval_"))
     scores = [{"step": e["step"], key: e[key]} for e in state.log_history if key in e and "step" in e]
