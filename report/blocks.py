@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from glue.train.selection import METRIC_WORDS
+from glue.train.selection import metric_words
 from report import names
 from report.analysis import dig
 
@@ -162,8 +162,7 @@ def selection_phrase(selection: dict[str, Any]) -> str:
         return f"all {total} steps{epochs} trained, the last kept: no validation evaluations to choose on"
     score = selection.get(f"selected_{metric}")
     if score is not None and score == max(e[metric] for e in evaluations):  # the outcome, whichever rule kept it
-        words = METRIC_WORDS.get(metric.removeprefix("eval_"), metric)
-        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation {words} of "
+        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation {metric_words(metric)} of "
                 f"{len(evaluations)} evaluations, {score:.4f}")
     return f"the last of {total} steps{epochs} kept; {len(evaluations)} validation evaluations not used to choose"
 

@@ -43,6 +43,12 @@ def metric_key(args: Any) -> str:
     return name if name.startswith("eval_") else f"eval_{name}"
 
 
+def metric_words(key: str) -> str:
+    """A metric's log key in words: ``eval_macro_f1`` -> "macro-F1" (an unknown one without its prefix)."""
+    name = key.removeprefix("eval_")
+    return METRIC_WORDS.get(name, name)
+
+
 def _value(setting: Any) -> Any:
     return getattr(setting, "value", setting)  # the Trainer's str enums, as plain strings
 
@@ -52,7 +58,7 @@ def selection(state: Any, args: Any, validated: bool) -> dict[str, Any]:
     evaluation interval, every validation score, the kept step with its score, which rule kept it
     (``kept``: ``best`` or ``last``) and why, in a sentence."""
     key = metric_key(args)
-    words = METRIC_WORDS.get(key.removeprefix("eval_"), key.removeprefix("eval_"))
+    words = metric_words(key)
     scores = [{"step": e["step"], key: e[key]} for e in state.log_history if key in e and "step" in e]
     strategy = _value(args.eval_strategy) if validated else "no"
     record = {"max_steps": args.max_steps if args.max_steps > 0 else None, "global_steps": state.global_step,
