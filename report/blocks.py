@@ -136,6 +136,9 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
         return f"budget {budget} on validation; not tuned: {SKIP_CAUSES[tuning['cause']]}"
     kept, candidates = len(tuning.get("kept_fp32") or []), len(tuning.get("sensitivity") or {})
     scores = f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}"
+    if tuning.get("max_changed_percent") is not None:
+        budget += f" and {tuning['max_changed_percent']:g}% changed predictions"
+        scores += f", {tuning['changed_percent']:g}% of predictions changed"
     if not kept:
         return f"no Linear kept in FP32: within {budget} on validation, {scores}"
     linears = f"{kept} of {candidates} Linears" if candidates else f"{kept} Linear{'' if kept == 1 else 's'}"
@@ -150,7 +153,7 @@ def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [{"round": i, "change": ROUND_ACTIONS.get(step["action"], step["action"])
              + ("" if step.get("kept", True) else ", undone: it broke the budget"),
              "module": step.get("module") or "–", "fp32": step.get("fp32"), "macro_f1": step.get("macro_f1"),
-             "drop": step.get("drop_points")} for i, step in enumerate((tuning or {}).get("steps") or [], 1)]
+             "drop": step.get("drop_points"), "changed": step.get("changed_percent")} for i, step in enumerate((tuning or {}).get("steps") or [], 1)]
 
 
 def selection_phrase(selection: dict[str, Any]) -> str:

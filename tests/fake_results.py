@@ -62,16 +62,20 @@ SENSITIVE = (LINEARS[17], LINEARS[29])  # layer 2's and layer 4's output.dense: 
 NO_VALIDATION = "agnews has no prepared validation split to score on (the test split is never used to choose)"
 
 
-def tuning_block(max_drop_points: float = 0.5, baseline: float = 0.9085) -> dict[str, Any]:
+def tuning_block(max_drop_points: float = 0.5, baseline: float = 0.9085,
+                 max_changed_percent: float | None = None) -> dict[str, Any]:
     """A ``quantization.tuning`` block from the real search (glue.quant.tuning) over a toy model whose
-    validation macro-F1 falls 0.4 points per int8 SENSITIVE Linear and 0.01 per other one."""
-    from glue.quant.tuning import TuningResult, tune_fallback
+    validation macro-F1 falls 0.4 points per int8 SENSITIVE Linear and 0.01 per other one, and as
+    many percent of its predictions change."""
+    from glue.quant.tuning import Budget, Measure, TuningResult, tune_fallback
 
     cost = {name: 0.004 if name in SENSITIVE else 0.0001 for name in LINEARS}
-    def score(fp32: frozenset[str]) -> float:
-        return baseline - sum(c for name, c in cost.items() if name not in fp32)
+    def measure(fp32: frozenset[str]) -> Measure:
+        lost = sum(c for name, c in cost.items() if name not in fp32)
+        return Measure(baseline - lost, lost)
 
-    _, search = tune_fallback(lambda fp32: fp32, score, baseline, max_drop_points / 100, LINEARS, cost, max_steps=12)
+    budget = Budget(max_drop_points / 100, None if max_changed_percent is None else max_changed_percent / 100)
+    _, search = tune_fallback(lambda fp32: fp32, measure, baseline, budget, LINEARS, cost, max_steps=12)
     return TuningResult(search, "sensitivity", 2000).manifest_block()
 
 

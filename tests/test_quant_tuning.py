@@ -12,7 +12,15 @@ import torch
 
 from glue.folder.variant import load_variant
 from glue.quant import QuantConfig, get_method
-from glue.quant.tuning import fake_quant_per_channel, fake_quant_per_tensor, quant_errors, tune_fallback
+from glue.quant.tuning import (
+    Budget,
+    Measure,
+    TuningResult,
+    fake_quant_per_channel,
+    fake_quant_per_tensor,
+    quant_errors,
+    tune_fallback,
+)
 from glue.quantize import quantize_recipe
 from glue.schema.recipe import RecipeError, load_recipe
 
@@ -23,25 +31,28 @@ RECIPES = REPO / "recipes" / "quantize"
 DAMAGE = {"a": 0.25, "b": 0.125, "c": 0.0625, "d": 0.03125}
 
 
-def fake(damage: dict[str, float]):
-    """A build that returns the FP32 set as the 'model', a score of 1 minus the int8 layers' damage,
-    and the list of builds made."""
+def fake(damage: dict[str, float], flips: dict[str, float]):
+    """A build that returns the FP32 set as the 'model', a score of 1 minus the int8 layers' damage
+    and a changed share that is the sum of their ``flips``, and the list of builds made."""
     built: list[frozenset[str]] = []
 
     def build(fp32: frozenset[str]) -> frozenset[str]:
         built.append(fp32)
         return fp32
 
-    def score(fp32: frozenset[str]) -> float:
-        return 1.0 - sum(cost for name, cost in damage.items() if name not in fp32)
+    def measure(fp32: frozenset[str]) -> Measure:
+        return Measure(1.0 - sum(cost for name, cost in damage.items() if name not in fp32),
+                       sum(share for name, share in flips.items() if name not in fp32))
 
-    return build, score, built
+    return build, measure, built
 
 
-def run(max_drop: float, max_steps: int = 10, sensitivity=None, damage=DAMAGE):
+def run(max_drop: float, max_steps: int = 10, sensitivity=None, damage=DAMAGE, max_changed: float | None = None,
+        flips: dict[str, float] | None = None):
     """The chosen 'model' (its FP32 set), the search and every build made."""
-    build, score, built = fake(damage)
-    model, search = tune_fallback(build, score, 1.0, max_drop, list(damage), sensitivity or DAMAGE, max_steps)
+    build, measure, built = fake(damage, flips or {})
+    model, search = tune_fallback(build, measure, 1.0, Budget(max_drop, max_changed), list(damage),
+                                  sensitivity or DAMAGE, max_steps)
     return model, search, built
 
 
@@ -54,6 +65,22 @@ def test_falls_back_most_sensitive_first_and_stops_within_budget() -> None:
         ("requantize", "a", 0.34375, False)]  # a back in int8 breaks the budget: undone
     assert result.score == 1.0 - 0.09375 and model == frozenset({"a", "b"})
     assert [name for name, _ in result.order] == ["a", "b", "c", "d"]
+
+
+def test_a_changed_predictions_budget_falls_back_where_macro_f1_alone_would_not() -> None:
+    # the drop stays within 0.5 all along; the changed share is 0.0625 per int8 layer but a's 0.25:
+    # all int8 changes 0.4375, without a 0.1875, without a and b 0.125, without a, b, c 0.0625
+    flips = {"a": 0.25, "b": 0.0625, "c": 0.0625, "d": 0.0625}
+    _, result, _ = run(max_drop=0.5)
+    assert result.met and result.skipped == [] and len(result.steps) == 1
+    _, result, _ = run(max_drop=0.5, max_changed=0.125, flips=flips)
+    assert result.met and result.skipped == ["a", "b"]
+    assert [(s.action, s.module, s.changed, s.kept) for s in result.steps] == [
+        ("quantize_all", None, 0.4375, True), ("fallback", "a", 0.1875, True), ("fallback", "b", 0.125, True),
+        ("requantize", "a", 0.375, False)]  # a back in int8: drop 0.34375 is within 0.5, 0.375 changed is not
+    block = TuningResult(result, "sensitivity", 2000).manifest_block()
+    assert block["max_changed_percent"] == 12.5 and block["changed_percent"] == 12.5
+    assert [s["changed_percent"] for s in block["steps"]] == [43.75, 18.75, 12.5, 37.5]
 
 
 def test_a_misleading_order_is_trimmed_to_the_fewest_fallbacks() -> None:
@@ -179,7 +206,12 @@ def punish(monkeypatch: pytest.MonkeyPatch, method: str, penalty) -> None:
 
     def scorer(context):
         score = real(context)
-        return lambda model: score(model) - penalty(int8_linears(method, model))
+
+        def punished(model):
+            macro_f1, predictions = score(model)
+            return macro_f1 - penalty(int8_linears(method, model)), predictions
+
+        return punished
 
     monkeypatch.setattr(tuning, "validation_scorer", scorer)
 
@@ -227,7 +259,6 @@ def test_tuning_leaves_the_caller_s_config_alone_and_reports_its_rounds(
         monkeypatch: pytest.MonkeyPatch, tiny_bert_dir: Path, prepared_dir: Path) -> None:
     from data_prep.prepared import load_split
     from glue.quant import QuantContext, quantize
-    from glue.quant.tuning import TuningResult
 
     punish(monkeypatch, "ptq_static", lambda int8: 0.5 if PUNISHED in int8 else 0.0)
     baseline = load_variant(tiny_bert_dir)

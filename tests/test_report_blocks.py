@@ -29,6 +29,15 @@ def test_a_met_budget_counts_its_fp32_linears_and_names_none() -> None:
     assert not any(name in cell for name in LINEARS)
 
 
+def test_a_changed_predictions_budget_is_named_with_the_share_it_kept() -> None:
+    tuning = tuning_block(max_drop_points=2.0, max_changed_percent=0.5)  # all int8: 1.14 points, 1.14% changed
+    assert tuning["kept_fp32"] == list(SENSITIVE) and tuning["changed_percent"] == 0.34
+    assert tuning_phrase(tuning) == (
+        f"kept 2 of {len(LINEARS)} Linears in FP32 to stay within 2 points and 0.5% changed predictions on "
+        f"validation: {tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}, 0.34% of predictions changed; "
+        "the appendix lists them")
+
+
 def test_a_budget_met_at_once_keeps_no_linear() -> None:
     tuning = tuning_block(max_drop_points=2.0)
     assert tuning["kept_fp32"] == [] and len(tuning["steps"]) == 1

@@ -1,11 +1,13 @@
 """Accuracy-aware tuning, as Intel Neural Compressor's: quantize every Linear, measure validation
-macro-F1, and while it drops more than ``max_drop`` points below FP32, put the most sensitive
-Linear back in FP32 and measure again.
+macro-F1, and while it drops more than ``max_drop`` points below FP32 (or, with ``max_changed``,
+more than that share of validation predictions differ from FP32's), put the most sensitive Linear
+back in FP32 and measure again.
 
 The search (:func:`tune_fallback`) knows nothing about torch or the methods: it gets a ``build``
-(the set of Linears to keep FP32 -> a quantized model), a ``score`` (model -> validation macro-F1)
-and a sensitivity per Linear that orders the candidates; :func:`tune` runs it for a method, whose
-``build`` gets the round's config (the recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
+(the set of Linears to keep FP32 -> a quantized model), a ``measure`` (model -> validation
+macro-F1 and changed predictions, :class:`Measure`) and a sensitivity per Linear that orders the
+candidates; :func:`tune` runs it for a method, whose ``build`` gets the round's config (the
+recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
 on a sample of the train split: ``sensitivity``, each Linear's output error when its input is
 quantized per tensor and its weight per output channel (:func:`quant_errors`; for a weight-only
 method, bitsandbytes', only its weight, rounded as that method rounds it), and
@@ -25,6 +27,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 
+import numpy as np
 import torch
 
 from data_prep.prepared import Split
@@ -57,6 +60,7 @@ class TuningOption(QuantConfig):
     validation budget that decides which Linears stay FP32."""
 
     max_drop: float | None = None  # macro-F1 points below FP32 allowed on validation; None turns tuning off
+    max_changed: float | None = None  # % of validation predictions allowed to differ from FP32's; None: max_drop alone
     tuning_strategy: Strategy = "sensitivity"  # how the fallback candidates are ordered
     tuning_max_steps: int = 12  # quantize-and-score rounds after the first (all Linears int8)
     tuning_samples: int = 256  # first N train texts the sensitivity is measured on
@@ -65,8 +69,30 @@ class TuningOption(QuantConfig):
         super().validate()
         require(self.max_drop is None or self.max_drop >= 0, "max_drop",
                 f"{self.max_drop}: a budget is 0 or more macro-F1 points (0.5 allows half a point)")
+        require(self.max_changed is None or (self.max_drop is not None and 0 <= self.max_changed <= 100), "max_changed",
+                f"{self.max_changed}: a share of validation predictions in percent (0-100), set beside max_drop")
         require(self.tuning_max_steps >= 1, "tuning_max_steps", "must be 1 or more")
         require(self.tuning_samples > 0, "tuning_samples", "must be positive")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A quantized model on the validation split, against FP32."""
+
+    score: float    # macro-F1
+    changed: float  # share of its predictions that differ from FP32's
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a round must keep to be within budget, as fractions."""
+
+    max_drop: float                    # of macro-F1 below FP32
+    max_changed: float | None = None   # of validation predictions that differ from FP32's
+
+    def holds(self, drop: float, changed: float) -> bool:
+        return drop <= self.max_drop + ROUNDING and (self.max_changed is None
+                                                     or changed <= self.max_changed + ROUNDING)
 
 
 @dataclass
@@ -78,6 +104,7 @@ class Step:
     fp32: list[str]     # the Linears tuning keeps FP32 after this round
     score: float
     drop: float         # baseline_score - score
+    changed: float      # share of validation predictions that differ from FP32's
     kept: bool          # False: a requantize that broke the budget, undone
 
 
@@ -86,7 +113,7 @@ class Search:
     """What :func:`tune_fallback` chose and every round it measured on the way."""
 
     baseline_score: float
-    max_drop: float
+    budget: Budget
     skipped: list[str]  # the Linears kept FP32, in the order they fell back
     steps: list[Step]
     met: bool
@@ -94,8 +121,13 @@ class Search:
     order: list[tuple[str, float]]  # candidates by sensitivity, most sensitive first (empty if never needed)
 
     @property
+    def chosen(self) -> Step:
+        """The last kept round: the model the search returns."""
+        return next(s for s in reversed(self.steps) if s.kept)
+
+    @property
     def score(self) -> float:
-        return next(s.score for s in reversed(self.steps) if s.kept)
+        return self.chosen.score
 
 
 def ranked(candidates: Sequence[str], sensitivity: Mapping[str, float]) -> list[tuple[str, float]]:
@@ -104,12 +136,13 @@ def ranked(candidates: Sequence[str], sensitivity: Mapping[str, float]) -> list[
     return sorted(values, key=lambda item: -item[1])
 
 
-def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any], float], baseline_score: float,
-                  max_drop: float, candidates: Sequence[str],
+def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any], Measure], baseline_score: float,
+                  budget: Budget, candidates: Sequence[str],
                   sensitivity: Mapping[str, float] | Callable[[], Mapping[str, float]],
                   max_steps: int) -> tuple[Any, Search]:
-    """Fall back ``candidates`` one at a time, most sensitive first, until ``baseline_score - score``
-    is at most ``max_drop`` or ``max_steps`` rounds after the first are spent; then try the earlier
+    """Fall back ``candidates`` one at a time, most sensitive first, until the round ``budget``
+    holds (``baseline_score - score`` at most its ``max_drop``, and the changed predictions at most
+    its ``max_changed``) or ``max_steps`` rounds after the first are spent; then try the earlier
     fallbacks in int8 again (least sensitive first) while rounds remain. All candidates but one at
     most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
     measured only if the all-int8 model misses the budget. Returns the last kept round's model
@@ -118,15 +151,15 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any],
 
     def round_(action: str, module: str | None, fp32: list[str]) -> tuple[Any, Step]:
         model = build(frozenset(fp32))
-        value = score(model)
-        step = Step(action, module, list(fp32), value, baseline_score - value, True)
+        value = measure(model)
+        step = Step(action, module, list(fp32), value.score, baseline_score - value.score, value.changed, True)
         steps.append(step)
         return model, step
 
     model, step = round_("quantize_all", None, [])
-    within = step.drop <= max_drop + ROUNDING
+    within = budget.holds(step.drop, step.changed)
     if within:
-        return model, Search(baseline_score, max_drop, [], steps, True, "within budget", [])
+        return model, Search(baseline_score, budget, [], steps, True, "within budget", [])
     order = ranked(candidates, sensitivity() if callable(sensitivity) else sensitivity)
     fp32: list[str] = []
     for name, _ in order[:-1]:
@@ -134,19 +167,19 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], score: Callable[[Any],
             break
         fp32.append(name)
         model, step = round_("fallback", name, fp32)
-        within = step.drop <= max_drop + ROUNDING
+        within = budget.holds(step.drop, step.changed)
     if within:
         rank = {name: i for i, (name, _) in enumerate(order)}
         for name in sorted(fp32[:-1], key=lambda n: -rank[n]):  # least sensitive first
             if len(steps) > max_steps:
                 break
             trial_model, trial = round_("requantize", name, [n for n in fp32 if n != name])
-            if trial.drop <= max_drop + ROUNDING:
+            if budget.holds(trial.drop, trial.changed):
                 fp32, model = trial.fp32, trial_model
             else:
                 trial.kept = False
     stopped = "within budget" if within else "step limit" if len(fp32) < len(order) - 1 else "no candidates left"
-    return model, Search(baseline_score, max_drop, fp32, steps, within, stopped, order)
+    return model, Search(baseline_score, budget, fp32, steps, within, stopped, order)
 
 
 def fake_quant_per_tensor(x: torch.Tensor, reduce_range: bool) -> torch.Tensor:
@@ -220,9 +253,9 @@ def by_length(split: Split) -> Split:
     return dataclasses.replace(split, texts=[split.texts[i] for i in order], labels=[split.labels[i] for i in order])
 
 
-def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], float]:
-    """Model -> macro-F1 on the prepared validation split (``context.validation``), the figure the
-    training block reports."""
+def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], tuple[float, np.ndarray]]:
+    """Model -> its macro-F1 on the prepared validation split (``context.validation``), the figure
+    the training block reports, and its predicted labels (in the scorer's own order)."""
     require(context.validation is not None, "max_drop",
             "tuning scores the validation split: run it through python -m glue.quantize with a prepared "
             "<dataset>_validation split")
@@ -230,10 +263,10 @@ def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], floa
     batches = dataclasses.replace(context, split=ordered).batches(SCORE_BATCH_SIZE)
 
     @torch.inference_mode()
-    def score(model: torch.nn.Module) -> float:
+    def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
         outputs = [model(**batch) for batch in batches]
-        logits = torch.cat([o if isinstance(o, torch.Tensor) else o.logits for o in outputs]).float()
-        return float(compute_metrics((logits.numpy(), ordered.labels))["macro_f1"])
+        logits = torch.cat([o if isinstance(o, torch.Tensor) else o.logits for o in outputs]).float().numpy()
+        return float(compute_metrics((logits, ordered.labels))["macro_f1"]), logits.argmax(-1)
 
     return score
 
@@ -247,11 +280,16 @@ def with_fp32(config: C, fp32: frozenset[str] | list[str]) -> C:
 class Reference:
     """What tuning reads from the FP32 model before a method changes it."""
 
-    score: Callable[[torch.nn.Module], float]  # model -> validation macro-F1
+    score: Callable[[torch.nn.Module], tuple[float, np.ndarray]]  # model -> validation macro-F1, predictions
     baseline_score: float
+    predictions: np.ndarray  # FP32's, in the scorer's order
     texts: int  # validation examples each round is scored on
     candidates: list[str]  # every Linear the method would quantize
     sensitivity: dict[str, float]
+
+    def measure(self, model: torch.nn.Module) -> Measure:
+        score, predictions = self.score(model)
+        return Measure(score, float(np.mean(predictions != self.predictions)))
 
 
 def reference(model: torch.nn.Module, config: TuningOption, context: QuantContext,
@@ -260,7 +298,7 @@ def reference(model: torch.nn.Module, config: TuningOption, context: QuantContex
     sensitivity (``output``: the method's rounding), on ``probe`` when the method quantizes a
     transformed copy (SmoothQuant's)."""
     score = validation_scorer(context)
-    return Reference(score, score(model.eval()), len(context.validation),
+    return Reference(score, *score(model.eval()), len(context.validation),
                      [name for name, _ in select(model, layer_filter(config))],
                      sensitivities(model if probe is None else probe, config, context, output))
 
@@ -275,14 +313,17 @@ class TuningResult:
 
     def manifest_block(self) -> dict[str, Any]:
         """The manifest's ``quantization.tuning`` block: macro-F1 as a fraction, drops in points."""
-        search = self.search
+        search, budget = self.search, self.search.budget
+        changed_budget = {} if budget.max_changed is None else {"max_changed_percent": round(100 * budget.max_changed, 4)}
         return {
-            "max_drop_points": round(100 * search.max_drop, 4), "strategy": self.strategy, "source": "validation",
-            "texts": self.texts, "baseline_macro_f1": round(search.baseline_score, 4),
+            "max_drop_points": round(100 * budget.max_drop, 4), **changed_budget, "strategy": self.strategy,
+            "source": "validation", "texts": self.texts, "baseline_macro_f1": round(search.baseline_score, 4),
             "macro_f1": round(search.score, 4), "drop_points": round(100 * (search.baseline_score - search.score), 2),
+            "changed_percent": round(100 * search.chosen.changed, 2),
             "met": search.met, "stopped": search.stopped, "kept_fp32": search.skipped,
             "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
-                       "drop_points": round(100 * s.drop, 2), "kept": s.kept} for s in search.steps],
+                       "drop_points": round(100 * s.drop, 2), "changed_percent": round(100 * s.changed, 2),
+                       "kept": s.kept} for s in search.steps],
             "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
 
 
@@ -316,14 +357,16 @@ def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
     also skipping that round's FP32 Linears). Returns the last kept round's model and report; the
     report's config skips the Linears kept FP32, so the saved config rebuilds the same structure
     without data, and its ``tuning`` records every round. ``config`` is left as it was."""
+    budget = Budget(config.max_drop / 100, None if config.max_changed is None else config.max_changed / 100)
     (model, report), search = tune_fallback(
-        lambda names: build(with_fp32(config, names)), lambda applied: fp32.score(applied[0]), fp32.baseline_score,
-        config.max_drop / 100, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
+        lambda names: build(with_fp32(config, names)), lambda applied: fp32.measure(applied[0]), fp32.baseline_score,
+        budget, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
     result = TuningResult(search, config.tuning_strategy, fp32.texts)
     block = result.manifest_block()
     print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
           f"({abs(block['drop_points'])} points {'below' if block['drop_points'] > 0 else 'above'} it, "
-          f"budget {config.max_drop} below), {len(search.skipped)} of "
+          f"budget {config.max_drop} below; {block['changed_percent']}% of predictions changed"
+          + ("" if config.max_changed is None else f", budget {config.max_changed}%") + f"), {len(search.skipped)} of "
           f"{len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
     return model, dataclasses.replace(report, tuning=result)
 
