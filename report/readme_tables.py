@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from report.results import ReportError
 BUDGET_POINTS = 0.5    # "within budget": at most this many macro-F1 points below the FP32 baseline
 N_RESAMPLES = 100      # the tables show point estimates only, which do not depend on resampling
 KIND = "results"  # README blocks: <!-- results:<dataset>/<model>:begin -->
+ONE_RUN_MINUTES = 60   # the longest a track's eval-all takes on 2 cores (AG News: 36 min): longer is not one run
 
 
 def block_key(analysed: Analysed) -> str:
@@ -78,13 +80,28 @@ def advice(analysed: Analysed) -> list[str]:
     return lines if base is not None else lines[:1]
 
 
+def timed_when(results: list[dict[str, Any]]) -> str:
+    """When the rows' latencies were measured, from their results' ``provenance.created``: one
+    stretch short enough to be one evaluation run, or the span a reader must know to weigh the
+    speed-ups, which are ratios between rows."""
+    stamps = sorted(datetime.fromisoformat(r["provenance"]["created"]) for r in results
+                    if r.get("latency") and (r.get("provenance") or {}).get("created"))
+    if len(stamps) < 2:
+        return "one row timed"
+    minutes = (stamps[-1] - stamps[0]).total_seconds() / 60
+    if minutes <= ONE_RUN_MINUTES:
+        return f"all rows timed within {max(1, round(minutes))} min of each other"
+    return (f"rows timed over {minutes / 60:.1f} h, in more than one evaluation run: "
+            "speed-ups between them mix runs")
+
+
 def table(analysed: Analysed) -> str:
     group, base = analysed.group, analysed.group.baseline or {}
     machine = base.get("provenance", {}).get("machine", {})
     threads = (base.get("latency") or {}).get("threads")
     where = f"{machine.get('cpu', 'an unrecorded CPU')}, {threads or '?'} threads" if machine else "an unrecorded CPU"
     n = analysed.batch_size or "N"
-    lines = [f"{group.split_label}; latency on {where}, all rows in one evaluation run.", "",
+    lines = [f"{group.split_label}; latency on {where}, {timed_when(list(group.results.values()))}.", "",
              f"| variant | macro-F1 | vs FP32 (points) | size MiB | size vs FP32 | ms/example | speed-up b1 "
              f"| speed-up b{n} |",
              "|---|---|---|---|---|---|---|---|"]

@@ -70,3 +70,15 @@ def test_a_block_without_results_is_a_one_line_error(small: tuple[Path, Path], c
     with pytest.raises(SystemExit):
         readme_tables.main(["--results", str(results), "--readme", str(readme), "--check"])
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_header_says_when_the_rows_were_timed() -> None:
+    def timed(created: str | None) -> dict:
+        return {"latency": {"ms_per_example": 1.0}, "provenance": {"created": created} if created else {}}
+
+    one_run = [timed("2026-01-02T10:00:00+0000"), timed("2026-01-02T10:24:10+0000"), timed(None)]
+    assert readme_tables.timed_when(one_run) == "all rows timed within 24 min of each other"
+    apart = [timed("2026-01-02T10:00:00+0000"), timed("2026-01-02T12:36:00+0000")]
+    assert readme_tables.timed_when(apart) == ("rows timed over 2.6 h, in more than one evaluation run: "
+                                               "speed-ups between them mix runs")
+    assert readme_tables.timed_when([timed("2026-01-02T10:00:00+0000"), {"provenance": {}}]) == "one row timed"
