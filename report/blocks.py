@@ -153,7 +153,8 @@ def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [{"round": i, "change": ROUND_ACTIONS.get(step["action"], step["action"])
              + ("" if step.get("kept", True) else ", undone: it broke the budget"),
              "module": step.get("module") or "–", "fp32": step.get("fp32"), "macro_f1": step.get("macro_f1"),
-             "drop": step.get("drop_points"), "changed": step.get("changed_percent")} for i, step in enumerate((tuning or {}).get("steps") or [], 1)]
+             "drop": step.get("drop_points"), "changed": step.get("changed_percent")}
+            for i, step in enumerate((tuning or {}).get("steps") or [], 1)]
 
 
 def selection_phrase(selection: dict[str, Any]) -> str:
@@ -165,8 +166,8 @@ def selection_phrase(selection: dict[str, Any]) -> str:
         return f"all {total} steps{epochs} trained, the last kept: no validation evaluations to choose on"
     score = selection.get(f"selected_{metric}")
     if score is not None and score == max(e[metric] for e in evaluations):  # the outcome, whichever rule kept it
-        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation {metric_words(metric)} of "
-                f"{len(evaluations)} evaluations, {score:.4f}")
+        return (f"step {selection['selected_step']:,} of {total}{epochs} kept: best validation "
+                f"{metric_words(metric)} of {len(evaluations)} evaluations, {score:.4f}")
     return f"the last of {total} steps{epochs} kept; {len(evaluations)} validation evaluations not used to choose"
 
 

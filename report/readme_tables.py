@@ -19,7 +19,7 @@ from typing import Any
 from core import docblocks
 from core.io import atomic_write_text
 from eval.results import BASELINE, ResultsError, load_groups
-from report.analysis import Analysed, Row, analyse_group
+from report.analysis import Analysed, Row, analyse_group, dig
 from report.results import ReportError
 
 BUDGET_POINTS = 0.5    # "within budget": at most this many macro-F1 points below the FP32 baseline
@@ -84,8 +84,8 @@ def timed_when(results: list[dict[str, Any]]) -> str:
     """When the rows' latencies were measured, from their results' ``provenance.created``: one
     stretch short enough to be one evaluation run, or the span a reader must know to weigh the
     speed-ups, which are ratios between rows."""
-    stamps = sorted(datetime.fromisoformat(r["provenance"]["created"]) for r in results
-                    if r.get("latency") and (r.get("provenance") or {}).get("created"))
+    stamps = sorted(datetime.fromisoformat(dig(r, "provenance.created")) for r in results
+                    if r.get("latency") and dig(r, "provenance.created"))
     if len(stamps) < 2:
         return "one row timed"
     minutes = (stamps[-1] - stamps[0]).total_seconds() / 60

@@ -314,7 +314,8 @@ class TuningResult:
     def manifest_block(self) -> dict[str, Any]:
         """The manifest's ``quantization.tuning`` block: macro-F1 as a fraction, drops in points."""
         search, budget = self.search, self.search.budget
-        changed_budget = {} if budget.max_changed is None else {"max_changed_percent": round(100 * budget.max_changed, 4)}
+        changed_budget = ({} if budget.max_changed is None
+                          else {"max_changed_percent": round(100 * budget.max_changed, 4)})
         return {
             "max_drop_points": round(100 * budget.max_drop, 4), **changed_budget, "strategy": self.strategy,
             "source": "validation", "texts": self.texts, "baseline_macro_f1": round(search.baseline_score, 4),
@@ -363,11 +364,11 @@ def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
         budget, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
     result = TuningResult(search, config.tuning_strategy, fp32.texts)
     block = result.manifest_block()
+    changed_budget = "" if config.max_changed is None else f", budget {config.max_changed}%"
     print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
           f"({abs(block['drop_points'])} points {'below' if block['drop_points'] > 0 else 'above'} it, "
-          f"budget {config.max_drop} below; {block['changed_percent']}% of predictions changed"
-          + ("" if config.max_changed is None else f", budget {config.max_changed}%") + f"), {len(search.skipped)} of "
-          f"{len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
+          f"budget {config.max_drop} below; {block['changed_percent']}% of predictions changed{changed_budget}), "
+          f"{len(search.skipped)} of {len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
     return model, dataclasses.replace(report, tuning=result)
 
 
