@@ -3,6 +3,7 @@ folder from the real recipes, the manifest's quantization block is computed from
 folder reloads in a fresh process with identical predictions, and bad recipes fail at once."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -347,14 +348,16 @@ def test_outlier_scan_keeps_the_widest_linears_fp32_and_reloads(workspace: Path,
     assert reloaded.logits(TEXTS[:4]).shape == (4, 6)
 
 
-def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) -> None:
-    """The recipe's default path (Inductor, oneDNN int8 kernels) against the same graph run eagerly."""
-    recipe_config = load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config
+@pytest.mark.parametrize("max_autotune", [False, True], ids=["onednn", "max_autotune"])
+def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path, max_autotune: bool) -> None:
+    """The compiled paths (Inductor with oneDNN int8 kernels, or its autotuned C++ GEMM templates,
+    which went wrong from the second layer on with in-place buffers) against the graph run eagerly."""
+    recipe_config = {**load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config, "max_autotune": max_autotune}
     folder = quantize_recipe(load_recipe(RECIPES / "ptq_pt2e.yaml", overrides(
-        workspace, "ptq_pt2e_compiled", quant_config={**recipe_config, "calibration_samples": 16})))
+        workspace, f"ptq_pt2e_compiled_{max_autotune}", quant_config={**recipe_config, "calibration_samples": 16})))
     compiled = load_variant(folder)
     block = compiled.manifest.quantization
-    assert block["config"]["compile"] is True
+    assert block["config"]["compile"] is True and block["config"]["max_autotune"] is max_autotune
     # read from the exported graph's module classes: pooler.dense and the classifier stay FP32
     assert block["higher_precision"]["by_type"] == {"Embedding": 2, "LayerNorm": 5, "Linear": 2}
     method = get_method("ptq_pt2e")
@@ -368,6 +371,30 @@ def test_pt2e_compiled_graph_matches_the_eager_converted_graph(workspace: Path) 
     fp32 = sum(t.numel() * t.element_size() for t in load_variant(workspace / "baseline").model.state_dict().values())
     assert held < fp32  # the FP32 originals of the int8 weights are not kept beside them
     assert (logits - reference).abs().max() <= 0.05 * reference.abs().max()
+
+
+def test_pt2e_autotuned_gemm_templates_match_the_eager_graph(workspace: Path) -> None:
+    """Inductor's C++ GEMM templates (max_autotune) on the quantized 2-layer graph: with in-place buffer
+    reuse their logits went wrong from the second layer on; inductor_settings turns it off."""
+    from data_prep.prepared import load_split
+    from glue.quant.ptq_pt2e import PT2EClassifier, inductor_settings
+
+    method = get_method("ptq_pt2e")
+    config = method.config_cls.from_dict({**load_recipe(RECIPES / "ptq_pt2e.yaml").glue.quant_config,
+                                          "calibration_samples": 16, "compile": False})
+    baseline = load_variant(workspace / "baseline")
+    context = QuantContext(tokenizer=baseline.tokenizer, split=load_split(workspace / "data", "emotion_train"),
+                           max_length=baseline.max_length)
+    eager, _ = method.apply(baseline.model, config, context)
+    settings = inductor_settings(dataclasses.replace(config, compile=True, max_autotune=True))
+    assert settings is not None and settings["max_autotune"] and not settings["inplace_buffers"]
+    compiled = PT2EClassifier(eager.graph, eager.config, settings)
+    for texts in (TEXTS[:1], TEXTS[:10]):
+        batch = baseline.batch(texts)
+        with torch.inference_mode():
+            reference = eager(batch["input_ids"], batch["attention_mask"])
+            logits = compiled(batch["input_ids"], batch["attention_mask"])
+        assert (logits - reference).abs().max() <= 1e-3 * reference.abs().max()
 
 
 def test_pt2e_qat_trains_on_single_segments_only() -> None:

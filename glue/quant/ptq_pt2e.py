@@ -53,6 +53,9 @@ class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption, TuningOption):
     smooth_alpha: float = 0.75
     activation_observer: Literal["minmax", "histogram"] = "minmax"
     compile: bool = True  # False runs the converted graph eagerly (reference int8 math, slow; for tests)
+    # Inductor's C++ GEMM templates, timed against oneDNN's int8 matmul for each Linear shape while
+    # compiling: shorter launches at small batches, a compile about three times as long.
+    max_autotune: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -82,27 +85,43 @@ def require_single_segment(token_type_ids: torch.Tensor | None) -> None:
                            "need another method (ptq_static, qat)")
 
 
-class PT2EClassifier(torch.nn.Module):
-    """The converted int8 graph behind the usual ``model(**tokenized)`` call."""
+# Freezing turns the int8 weights into constants oneDNN prepacks once. It must be on in the global
+# Inductor config whenever (re)compiling happens: torch.compile(options={"freezing": True}) fails on
+# onednn.qlinear_prepack under fake tensors (torch 2.13). The C++ wrapper launches the kernels without
+# Python in between: at batch 1, where launching is most of the cost, MPNet took 11.9 ms against 24.1
+# (same-run bench, 2 cores); batch 32 is unchanged.
+COMPILED = {"freezing": True, "cpp_wrapper": True}
+# With the C++ GEMM templates, Inductor's in-place buffer reuse gives wrong logits from the second
+# encoder layer on (MiniLM: relative error 0.6-1.2 against the eager graph; one layer alone is exact);
+# without it the compiled graph matches the eager one (torch 2.13).
+MAX_AUTOTUNE = {"max_autotune": True, "max_autotune_gemm_backends": "CPP,ATEN", "inplace_buffers": False}
 
-    def __init__(self, converted: torch.fx.GraphModule, hf_config: Any, compile_graph: bool,
+
+def inductor_settings(config: PT2EConfig) -> dict[str, Any] | None:
+    """The Inductor config the graph is compiled under, or None to run it eagerly."""
+    if not config.compile:
+        return None
+    return {**COMPILED, **(MAX_AUTOTUNE if config.max_autotune else {})}
+
+
+class PT2EClassifier(torch.nn.Module):
+    """The converted int8 graph behind the usual ``model(**tokenized)`` call, compiled under
+    ``settings`` (:func:`inductor_settings`) or, without them, run eagerly."""
+
+    def __init__(self, converted: torch.fx.GraphModule, hf_config: Any, settings: dict[str, Any] | None,
                  state: dict[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.graph = converted
         self.config = hf_config  # save_pretrained writes it beside the state
         self.state = state  # what save() writes; only a freshly quantized model carries it
+        self.settings = settings
         # compiled or not, the graph stays the one registered submodule (no second copy in state_dict)
-        object.__setattr__(self, "run", torch.compile(converted, dynamic=True) if compile_graph else converted)
+        object.__setattr__(self, "run", torch.compile(converted, dynamic=True) if settings is not None else converted)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         require_single_segment(token_type_ids)
-        # Freezing turns the int8 weights into constants oneDNN prepacks once. It must be on in the
-        # global Inductor config whenever (re)compiling happens: torch.compile(options={"freezing":
-        # True}) fails on onednn.qlinear_prepack under fake tensors (torch 2.13). The C++ wrapper
-        # launches the kernels without Python in between: at batch 1, where launching is most of the
-        # cost, MPNet took 11.9 ms against 24.1 (same-run bench, 2 cores); batch 32 is unchanged.
-        with inductor_config.patch(freezing=True, cpp_wrapper=True):
+        with inductor_config.patch(self.settings or {}):
             return self.run(input_ids, attention_mask)
 
 
@@ -276,7 +295,7 @@ class PTQPT2E(TunableMethod):
         compiled as ``config`` says."""
         chosen, report = tune(fp32, dataclasses.replace(config, compile=False), build)
         built = dataclasses.replace(report.config, compile=config.compile)
-        return (PT2EClassifier(chosen.graph, chosen.config, config.compile, chosen.state),
+        return (PT2EClassifier(chosen.graph, chosen.config, inductor_settings(built), chosen.state),
                 dataclasses.replace(report, config=built))
 
     def int8_ready_(self, model: torch.nn.Module, config: PT2EConfig, batches: list[dict[str, torch.Tensor]]) -> None:
@@ -309,7 +328,8 @@ class PTQPT2E(TunableMethod):
         calibration = context.calibration(batches, start, observer=config.activation_observer,
                                           input_ranges="learned in training" if ranges else "observed")
         state = saved_state(prepared)
-        return PT2EClassifier(convert(prepared), model.config, config.compile, state), QuantReport(config, calibration)
+        return (PT2EClassifier(convert(prepared), model.config, inductor_settings(config), state),
+                QuantReport(config, calibration))
 
     def save(self, model: PT2EClassifier, folder: Path) -> None:
         from safetensors.torch import save_file
@@ -332,7 +352,7 @@ class PTQPT2E(TunableMethod):
         prepared = prepare(model, config, example, Manifest.read(folder).max_length)
         state = load_file(str(folder / self.weights_file))
         restore(prepared, state)
-        return PT2EClassifier(convert(prepared), hf_config, config.compile)
+        return PT2EClassifier(convert(prepared), hf_config, inductor_settings(config))
 
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return False  # the int8 Linears are graph nodes, not modules: describe reads the graph
