@@ -93,8 +93,9 @@ def require_single_segment(token_type_ids: torch.Tensor | None) -> None:
 COMPILED = {"freezing": True, "cpp_wrapper": True}
 # With the C++ GEMM templates, Inductor's in-place buffer reuse gives wrong logits from the second
 # encoder layer on (MiniLM: relative error 0.6-1.2 against the eager graph; one layer alone is exact);
-# without it the compiled graph matches the eager one (torch 2.13).
-MAX_AUTOTUNE = {"max_autotune": True, "max_autotune_gemm_backends": "CPP,ATEN", "inplace_buffers": False}
+# without it the compiled graph matches the eager one (torch 2.13). The timings of each choice are not printed.
+MAX_AUTOTUNE = {"max_autotune": True, "max_autotune_gemm_backends": "CPP,ATEN", "inplace_buffers": False,
+                "autotune_num_choices_displayed": 0, "max_autotune_report_choices_stats": False}
 
 
 def inductor_settings(config: PT2EConfig) -> dict[str, Any] | None:
