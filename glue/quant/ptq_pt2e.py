@@ -260,7 +260,8 @@ class PTQPT2E(TunableMethod):
                    "reads.")
     data = DataNeed.CALIBRATION
     backend = ("torchao PT2E: torch.export + X86InductorQuantizer (prepare_pt2e/convert_pt2e) + torch.compile "
-               "(Inductor, freezing), oneDNN int8 kernels")
+               "(Inductor, freezing), oneDNN int8 kernels or, with max_autotune, Inductor's C++ GEMM templates "
+               "where they are faster")
     weights_file = STATE_FILE
     fp32_ops = FP32_OPS
 
