@@ -26,7 +26,7 @@ def command(model: Path, data: Path, out: Path) -> list[str]:
     return [CLI, "train", "recipes/baseline_minilm.yaml", f"model_name_or_path={model}", f"dataset_dir={data}",
             f"output_dir={out}", f"max_steps={STEPS}", "per_device_train_batch_size=8", "logging_steps=1",
             "save_strategy=steps", f"save_steps={SAVE_EVERY}", "save_total_limit=2",
-            "warmup_ratio=0", "use_cpu=true"]
+            "warmup_ratio=0", "use_cpu=true", "load_best_model_at_end=false"]
 
 
 def environment(**extra: str) -> dict[str, str]:
