@@ -59,8 +59,8 @@ ifndef RUN_START
 RUN_START := $(shell date +%s)
 endif
 export RUN_START
-say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" \
-      "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
+elapsed = "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
+say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" $(elapsed)
 
 TRACK_STEPS := baseline $(VARIANTS)
 track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (MPNet: 1 h 20 min on 2 cores)
@@ -87,7 +87,7 @@ else
 	@$(call say,make all,4,4,report)
 	@$(MAKE) --no-print-directory report
 endif
-	@$(call say,make all,done,,every step finished)
+	@printf '==> make all: every step finished (elapsed %s)\n' $(elapsed)
 
 eval-all: setup  ## [inspect] evaluate every built variant in one run (DATASET= limits it) and print the table (MPNet and MiniLM emotion: 37 min)
 	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS) $(if $(filter command line,$(origin DATASET)),--dataset $(DATASET))
