@@ -368,7 +368,8 @@ def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
     print(f"tuning: validation macro-F1 {block['macro_f1']} against FP32 {block['baseline_macro_f1']} "
           f"({abs(block['drop_points'])} points {'below' if block['drop_points'] > 0 else 'above'} it, "
           f"budget {config.max_drop} below; {block['changed_percent']}% of predictions changed{changed_budget}), "
-          f"{len(search.skipped)} of {len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: {search.stopped}")
+          f"{len(search.skipped)} of {len(fp32.candidates)} Linears kept FP32 after {len(search.steps)} rounds: "
+          f"{search.stopped}")
     return model, dataclasses.replace(report, tuning=result)
 
 
