@@ -58,7 +58,7 @@ def quantize_recipe(recipe: Recipe) -> Path:
     validation = None  # read only when a max_drop budget is tuned on it; never the test split
     validation_name = split_name(recipe.dataset_name, "validation")
     if (isinstance(config, TuningOption) and config.max_drop is not None
-            and registered(recipe.data.dataset_dir, validation_name)):  # a dataset without one: the method says
+            and registered(recipe.data.dataset_dir, validation_name)):  # without one: built untuned, and why
         validation = load_split(recipe.data.dataset_dir, validation_name)
         check_same_labels(split, validation)
 

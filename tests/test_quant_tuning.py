@@ -18,6 +18,7 @@ from glue.quant.tuning import (
     TuningResult,
     fake_quant_per_channel,
     fake_quant_per_tensor,
+    logit_errors,
     quant_errors,
     tune_fallback,
 )
@@ -104,6 +105,17 @@ def test_an_impossible_budget_reports_not_met_with_every_figure() -> None:
     assert len(built) == 4 and result.score == 1.0 - 0.03125
 
 
+def test_a_budget_never_met_keeps_the_best_round_not_the_last() -> None:
+    # falling back "b" costs score (its int8 rounding happens to help): the rounds after "a" are undone
+    damage, order = {"a": 0.25, "b": -0.0625, "c": 0.03125, "d": 0.5}, {"a": 4, "b": 3, "c": 2, "d": 1}
+    model, result, built = run(max_drop=0.0, sensitivity=order, damage=damage)
+    assert [s.drop for s in result.steps] == [0.71875, 0.46875, 0.53125, 0.5]
+    assert not result.met and result.stopped == "no candidates left"
+    assert [s.kept for s in result.steps] == [True, True, False, False]
+    assert model == frozenset({"a"}) and result.skipped == ["a"] and result.score == 1.0 - 0.46875
+    assert built[-1] == frozenset({"a"}) and len(built) == 5  # four scored rounds, then the best one rebuilt
+
+
 def test_max_steps_is_honoured() -> None:
     _, result, built = run(max_drop=0.0, max_steps=2)
     assert not result.met and result.stopped == "step limit"
@@ -168,6 +180,32 @@ def test_quant_error_ranks_the_linear_with_an_outlier_channel_first() -> None:
     y_q = torch.nn.functional.linear(fake_quant_per_tensor(x, False), fake_quant_per_channel(model.plain.weight),
                                      model.plain.bias)
     assert errors["plain"] == pytest.approx(((y - y_q).norm() / y.norm()).item(), rel=1e-5)
+
+
+class LoudAndQuiet(torch.nn.Module):
+    """Two identical Linears on the same input: one output weighs 1,000 times the other in the logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.loud, self.quiet = torch.nn.Linear(8, 4), torch.nn.Linear(8, 4)
+        self.quiet.load_state_dict(self.loud.state_dict())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 10 * self.loud(x) + 0.01 * self.quiet(x)
+
+
+def test_logit_error_weighs_a_linear_by_what_its_error_does_to_the_logits() -> None:
+    model, batch = LoudAndQuiet(), {"x": torch.randn(2, 16, 8)}
+    fp32 = model(**batch)
+    linears = lambda module, _: isinstance(module, torch.nn.Linear)  # noqa: E731
+    at_the_linear = quant_errors(model, linears, [batch])
+    at_the_logits = logit_errors(model, linears, [batch])
+    assert at_the_linear["loud"] == pytest.approx(at_the_linear["quiet"])  # the same rounding of the same numbers
+    # by hand: z = 10.01 y, and rounding only the loud Linear moves z by 10 (y_q - y)
+    assert at_the_logits["loud"] == pytest.approx(10 / 10.01 * at_the_linear["loud"], rel=1e-5)
+    assert at_the_logits["quiet"] == pytest.approx(0.01 / 10.01 * at_the_linear["quiet"], rel=1e-5)
+    assert model(**batch).equal(fp32)  # every hook removed
 
 
 def test_bad_budget_fails_at_once() -> None:
@@ -285,15 +323,22 @@ def test_a_budget_is_scored_on_validation_data() -> None:
     assert set(DATA_WORDS) == set(DataNeed)
 
 
-def test_without_validation_data_tuning_stops_at_once(tiny_bert_dir: Path, prepared_dir: Path) -> None:
+def test_without_validation_data_a_static_method_builds_untuned_and_says_why(tiny_bert_dir: Path, prepared_dir: Path,
+                                                                            capsys) -> None:
     from data_prep.prepared import load_split
     from glue.quant import QuantContext, quantize
+    from glue.quant.tuning import TuningSkipped
 
     baseline = load_variant(tiny_bert_dir)
     config = get_method("ptq_static").config_cls.from_dict({"max_drop": 0.5, "calibration_samples": 16})
     context = QuantContext(baseline.tokenizer, load_split(prepared_dir, "emotion_train"), baseline.max_length)
-    with pytest.raises(RecipeError, match="quant_config.max_drop: tuning scores the validation split"):
-        quantize(baseline.model, config, context)
+    model, report = quantize(baseline.model, config, context)
+    assert report.tuning == TuningSkipped(0.5, "no_validation_split", "emotion has no prepared validation split to "
+                                          "score on (the test split is never used to choose)")
+    assert report.config == dataclasses.replace(config, max_drop=None)  # every Linear int8, as without a budget
+    assert sum(isinstance(m, torch.ao.nn.quantized.Linear) for m in model.modules()) == LINEARS
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")] == [
+        "warning: quant_config.max_drop=0.5 not tuned: " + report.tuning.reason]
 
 
 @pytest.mark.parametrize(("method", "strategy"), [("ptq_pt2e", "sensitivity"), ("qat", "outlier_spread"),

@@ -14,6 +14,7 @@ any of them.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import pkgutil
@@ -24,6 +25,7 @@ import torch
 from glue.quant.base import Applied, QuantConfig, QuantContext, QuantMethod, QuantReport
 from glue.quant.facts import DataNeed, MethodFacts
 from glue.quant.trained import TRAINED
+from glue.quant.tuning import TuningOption, no_validation_split, untuned
 from glue.schema.recipe import RecipeError, read_yaml
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "quantize"
@@ -67,8 +69,14 @@ def method_of(config: QuantConfig) -> QuantMethod:
 
 def quantize(model: torch.nn.Module, config: QuantConfig, context: QuantContext | None = None) -> Applied:
     """Quantize ``model`` as ``config`` says: the quantized model and what was done. ``model`` is
-    consumed (changed in place, or replaced: use the returned one); ``config`` is left as it was."""
-    return method_of(config).apply(model, config, context or QuantContext())
+    consumed (changed in place, or replaced: use the returned one); ``config`` is left as it was.
+    A ``max_drop`` budget with no validation split to score it on builds as without one and
+    records why: a recipe that sets a budget still builds on a dataset that has no such split."""
+    method, context = method_of(config), context or QuantContext()
+    if isinstance(config, TuningOption) and config.max_drop is not None and context.validation is None:
+        return untuned(method.apply(model, dataclasses.replace(config, max_drop=None), context), config,
+                       "no_validation_split", no_validation_split(context))
+    return method.apply(model, config, context)
 
 
 def method_facts() -> dict[str, MethodFacts]:

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
 
-from data_prep.common import split_parts
 from glue.quant.base import Applied, QuantConfig, QuantContext, QuantReport, require
 from glue.quant.facts import DataNeed
-from glue.quant.tuning import TunableMethod, TuningOption, reference, tune, untuned, weight_output
+from glue.quant.tuning import TunableMethod, TuningOption, reference, tune, weight_output
 from glue.schema.recipe import RecipeError, llamafactory_defaults
 
 if TYPE_CHECKING:
@@ -141,11 +140,6 @@ class Bnb(TunableMethod):
 
         if config.max_drop is None:
             return build(config)
-        if context.validation is None:
-            dataset = split_parts(context.split.name)[0] if context.split is not None else "this dataset"
-            return untuned(build(config), config, "no_validation_split",
-                           f"{dataset} has no prepared validation split to score on "
-                           "(the test split is never used to choose)")
         _, report = tune(reference(model, config, context, output=weight_output(weight_rounding(config))), config, build)
         # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
         # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.

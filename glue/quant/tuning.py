@@ -7,15 +7,16 @@ The search (:func:`tune_fallback`) knows nothing about torch or the methods: it 
 (the set of Linears to keep FP32 -> a quantized model), a ``measure`` (model -> validation
 macro-F1 and changed predictions, :class:`Measure`) and a sensitivity per Linear that orders the
 candidates; :func:`tune` runs it for a method, whose ``build`` gets the round's config (the
-recipe's, also skipping the round's FP32 Linears). Two strategies measure that sensitivity
-on a sample of the train split: ``sensitivity``, each Linear's output error when its input is
-quantized per tensor and its weight per output channel (:func:`quant_errors`; for a weight-only
-method, bitsandbytes', only its weight, rounded as that method rounds it), and
-``outlier_spread``, its token spread (glue/quant/outliers.py), the rule the hand-picked
-``outlier_ratio`` applies. Once within budget, the Linears that fell back before the last one are
-tried in int8 again, least sensitive first, so the result keeps as few FP32 Linears as the
-measured budget allows. Only the validation split is read; the test split never is. The method
-returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
+recipe's, also skipping the round's FP32 Linears). Three strategies measure that sensitivity
+on a sample of the train split: ``logit_error`` (the default), how far the model's logits move
+when that Linear alone is rounded as the method rounds it (:func:`logit_errors`: input per tensor
+and weight per output channel; for a weight-only method, bitsandbytes', only its weight);
+``sensitivity``, the same rounding's error at the Linear's own output (:func:`quant_errors`),
+blind to how far an error travels; and ``outlier_spread``, its token spread
+(glue/quant/outliers.py), the rule the hand-picked ``outlier_ratio`` applies. Once within
+budget, the Linears that fell back before the last one are tried in int8 again, least sensitive
+first, so the result keeps as few FP32 Linears as the measured budget allows. Only the
+validation split is read; the test split never is. The method returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
 (:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block; a method that
 builds untuned where no validation split exists records why instead (:func:`untuned`).
 """
@@ -30,6 +31,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 import numpy as np
 import torch
 
+from data_prep.common import split_parts
 from data_prep.prepared import Split
 from glue.quant.base import (
     Applied,
@@ -48,7 +50,7 @@ from glue.quant.outliers import SCAN_BATCH_SIZE, token_rows, token_spreads
 from glue.quant.smooth import SMOOTHED_INNER
 from glue.train.training import compute_metrics
 
-Strategy = Literal["sensitivity", "outlier_spread"]
+Strategy = Literal["sensitivity", "logit_error", "outlier_spread"]
 SCORE_BATCH_SIZE = 64
 ROUNDING = 1e-9  # a drop this far above the budget is float rounding of an equal one
 C = TypeVar("C", bound="TuningOption")
@@ -61,7 +63,7 @@ class TuningOption(QuantConfig):
 
     max_drop: float | None = None  # macro-F1 points below FP32 allowed on validation; None turns tuning off
     max_changed: float | None = None  # % of validation predictions allowed to differ from FP32's; None: max_drop alone
-    tuning_strategy: Strategy = "sensitivity"  # how the fallback candidates are ordered
+    tuning_strategy: Strategy = "logit_error"  # how the fallback candidates are ordered
     tuning_max_steps: int = 12  # quantize-and-score rounds after the first (all Linears int8)
     tuning_samples: int = 256  # first N train texts the sensitivity is measured on
 
@@ -105,7 +107,8 @@ class Step:
     score: float
     drop: float         # baseline_score - score
     changed: float      # share of validation predictions that differ from FP32's
-    kept: bool          # False: a requantize that broke the budget, undone
+    kept: bool          # False: undone (a requantize that broke the budget; a fallback after the best round of a
+                        # budget never met)
 
 
 @dataclass
@@ -143,7 +146,8 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
     """Fall back ``candidates`` one at a time, most sensitive first, until the round ``budget``
     holds (``baseline_score - score`` at most its ``max_drop``, and the changed predictions at most
     its ``max_changed``) or ``max_steps`` rounds after the first are spent; then try the earlier
-    fallbacks in int8 again (least sensitive first) while rounds remain. All candidates but one at
+    fallbacks in int8 again (least sensitive first) while rounds remain. A budget never met keeps
+    the round with the smallest drop (the fewest FP32 Linears among equals), built once more. All candidates but one at
     most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
     measured only if the all-int8 model misses the budget. Returns the last kept round's model
     and the search."""
@@ -179,6 +183,12 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
             else:
                 trial.kept = False
     stopped = "within budget" if within else "step limit" if len(fp32) < len(order) - 1 else "no candidates left"
+    if not within:  # keep the best round, not the last: a fallback that did not help is undone
+        best = min(range(len(steps)), key=lambda i: (steps[i].drop, len(steps[i].fp32)))
+        if best < len(steps) - 1:
+            for step in steps[best + 1:]:
+                step.kept = False
+            fp32, model = steps[best].fp32, build(frozenset(steps[best].fp32))
     return model, Search(baseline_score, budget, fp32, steps, within, stopped, order)
 
 
@@ -234,6 +244,31 @@ def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict
     return {name: (error / norm) ** 0.5 if norm else 0.0 for name, (error, norm) in sums.items()}
 
 
+def logits_of(output: Any) -> torch.Tensor:
+    """A classifier's logits, from a plain tensor or a Hugging Face output."""
+    return (output if isinstance(output, torch.Tensor) else output.logits).float()
+
+
+@torch.no_grad()
+def logit_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict[str, torch.Tensor]],
+                 output: RoundedOutput = int8_output()) -> dict[str, float]:
+    """Each selected Linear's cost at the model's output: the relative change of the logits,
+    ``||z - z_q|| / ||z||`` over ``batches``, when that Linear alone is rounded as ``output``
+    rounds it. Unlike :func:`quant_errors` it sees how far an error travels through the layers
+    above, at one forward pass over the texts per Linear."""
+    model.eval()
+    fp32 = torch.cat([logits_of(model(**batch)) for batch in batches])
+    errors: dict[str, float] = {}
+    for name, linear in select(model, filter_fn):
+        handle = linear.register_forward_hook(lambda module, inputs, _: output(module, inputs[0]))
+        try:
+            rounded = torch.cat([logits_of(model(**batch)) for batch in batches])
+        finally:
+            handle.remove()
+        errors[name] = ((rounded - fp32).norm() / fp32.norm().clamp(min=1e-12)).item()
+    return errors
+
+
 def sensitivities(model: torch.nn.Module, config: TuningOption, context: QuantContext,
                   output: RoundedOutput = int8_output()) -> dict[str, float]:
     """The configured strategy's measure for each Linear of ``model`` (FP32, or smoothed: an inner
@@ -241,6 +276,8 @@ def sensitivities(model: torch.nn.Module, config: TuningOption, context: QuantCo
     batches = context.batches(SCAN_BATCH_SIZE, config.tuning_samples)
     if config.tuning_strategy == "outlier_spread":
         measured = token_spreads(model.eval(), config, batches)
+    elif config.tuning_strategy == "logit_error":
+        measured = logit_errors(model, layer_filter(config), batches, output)
     else:
         measured = quant_errors(model.eval(), layer_filter(config), batches, output)
     return {name.removesuffix(SMOOTHED_INNER): value for name, value in measured.items()}
@@ -264,8 +301,7 @@ def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], tupl
 
     @torch.inference_mode()
     def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
-        outputs = [model(**batch) for batch in batches]
-        logits = torch.cat([o if isinstance(o, torch.Tensor) else o.logits for o in outputs]).float().numpy()
+        logits = torch.cat([logits_of(model(**batch)) for batch in batches]).numpy()
         return float(compute_metrics((logits, ordered.labels))["macro_f1"]), logits.argmax(-1)
 
     return score
@@ -325,7 +361,8 @@ class TuningResult:
             "steps": [{"action": s.action, "module": s.module, "fp32": len(s.fp32), "macro_f1": round(s.score, 4),
                        "drop_points": round(100 * s.drop, 2), "changed_percent": round(100 * s.changed, 2),
                        "kept": s.kept} for s in search.steps],
-            "sensitivity": {name: round(value, 4) if math.isfinite(value) else None for name, value in search.order}}
+            "sensitivity": {name: float(f"{value:.3g}") if math.isfinite(value) else None
+                            for name, value in search.order}}
 
 
 # Why a budget was not tuned, as a code readers switch on (the manifest also keeps the sentence).
@@ -343,6 +380,12 @@ class TuningSkipped:
     def manifest_block(self) -> dict[str, Any]:
         """The manifest's ``quantization.tuning`` block when nothing was searched."""
         return {"max_drop_points": self.max_drop, "cause": self.cause, "skipped": self.reason}
+
+
+def no_validation_split(context: QuantContext) -> str:
+    """Why a budget cannot be tuned on ``context``'s dataset, in words."""
+    dataset = split_parts(context.split.name)[0] if context.split is not None else "this dataset"
+    return f"{dataset} has no prepared validation split to score on (the test split is never used to choose)"
 
 
 def untuned(applied: Applied, config: TuningOption, cause: SkipCause, reason: str) -> Applied:
