@@ -140,7 +140,8 @@ class Bnb(TunableMethod):
 
         if config.max_drop is None:
             return build(config)
-        _, report = tune(reference(model, config, context, output=weight_output(weight_rounding(config))), config, build)
+        fp32 = reference(model, config, context, output=weight_output(weight_rounding(config)), when_needed=True)
+        _, report = tune(fp32, config, build)
         # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
         # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.
         return build(report.config)[0], report

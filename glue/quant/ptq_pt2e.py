@@ -283,7 +283,7 @@ class PTQPT2E(TunableMethod):
                          batches: list[dict[str, torch.Tensor]]) -> Reference:
         """Validation score of the FP32 ``model``; sensitivity measured where int8 will act, on a
         smoothed copy."""
-        return reference(model, config, context, self.ready_copy(model, config, batches))
+        return reference(model, config, context, self.ready_copy(model, config, batches), when_needed=True)
 
     def ready_copy(self, model: torch.nn.Module, config: PT2EConfig,
                    batches: list[dict[str, torch.Tensor]]) -> torch.nn.Module:

@@ -117,8 +117,8 @@ class PTQStatic(TunableMethod):
         batches = config.calibration_batches(context)
         config, scan = keep_outliers_fp32(model, config, context)
         if config.max_drop is not None:  # glue/quant/tuning.py picks the Linears that stay FP32
-            return tune(reference(model, config, context, output=int8_output(config.reduce_range)), config,
-                        lambda trial: self.calibrate(copy.deepcopy(model), trial, context, batches, scan))
+            fp32 = reference(model, config, context, output=int8_output(config.reduce_range), when_needed=True)
+            return tune(fp32, config, lambda trial: self.calibrate(copy.deepcopy(model), trial, context, batches, scan))
         return self.calibrate(model, config, context, batches, scan)
 
     def calibrate(self, model: torch.nn.Module, config: StaticConfig, context: QuantContext,

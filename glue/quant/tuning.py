@@ -16,9 +16,9 @@ blind to how far an error travels; and ``outlier_spread``, its token spread
 (glue/quant/outliers.py), the rule the hand-picked ``outlier_ratio`` applies. Once within
 budget, the Linears that fell back before the last one are tried in int8 again, least sensitive
 first, so the result keeps as few FP32 Linears as the measured budget allows. Only the
-validation split is read; the test split never is. The method returns a copy of its config that skips the chosen Linears, and its report's ``tuning`` entry
-(:class:`TuningResult`) becomes the manifest's ``quantization.tuning`` block; a method that
-builds untuned where no validation split exists records why instead (:func:`untuned`).
+validation split is read; the test split never is. The method returns a copy of its config
+that skips the chosen Linears, and its report's ``tuning`` entry (:class:`TuningResult`) becomes
+the manifest's ``quantization.tuning`` block; a method that builds untuned where no validation split exists records why instead (:func:`untuned`).
 """
 from __future__ import annotations
 
@@ -321,7 +321,7 @@ class Reference:
     predictions: np.ndarray  # FP32's, in the scorer's order
     texts: int  # validation examples each round is scored on
     candidates: list[str]  # every Linear the method would quantize
-    sensitivity: dict[str, float]
+    sensitivity: dict[str, float] | Callable[[], dict[str, float]]  # a callable is measured only when needed
 
     def measure(self, model: torch.nn.Module) -> Measure:
         score, predictions = self.score(model)
@@ -329,14 +329,21 @@ class Reference:
 
 
 def reference(model: torch.nn.Module, config: TuningOption, context: QuantContext,
-              probe: torch.nn.Module | None = None, output: RoundedOutput = int8_output()) -> Reference:
+              probe: torch.nn.Module | None = None, output: RoundedOutput = int8_output(),
+              when_needed: bool = False) -> Reference:
     """Score the FP32 ``model`` on validation, list its candidate Linears and measure their
     sensitivity (``output``: the method's rounding), on ``probe`` when the method quantizes a
-    transformed copy (SmoothQuant's)."""
+    transformed copy (SmoothQuant's). ``when_needed`` defers that measure until the all-int8
+    round misses the budget: only for a method that leaves ``model`` (and ``probe``) unchanged,
+    not for QAT, which trains it in place."""
     score = validation_scorer(context)
+
+    def sensitivity() -> dict[str, float]:
+        return sensitivities(model if probe is None else probe, config, context, output)
+
     return Reference(score, *score(model.eval()), len(context.validation),
                      [name for name, _ in select(model, layer_filter(config))],
-                     sensitivities(model if probe is None else probe, config, context, output))
+                     sensitivity if when_needed else sensitivity())
 
 
 @dataclass
