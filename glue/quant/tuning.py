@@ -18,7 +18,8 @@ budget, the Linears that fell back before the last one are tried in int8 again, 
 first, so the result keeps as few FP32 Linears as the measured budget allows. Only the
 validation split is read; the test split never is. The method returns a copy of its config
 that skips the chosen Linears, and its report's ``tuning`` entry (:class:`TuningResult`) becomes
-the manifest's ``quantization.tuning`` block; a method that builds untuned where no validation split exists records why instead (:func:`untuned`).
+the manifest's ``quantization.tuning`` block; a method that builds untuned where no validation
+split exists records why instead (:func:`untuned`).
 """
 from __future__ import annotations
 
