@@ -67,9 +67,12 @@ class Variant:
 
     @torch.inference_mode()
     def logits(self, texts: list[str]) -> torch.Tensor:
-        out = self.model(**self.batch(texts))
-        logits = out if isinstance(out, torch.Tensor) else out.logits
-        return logits.float().cpu()
+        return logits_of(self.model(**self.batch(texts))).cpu()
+
+
+def logits_of(output: Any) -> torch.Tensor:
+    """A classifier's logits as float32, from a plain tensor (a compiled graph's) or a Hugging Face output."""
+    return (output if isinstance(output, torch.Tensor) else output.logits).float()
 
 
 Loader = Callable[[Path, Manifest, torch.device], Variant]

@@ -34,6 +34,7 @@ import torch
 
 from data_prep.common import split_parts
 from data_prep.prepared import Split
+from glue.folder.variant import logits_of
 from glue.quant.base import (
     Applied,
     FilterFn,
@@ -148,8 +149,8 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
     holds (``baseline_score - score`` at most its ``max_drop``, and the changed predictions at most
     its ``max_changed``) or ``max_steps`` rounds after the first are spent; then try the earlier
     fallbacks in int8 again (least sensitive first) while rounds remain. A budget never met keeps
-    the round with the smallest drop (the fewest FP32 Linears among equals), built once more. All candidates but one at
-    most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
+    the round with the smallest drop (the fewest FP32 Linears among equals), built once more. All
+    candidates but one at most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
     measured only if the all-int8 model misses the budget. Returns the last kept round's model
     and the search."""
     steps: list[Step] = []
@@ -243,11 +244,6 @@ def quant_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict
 
     observe(model, filter_fn, batches, record)
     return {name: (error / norm) ** 0.5 if norm else 0.0 for name, (error, norm) in sums.items()}
-
-
-def logits_of(output: Any) -> torch.Tensor:
-    """A classifier's logits, from a plain tensor or a Hugging Face output."""
-    return (output if isinstance(output, torch.Tensor) else output.logits).float()
 
 
 @torch.no_grad()
