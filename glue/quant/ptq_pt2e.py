@@ -280,10 +280,17 @@ class PTQPT2E(TunableMethod):
         return self.calibrate_and_convert(model, config, context, batches)
 
     def tuning_reference(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
-                         batches: list[dict[str, torch.Tensor]]) -> Reference:
+                         batches: list[dict[str, torch.Tensor]], copy_now: bool = False) -> Reference:
         """Validation score of the FP32 ``model``; sensitivity measured where int8 will act, on a
-        smoothed copy."""
-        return reference(model, config, context, self.ready_copy(model, config, batches), when_needed=True)
+        smoothed copy made only if a round needs it, or now (``copy_now``) for a method that goes
+        on to change ``model``."""
+        def probe() -> torch.nn.Module:
+            return self.ready_copy(model, config, batches)
+
+        if copy_now:
+            ready = probe()
+            return reference(model, config, context, lambda: ready, when_needed=True)
+        return reference(model, config, context, probe, when_needed=True)
 
     def ready_copy(self, model: torch.nn.Module, config: PT2EConfig,
                    batches: list[dict[str, torch.Tensor]]) -> torch.nn.Module:

@@ -112,7 +112,8 @@ class QATPT2E(PTQPT2E):
     def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> Applied:
         require_training_data(context)
         batches = config.calibration_batches(context)
-        fp32 = None if config.max_drop is None else self.tuning_reference(model, config, context, batches)
+        fp32 = (None if config.max_drop is None  # the probe is copied before training changes ``model``
+                else self.tuning_reference(model, config, context, batches, copy_now=True))
         self.int8_ready_(model, config, batches)
         graph = prepare(model, config, batches[-1], context.max_length, qat=True)
         if config.freeze_layers:

@@ -326,17 +326,17 @@ class Reference:
 
 
 def reference(model: torch.nn.Module, config: TuningOption, context: QuantContext,
-              probe: torch.nn.Module | None = None, output: RoundedOutput = int8_output(),
+              probe: Callable[[], torch.nn.Module] | None = None, output: RoundedOutput = int8_output(),
               when_needed: bool = False) -> Reference:
     """Score the FP32 ``model`` on validation, list its candidate Linears and measure their
-    sensitivity (``output``: the method's rounding), on ``probe`` when the method quantizes a
-    transformed copy (SmoothQuant's). ``when_needed`` defers that measure until the all-int8
-    round misses the budget: only for a method that leaves ``model`` (and ``probe``) unchanged,
-    not for QAT, which trains it in place."""
+    sensitivity (``output``: the method's rounding), on the module ``probe`` returns when the
+    method quantizes a transformed copy (SmoothQuant's). ``when_needed`` defers that measure, and
+    the probe, until the all-int8 round misses the budget: only for a method that leaves ``model``
+    unchanged, not for QAT, which trains it in place."""
     score = validation_scorer(context)
 
     def sensitivity() -> dict[str, float]:
-        return sensitivities(model if probe is None else probe, config, context, output)
+        return sensitivities(model if probe is None else probe(), config, context, output)
 
     return Reference(score, *score(model.eval()), len(context.validation),
                      [name for name, _ in select(model, layer_filter(config))],
