@@ -116,6 +116,21 @@ def test_a_budget_never_met_keeps_the_best_round_not_the_last() -> None:
     assert built[-1] == frozenset({"a"}) and len(built) == 5  # four scored rounds, then the best one rebuilt
 
 
+def test_a_budget_never_met_keeps_the_fewest_fp32_linears_within_the_budget_of_the_best_round() -> None:
+    # drops 0.71875, 0.46875 (a FP32), 0.4375 (a, b), 0.40625 (a, b, c): none within 0.25
+    damage, order = {"a": 0.25, "b": 0.03125, "c": 0.03125, "d": 0.40625}, {"a": 4, "b": 3, "c": 2, "d": 1}
+    model, result, built = run(max_drop=0.25, sensitivity=order, damage=damage)
+    assert [s.drop for s in result.steps] == [0.71875, 0.46875, 0.4375, 0.40625]
+    assert not result.met and result.stopped == "no candidates left"
+    # the best round is 0.40625 with three FP32; a alone is 0.0625 worse, within the 0.25 budget
+    assert [s.kept for s in result.steps] == [True, True, False, False]
+    assert model == frozenset({"a"}) and result.skipped == ["a"] and result.score == 1.0 - 0.46875
+    assert built[-1] == frozenset({"a"})
+    # a tighter budget tells those rounds apart: each fallback beyond a buys more than 0.03 points
+    model, result, _ = run(max_drop=0.03, sensitivity=order, damage=damage)
+    assert not result.met and model == frozenset({"a", "b", "c"}) and all(s.kept for s in result.steps)
+
+
 def test_max_steps_is_honoured() -> None:
     _, result, built = run(max_drop=0.0, max_steps=2)
     assert not result.met and result.stopped == "step limit"

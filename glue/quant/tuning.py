@@ -15,7 +15,8 @@ and weight per output channel; for a weight-only method, bitsandbytes', only its
 blind to how far an error travels; and ``outlier_spread``, its token spread
 (glue/quant/outliers.py), the rule the hand-picked ``outlier_ratio`` applies. Once within
 budget, the Linears that fell back before the last one are tried in int8 again, least sensitive
-first, so the result keeps as few FP32 Linears as the measured budget allows. Only the
+first, so the result keeps as few FP32 Linears as the measured budget allows; a budget never
+met keeps the fewest FP32 Linears within ``max_drop`` of the best round (:func:`kept_round`). Only the
 validation split is read; the test split never is. The method returns a copy of its config
 that skips the chosen Linears, and its report's ``tuning`` entry (:class:`TuningResult`) becomes
 the manifest's ``quantization.tuning`` block; a method that builds untuned where no validation
@@ -109,7 +110,7 @@ class Step:
     score: float
     drop: float         # baseline_score - score
     changed: float      # share of validation predictions that differ from FP32's
-    kept: bool          # False: undone (a requantize that broke the budget; a fallback after the best round of a
+    kept: bool          # False: undone (a requantize that broke the budget; a fallback after the kept round of a
                         # budget never met)
 
 
@@ -141,6 +142,16 @@ def ranked(candidates: Sequence[str], sensitivity: Mapping[str, float]) -> list[
     return sorted(values, key=lambda item: -item[1])
 
 
+def kept_round(steps: Sequence[Step], max_drop: float) -> int:
+    """Where a budget was never met, the round to keep: the fewest FP32 Linears among the rounds
+    within ``max_drop`` of the smallest drop. The recipe calls a loss that size negligible against
+    FP32, so a gain that size over a round with fewer FP32 Linears is noise that they would pay for
+    in size and speed. With ``max_drop`` 0 it is the best round."""
+    least = min(step.drop for step in steps)
+    near = [i for i, step in enumerate(steps) if step.drop <= least + max_drop + ROUNDING]
+    return min(near, key=lambda i: (len(steps[i].fp32), steps[i].drop))
+
+
 def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any], Measure], baseline_score: float,
                   budget: Budget, candidates: Sequence[str],
                   sensitivity: Mapping[str, float] | Callable[[], Mapping[str, float]],
@@ -149,7 +160,7 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
     holds (``baseline_score - score`` at most its ``max_drop``, and the changed predictions at most
     its ``max_changed``) or ``max_steps`` rounds after the first are spent; then try the earlier
     fallbacks in int8 again (least sensitive first) while rounds remain. A budget never met keeps
-    the round with the smallest drop (the fewest FP32 Linears among equals), built once more. All
+    the round :func:`kept_round` picks, built once more. All
     candidates but one at most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
     measured only if the all-int8 model misses the budget. Returns the last kept round's model
     and the search."""
@@ -185,8 +196,8 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
             else:
                 trial.kept = False
     stopped = "within budget" if within else "step limit" if len(fp32) < len(order) - 1 else "no candidates left"
-    if not within:  # keep the best round, not the last: a fallback that did not help is undone
-        best = min(range(len(steps)), key=lambda i: (steps[i].drop, len(steps[i].fp32)))
+    if not within:
+        best = kept_round(steps, budget.max_drop)
         if best < len(steps) - 1:
             for step in steps[best + 1:]:
                 step.kept = False
