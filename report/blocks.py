@@ -139,8 +139,11 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
     if tuning.get("max_changed_percent") is not None:
         budget += f" and {tuning['max_changed_percent']:g}% changed predictions"
         scores += f", {tuning['changed_percent']:g}% of predictions changed"
-    if not kept:
+    if not kept and tuning.get("met", True):
         return f"no Linear kept in FP32: within {budget} on validation, {scores}"
+    if not kept:
+        return (f"no Linear kept in FP32, still more than {budget} below FP32 on validation: {scores}; budget not "
+                "met, no fallback gained more than the budget over every Linear int8")
     linears = f"{kept} of {candidates} Linears" if candidates else f"{kept} Linear{'' if kept == 1 else 's'}"
     if tuning.get("met"):
         return f"kept {linears} in FP32 to stay within {budget} on validation: {scores}; the appendix lists them"
@@ -150,8 +153,9 @@ def tuning_phrase(tuning: dict[str, Any]) -> str:
 
 def tuning_rounds(tuning: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Every quantize-and-score round of an accuracy budget, in order, for the appendix's table."""
+    undone = ", undone: it broke the budget" if tuning and tuning.get("met") else ", undone: gained less than the budget"
     return [{"round": i, "change": ROUND_ACTIONS.get(step["action"], step["action"])
-             + ("" if step.get("kept", True) else ", undone: it broke the budget"),
+             + ("" if step.get("kept", True) else undone),
              "module": step.get("module") or "–", "fp32": step.get("fp32"), "macro_f1": step.get("macro_f1"),
              "drop": step.get("drop_points"), "changed": step.get("changed_percent")}
             for i, step in enumerate((tuning or {}).get("steps") or [], 1)]

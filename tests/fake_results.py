@@ -63,15 +63,17 @@ NO_VALIDATION = "agnews has no prepared validation split to score on (the test s
 
 
 def tuning_block(max_drop_points: float = 0.5, baseline: float = 0.9085,
-                 max_changed_percent: float | None = None) -> dict[str, Any]:
+                 max_changed_percent: float | None = None, sensitive_cost: float = 0.004,
+                 floor: float = 0.0) -> dict[str, Any]:
     """A ``quantization.tuning`` block from the real search (glue.quant.tuning) over a toy model whose
-    validation macro-F1 falls 0.4 points per int8 SENSITIVE Linear and 0.01 per other one, and as
-    many percent of its predictions change."""
+    validation macro-F1 falls 0.4 points (``sensitive_cost``) per int8 SENSITIVE Linear, 0.01 per
+    other one and ``floor`` whatever falls back (as a QAT fine-tune's drift), and as many percent of
+    its predictions change."""
     from glue.quant.tuning import Budget, Measure, TuningResult, tune_fallback
 
-    cost = {name: 0.004 if name in SENSITIVE else 0.0001 for name in LINEARS}
+    cost = {name: sensitive_cost if name in SENSITIVE else 0.0001 for name in LINEARS}
     def measure(fp32: frozenset[str]) -> Measure:
-        lost = sum(c for name, c in cost.items() if name not in fp32)
+        lost = floor + sum(c for name, c in cost.items() if name not in fp32)
         return Measure(baseline - lost, lost)
 
     budget = Budget(max_drop_points / 100, None if max_changed_percent is None else max_changed_percent / 100)

@@ -54,6 +54,18 @@ def test_a_missed_budget_says_so_and_why_the_search_stopped() -> None:
     assert "step limit" not in phrase
 
 
+def test_a_missed_budget_that_kept_every_linear_int8_does_not_claim_it_was_within() -> None:
+    # 0.5 points lost whatever falls back: all int8 1.04 below FP32, the best round 0.74, within 0.5 of it
+    tuning = tuning_block(max_drop_points=0.5, sensitive_cost=0.001, floor=0.005)
+    assert not tuning["met"] and tuning["kept_fp32"] == [] and len(tuning["steps"]) == 13
+    assert tuning_phrase(tuning) == (
+        f"no Linear kept in FP32, still more than 0.5 points below FP32 on validation: "
+        f"{tuning['baseline_macro_f1']:.4f} → {tuning['macro_f1']:.4f}; budget not met, no fallback gained more "
+        "than the budget over every Linear int8")
+    assert [r["change"] for r in tuning_rounds(tuning)][1:] == ["put back in FP32, undone: gained less than "
+                                                                "the budget"] * 12
+
+
 def test_a_skipped_budget_says_why_in_its_first_clause() -> None:
     cell = quant_summary(tuned_result(skipped_tuning_block()))["kept"]
     assert "budget 0.5 points on validation; not tuned: the dataset has no validation split to choose on)" in cell
