@@ -2,6 +2,7 @@
 command line, time."""
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -28,15 +29,24 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@functools.cache
 def git_commit() -> dict[str, object]:
+    """The commit this process's code came from, read once (at import, below): a long build or
+    evaluation must not record a commit made, or a file edited, while it ran."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:  # no git on this machine: the commit is unknown, not an error
+            return ""
 
     commit = git("rev-parse", "HEAD") or "unknown"
     # Code or recipes changed since the commit; results/ is what the pipeline itself writes, so
     # eval-all's own earlier results must not mark its later ones dirty.
     dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"))
     return {"git_commit": commit, "git_dirty": dirty}
+
+
+git_commit()  # read as the process starts, before its long work
 
 
 def machine() -> dict[str, object]:

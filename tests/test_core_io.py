@@ -156,3 +156,26 @@ def test_swap_with_and_without_an_atomic_exchange(tmp_path, monkeypatch, exchang
     with staged_output(out) as staging:
         (staging / "new").write_text("new")
     assert [p.name for p in out.iterdir()] == ["new"] and [p.name for p in tmp_path.iterdir()] == ["variant"]
+
+
+def test_the_commit_is_read_once_as_the_process_starts(monkeypatch):
+    """A commit made while a long build runs must not be recorded as the one that built it."""
+    from core import provenance as module
+
+    at_start = module.provenance()["git_commit"]
+
+    def later_git(*args, **kwargs):
+        raise AssertionError("git was asked again after the process started")
+
+    monkeypatch.setattr(module.subprocess, "run", later_git)
+    assert module.provenance()["git_commit"] == at_start
+
+
+def test_no_git_on_the_machine_records_an_unknown_commit(monkeypatch):
+    from core import provenance as module
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(module.subprocess, "run", no_git)
+    assert module.git_commit.__wrapped__() == {"git_commit": "unknown", "git_dirty": False}

@@ -50,10 +50,13 @@ def fake(damage: dict[str, float], flips: dict[str, float]):
 
 def run(max_drop: float, max_steps: int = 10, sensitivity=None, damage=DAMAGE, max_changed: float | None = None,
         flips: dict[str, float] | None = None):
-    """The chosen 'model' (its FP32 set), the search and every build made."""
+    """The chosen 'model' (its FP32 set), the search and every build made; checks that every round
+    was announced as it was scored, in order."""
     build, measure, built = fake(damage, flips or {})
+    heard: list[tuple[int, float]] = []
     model, search = tune_fallback(build, measure, 1.0, Budget(max_drop, max_changed), list(damage),
-                                  sensitivity or DAMAGE, max_steps)
+                                  sensitivity or DAMAGE, max_steps, lambda n, step: heard.append((n, step.drop)))
+    assert heard == [(n, step.drop) for n, step in enumerate(search.steps, 1)]
     return model, search, built
 
 

@@ -155,15 +155,15 @@ def kept_round(steps: Sequence[Step], max_drop: float) -> int:
 def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any], Measure], baseline_score: float,
                   budget: Budget, candidates: Sequence[str],
                   sensitivity: Mapping[str, float] | Callable[[], Mapping[str, float]],
-                  max_steps: int) -> tuple[Any, Search]:
+                  max_steps: int, on_round: Callable[[int, Step], None] | None = None) -> tuple[Any, Search]:
     """Fall back ``candidates`` one at a time, most sensitive first, until the round ``budget``
     holds (``baseline_score - score`` at most its ``max_drop``, and the changed predictions at most
     its ``max_changed``) or ``max_steps`` rounds after the first are spent; then try the earlier
     fallbacks in int8 again (least sensitive first) while rounds remain. A budget never met keeps
     the round :func:`kept_round` picks, built once more. All
     candidates but one at most fall back: with none left nothing would be quantized. ``sensitivity`` may be a callable,
-    measured only if the all-int8 model misses the budget. Returns the last kept round's model
-    and the search."""
+    measured only if the all-int8 model misses the budget. ``on_round`` hears of each round as it is
+    scored (its number from 1, and the round). Returns the last kept round's model and the search."""
     steps: list[Step] = []
 
     def round_(action: str, module: str | None, fp32: list[str]) -> tuple[Any, Step]:
@@ -171,6 +171,8 @@ def tune_fallback(build: Callable[[frozenset[str]], Any], measure: Callable[[Any
         value = measure(model)
         step = Step(action, module, list(fp32), value.score, baseline_score - value.score, value.changed, True)
         steps.append(step)
+        if on_round is not None:
+            on_round(len(steps), step)
         return model, step
 
     model, step = round_("quantize_all", None, [])
@@ -417,9 +419,17 @@ def tune(fp32: Reference, config: C, build: Callable[[C], Applied]) -> Applied:
     report's config skips the Linears kept FP32, so the saved config rebuilds the same structure
     without data, and its ``tuning`` records every round. ``config`` is left as it was."""
     budget = Budget(config.max_drop / 100, None if config.max_changed is None else config.max_changed / 100)
+
+    def progress(number: int, step: Step) -> None:  # a round can take minutes: say where the search is
+        moved = f" {step.module}" if step.module else ""
+        print(f"tuning round {number} of at most {config.tuning_max_steps + 1} ({step.action}{moved}): validation "
+              f"macro-F1 {step.score:.4f}, {abs(100 * step.drop):.2f} points {'below' if step.drop > 0 else 'above'} "
+              f"FP32 (budget {config.max_drop} below), {len(step.fp32)} Linear{'' if len(step.fp32) == 1 else 's'} FP32",
+              file=sys.stderr)
+
     (model, report), search = tune_fallback(
         lambda names: build(with_fp32(config, names)), lambda applied: fp32.measure(applied[0]), fp32.baseline_score,
-        budget, fp32.candidates, fp32.sensitivity, config.tuning_max_steps)
+        budget, fp32.candidates, fp32.sensitivity, config.tuning_max_steps, progress)
     result = TuningResult(search, config.tuning_strategy, fp32.texts)
     block = result.manifest_block()
     changed_budget = "" if config.max_changed is None else f", budget {config.max_changed}%"
