@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,12 +285,9 @@ class PTQPT2E(TunableMethod):
         """Validation score of the FP32 ``model``; sensitivity measured where int8 will act, on a
         smoothed copy made only if a round needs it, or now (``copy_now``) for a method that goes
         on to change ``model``."""
-        def probe() -> torch.nn.Module:
-            return self.ready_copy(model, config, batches)
-
+        probe = functools.cache(lambda: self.ready_copy(model, config, batches))
         if copy_now:
-            ready = probe()
-            return reference(model, config, context, lambda: ready, when_needed=True)
+            probe()
         return reference(model, config, context, probe, when_needed=True)
 
     def ready_copy(self, model: torch.nn.Module, config: PT2EConfig,
