@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import torch
 
-from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, Applied, QuantContext, QuantReport, require
+from glue.quant.base import LAYER_INDEX, SHARED_INPUTS, Applied, QuantConfig, QuantContext, QuantReport, require
 from glue.quant.facts import DataNeed
 from glue.quant.outliers import keep_outliers_fp32
 from glue.quant.ptq_static import EagerConfig, PTQStatic, eager_qconfig, wrap_linears
@@ -19,17 +19,29 @@ from glue.quant.tuning import fall_back_, int8_output, reference, tune
 
 
 @dataclass
-class QATConfig(EagerConfig):
+class FineTuneOption(QuantConfig):
+    """For the methods that fine-tune with fake quantization (qat, qat_pt2e): what trains and on what."""
+
+    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers (faster, steadier)
+    # labels: cross-entropy on the train labels; distill: the FP32 model's class distribution on the
+    # same batch (glue/train/distill.py), so the fine-tune adapts to rounding instead of re-learning
+    fine_tune_loss: Literal["labels", "distill"] = "labels"
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.freeze_layers >= 0, "freeze_layers", "must be 0 or more")
+
+
+@dataclass
+class QATConfig(EagerConfig, FineTuneOption):
     # Fake-quant observers track a moving average of each batch's range while weights change.
     activation_observer: Literal["moving_average_minmax", "histogram", "minmax"] = "moving_average_minmax"
-    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers (faster, steadier)
 
     def validate(self) -> None:
         super().validate()
         require(self.activation_observer == "moving_average_minmax", "activation_observer",
                 f"{self.activation_observer!r} is impossible for QAT: fake quantization needs a running "
                 "(moving-average min/max) range that follows the changing weights")
-        require(self.freeze_layers >= 0, "freeze_layers", "must be 0 or more")
 
 
 def freeze_lower(model: torch.nn.Module, layers: int) -> int:
@@ -49,19 +61,28 @@ def require_training_data(context: QuantContext) -> None:
             "QAT fine-tunes: run it through python -m glue.quantize with a recipe that has training keys")
 
 
-def fine_tune(model: torch.nn.Module, context: QuantContext, frozen_layers: int) -> dict[str, Any]:
-    """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys;
-    returns what it did, for the manifest's training block. Callers check
-    :func:`require_training_data` first, before any slow preparation."""
+def teacher_of(model: torch.nn.Module, config: FineTuneOption) -> torch.nn.Module | None:
+    """A frozen FP32 copy of ``model`` to distill from, taken before any method changes it; None
+    when the fine-tune learns from the labels."""
+    return copy.deepcopy(model).eval() if config.fine_tune_loss == "distill" else None
+
+
+def fine_tune(model: torch.nn.Module, context: QuantContext, config: FineTuneOption,
+              teacher: torch.nn.Module | None) -> dict[str, Any]:
+    """The short fine-tune of every QAT method, with the recipe's LLaMA-Factory training keys, on
+    the labels or (with a ``teacher``, :func:`teacher_of`) on the FP32 model's predictions; returns
+    what it did, for the manifest's training block. Callers check :func:`require_training_data`
+    first, before any slow preparation."""
     from glue.train.training import count_parameters, make_trainer, train_with_stats
 
-    trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length)
+    trainer = make_trainer(model, context.training_args, context.tokenizer, context.split, None, context.max_length,
+                           teacher=teacher)
     args = context.training_args
     return {
         **train_with_stats(trainer, resume_from=None), "max_steps": args.max_steps,
         "learning_rate": args.learning_rate, "batch_size": args.per_device_train_batch_size,
-        "source": context.split.name, "frozen_lower_layers": frozen_layers,
-        "parameters": count_parameters(model), "threads": torch.get_num_threads()}
+        "source": context.split.name, "frozen_lower_layers": config.freeze_layers,
+        "loss": config.fine_tune_loss, "parameters": count_parameters(model), "threads": torch.get_num_threads()}
 
 
 class QAT(PTQStatic):
@@ -88,11 +109,12 @@ class QAT(PTQStatic):
         config, scan = keep_outliers_fp32(model, config, context)
         fp32 = (None if config.max_drop is None
                 else reference(model, config, context, output=int8_output(config.reduce_range)))
+        teacher = teacher_of(model, config)
         if config.freeze_layers:
             freeze_lower(model, config.freeze_layers)
         wrap_linears(model, config, eager_qconfig(config, qat=True))
         prepare_qat(model.train(), inplace=True)
-        training = fine_tune(model, context, config.freeze_layers)
+        training = fine_tune(model, context, config, teacher)
 
         def converted(trained: torch.nn.Module, built: QATConfig) -> Applied:
             return convert(trained.eval(), inplace=True), QuantReport(built, outlier_scan=scan, training=training)

@@ -22,21 +22,17 @@ import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from glue.folder.manifest import VariantError
-from glue.quant.base import Applied, QuantContext, require
+from glue.quant.base import Applied, QuantContext
 from glue.quant.facts import DataNeed
 from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EConfig, input_observers, prepare, require_single_segment
-from glue.quant.qat import fine_tune, freeze_lower, require_training_data
+from glue.quant.qat import FineTuneOption, fine_tune, freeze_lower, require_training_data, teacher_of
 from glue.quant.smooth import SmoothedLinear
 from glue.quant.tuning import fall_back_
 
 
 @dataclass
-class QATPT2EConfig(PT2EConfig):
-    freeze_layers: int = 0  # freeze the embeddings and the lowest N transformer layers (CPU budget)
-
-    def validate(self) -> None:
-        super().validate()
-        require(self.freeze_layers >= 0, "freeze_layers", "must be 0 or more")
+class QATPT2EConfig(PT2EConfig, FineTuneOption):
+    """ptq_pt2e's options and the fine-tune's."""
 
 
 class LossOf(torch.nn.Module):
@@ -114,11 +110,12 @@ class QATPT2E(PTQPT2E):
         batches = config.calibration_batches(context)
         fp32 = (None if config.max_drop is None  # the probe is copied before training changes ``model``
                 else self.tuning_reference(model, config, context, batches, copy_now=True))
+        teacher = teacher_of(model, config)  # before the int8 embedding table and smoothing change it
         self.int8_ready_(model, config, batches)
         graph = prepare(model, config, batches[-1], context.max_length, qat=True)
         if config.freeze_layers:
             freeze_lower(graph, config.freeze_layers)
-        training = fine_tune(LossOf(graph), context, config.freeze_layers)
+        training = fine_tune(LossOf(graph), context, config, teacher)
         copy_trained_weights(graph, model)
         ranges = learned_ranges(graph)
         if fp32 is None:

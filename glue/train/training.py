@@ -37,12 +37,19 @@ def count_parameters(model: torch.nn.Module) -> dict[str, float]:
 
 
 def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Split, eval_split: Split | None,
-                 max_length: int, callbacks: list | None = None):
-    """The HF Trainer every classifier job uses: per-batch padding, macro-F1 on the eval split."""
+                 max_length: int, callbacks: list | None = None, teacher: torch.nn.Module | None = None):
+    """The HF Trainer every classifier job uses: per-batch padding, macro-F1 on the eval split; with
+    a ``teacher``, trained on that model's predicted distribution instead of the labels
+    (glue.train.distill)."""
     from transformers import DataCollatorWithPadding, Trainer
 
-    return Trainer(
-        model=model, args=args, processing_class=tokenizer,
+    trainer_class, extra = Trainer, {}
+    if teacher is not None:
+        from glue.train.distill import DistillingTrainer
+
+        trainer_class, extra = DistillingTrainer, {"teacher": teacher}
+    return trainer_class(
+        model=model, args=args, processing_class=tokenizer, **extra,
         train_dataset=EncodedSplit(train_split, tokenizer, max_length),
         eval_dataset=EncodedSplit(eval_split, tokenizer, max_length) if eval_split else None,
         data_collator=DataCollatorWithPadding(tokenizer),
