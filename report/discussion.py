@@ -30,8 +30,10 @@ def qat_vs_static(a: Analysed) -> str | None:
             f"{flips} of {_n(qat)} predictions. ")
     static_q = static.quality
     train = qat.result.get("training") or {}
-    cost = (f"QAT trained {names.epochs(train.get('epochs'))} over {train.get('train_examples', '?')} labelled "
-            f"examples ({train.get('wall_time_s', '?')} s)")
+    learned = ("examples, learning the baseline's predictions rather than the labels" if train.get("loss") == "distill"
+               else "labelled examples")
+    cost = (f"QAT trained {names.epochs(train.get('epochs'))} over {train.get('train_examples', '?')} {learned} "
+            f"({train.get('wall_time_s', '?')} s)")
     if static_q.word == claims.NO_DIFFERENCE:
         text += (f"{names.capital(titles[1])} itself shows {claims.NO_DIFFERENCE} from the baseline "
                  f"({static_q.evidence}): with per-channel weights and calibrated activation ranges there was no "

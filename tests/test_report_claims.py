@@ -9,7 +9,7 @@ import pytest
 from fake_results import write_fake_results
 
 from eval.results import load_groups
-from report import claims, discussion, insights, names
+from report import claims, discussion, handin, insights, names
 from report.analysis import analyse, analyse_group
 from report.stats import Interval
 
@@ -99,11 +99,18 @@ def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):
     assert f"{names.capital(names.variant('ptq_pt2e'))}: {claims.NO_DIFFERENCE} in macro-F1 from static PTQ" in text
     assert f"against {names.variant('ptq_static')} (" in text
     assert discussion.qat_vs_static(a).startswith(f"QAT: {claims.NO_DIFFERENCE} in macro-F1 from static PTQ (")
+    assert "over 3200 labelled examples" in discussion.qat_vs_static(a)
     budget = discussion.training_budget(a, "qat")
     assert "trained on 3,200 examples for 1 epoch (5.0 min), the baseline on 16,000 (25.0 min)" in budget
     assert budget.startswith(f"{names.variant('qat')}: {claims.NO_DIFFERENCE} in macro-F1 from the baseline")
     assert discussion.training_budget(a, "qlora_sft") is None  # no such row
     assert discussion.qat_two_ways(a) is None  # no qat_pt2e row
+    _set(tmp_path, "qat", training={"train_examples": 3200, "epochs": 1, "wall_time_s": 300.0, "loss": "distill"})
+    a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
+    assert "over 3200 examples, learning the baseline's predictions rather than the labels" in \
+        discussion.qat_vs_static(a)
+    assert ["distilled from the FP32 baseline" in r["training"] for r in handin.config_rows(a)] == [
+        r.variant == "qat" for r in a.rows]
     _set(tmp_path, "ptq_static", **{"quantization.outlier_scan": {"ratio": 32, "kept_fp32": {"a": 600.0, "b": 40.0}}})
     a = analyse_group(next(g for g in load_groups(tmp_path) if g.dataset == "emotion"), n_resamples=200)
     assert "(64 Linears quantized; the 2 whose largest token exceeds 32x the median token stay FP32)" in \
