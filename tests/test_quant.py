@@ -121,6 +121,7 @@ def test_calibration_and_training_are_recorded(built: dict[str, Path]) -> None:
     qat = load_variant(built["qat"]).manifest
     assert "training" not in qat.quantization
     assert qat.training["global_steps"] == 3 and qat.training["wall_time_s"] > 0
+    assert qat.training["loss"] == load_recipe(RECIPES / "qat.yaml").glue.quant_config["fine_tune_loss"] == "distill"
     assert qat.training["s_per_step"] > 0 and qat.training["peak_memory"]["rss_peak_mb"] > 0  # glue.train.training's block
 
 
