@@ -19,7 +19,7 @@ baseline: $(BASELINE)  ## [run] fine-tune MODEL on DATASET, FP32 (llamafactory-c
 $(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(BASE_MODEL)
 	$(LF_TRAIN)
 
-qlora: $(MODEL_DIR)/qlora/variant.json  ## [run] QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls; MiniLM 14 min, MPNet 49 min, SmolLM2 on AG News ~30 min)
+qlora: $(MODEL_DIR)/qlora/variant.json  ## [run] QLoRA: NF4 frozen body + LoRA + FP32 head (llamafactory-cli, stage seq_cls; MiniLM 12-17 min, MPNet 49 min, SmolLM2 on AG News ~30 min)
 $(MODEL_DIR)/qlora/variant.json: recipes/qlora_$(RECIPE).yaml | data $(BASE_MODEL)
 	$(LF_TRAIN)
 
