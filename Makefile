@@ -69,7 +69,7 @@ track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step b
 	  $(MAKE) --no-print-directory $(MODEL_DIR)/$$v/variant.json DATASET=$(DATASET) MODEL=$(MODEL); done
 
 # Without DATASET on the command line: both default tracks. With it: that dataset's track only.
-all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 52 min on 2 cores; both tracks ~2.5 h; MPNet ~2 h 40 min)
+all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 41-52 min on 2 cores; both tracks ~2.5 h; MPNet ~2 h 40 min)
 ifeq ($(origin DATASET),command line)
 	@$(call say,make all,1,3,track $(DATASET)/$(MODEL))
 	@$(MAKE) --no-print-directory track DATASET=$(DATASET) MODEL=$(MODEL)
