@@ -72,6 +72,11 @@ class Row:
         """Which training step became the model (training.selection): every validation score and why."""
         return dig(self.result, "training.selection")
 
+    @property
+    def distilled(self) -> bool:
+        """Whether its fine-tune learned the FP32 baseline's predictions rather than the labels (training.loss)."""
+        return dig(self.result, "training.loss") == "distill"
+
     def rounds(self, kind: str) -> list[float] | None:
         """Per-round medians of ``example`` (batch 1) or ``batch`` latency, when eval repeated it."""
         return dig(self.result, f"latency.ms_per_{kind}_rounds")

@@ -30,7 +30,7 @@ def qat_vs_static(a: Analysed) -> str | None:
             f"{flips} of {_n(qat)} predictions. ")
     static_q = static.quality
     train = qat.result.get("training") or {}
-    learned = ("examples, learning the baseline's predictions rather than the labels" if train.get("loss") == "distill"
+    learned = ("examples, learning the baseline's predictions rather than the labels" if qat.distilled
                else "labelled examples")
     cost = (f"QAT trained {names.epochs(train.get('epochs'))} over {train.get('train_examples', '?')} {learned} "
             f"({train.get('wall_time_s', '?')} s)")

@@ -171,7 +171,7 @@ def config_rows(a: Analysed) -> list[dict[str, str]]:
                 names.epochs(epochs)  # the kept step's phrase gives them otherwise
                 if isinstance(epochs, (int, float)) and not r.selection else "",
                 f"{share:.1f}% of weights trainable" if share is not None else "",
-                "distilled from the FP32 baseline" if dig(r.result, "training.loss") == "distill" else "",
+                "distilled from the FP32 baseline" if r.distilled else "",
                 selection_phrase(r.selection) if r.selection else "") if x)
                          if trained else "no training (the baseline's weights)"),
             "max_len": dig(r.result, "recipe.content.cutoff_len") or "–"})
