@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -53,6 +52,7 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
+from eval.results import stored_result
 from glue.folder.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
@@ -165,13 +165,12 @@ def cell(work: Workload, pass_ms: list[float], warmup_ms: float, peak: CpuPeak) 
 
 
 def macro_f1(runner: Runner, split: Split, stored: Path | None) -> tuple[float, str]:
-    """The variant's stored evaluation result (eval/SCHEMA.md) when it covers this very split,
-    else measured here with eval.evaluate's batching."""
-    if stored is not None and stored.is_file():
-        result = json.loads(stored.read_text())
-        if (result.get("split"), result.get("n_examples"), result.get("provenance", {}).get("data_sha256")) == \
-                (split.name, len(split), split.sha256):
-            return float(result["metrics"]["macro_f1"]), str(stored)
+    """The variant's stored evaluation result (eval/SCHEMA.md) when it measured these very weights
+    on this very split, else measured here with eval.evaluate's batching."""
+    result = None if stored is None else stored_result(stored, runner.info.get("weights_sha256"))
+    if result is not None and (result.get("split"), result.get("n_examples"),
+                               result.get("provenance", {}).get("data_sha256")) == (split.name, len(split), split.sha256):
+        return float(result["metrics"]["macro_f1"]), str(stored)
     logits = predict_logits(runner, split.texts, desc=f"macro-F1 {runner.name}")
     return classification_metrics(split.labels, logits.argmax(-1).tolist(), runner.labels)["macro_f1"], "measured here"
 

@@ -88,7 +88,7 @@ def project_runner(folder: Path, reference_vocab: dict[str, int] | None = None) 
         raise VariantError(f"{folder} uses another tokenizer than the baseline; its token batches would differ")
     quantization = variant.manifest.quantization or {}
     info = {"source": str(folder), "method": variant.manifest.method, "weight_bits": quantization.get("bits"),
-            "load_s": round(load_s, 2)}
+            "weights_sha256": variant.manifest.weights_sha256, "load_s": round(load_s, 2)}
     return Runner(folder.name, PROJECT_BACKEND, _torch_forward(variant.model), variant.tokenizer, variant.labels,
                   variant.max_length, info=info, predict=variant.logits, model=variant.model)
 

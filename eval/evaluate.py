@@ -64,15 +64,16 @@ def predictions(variant: Variant, data: Split, batch_size: int, name: str) -> di
 def reference_predictions(folder: Path, names: tuple[str, str], data: Split, results_dir: Path,
                           batch_size: int, device: str) -> tuple[dict[str, Any] | None, str]:
     """The reference's predictions on ``data``'s examples and where they came from: its stored
-    result (results/<dataset>/<model>/<reference>.json) when it holds the same examples, else the
-    reference folder beside ``folder`` predicted now, so the order of evaluations does not matter."""
+    result (results/<dataset>/<model>/<reference>.json) when it measured the reference folder's
+    weights on the same examples, else the reference folder beside ``folder`` predicted now, so the
+    order of evaluations does not matter."""
     dataset, model_tag = names
-    stored = stored_predictions(results_dir, dataset, model_tag, BASELINE)
-    if stored is not None and stored["y_true"] == data.labels:
-        return stored, "stored"
     ref_folder = folder.parent / BASELINE
     if not (ref_folder / MANIFEST).is_file():
         return None, f"no {ref_folder / MANIFEST}: build the {BASELINE} to measure fidelity against it"
+    stored = stored_predictions(results_dir, dataset, model_tag, BASELINE, Manifest.read(ref_folder).weights_sha256)
+    if stored is not None and stored["y_true"] == data.labels:
+        return stored, "stored"
     reference = load_variant(ref_folder, device)
     if reference.labels != data.label_names:
         return None, f"{ref_folder} predicts {reference.labels}, not {data.name}'s labels"
@@ -116,6 +117,7 @@ def evaluate_folder(folder: str | Path, split: str | None = None, dataset_dir: s
         "memory": memory.as_dict(),
         "predictions": preds,
         "recipe": {"path": manifest.recipe_path, "content": manifest.recipe},
+        "weights_sha256": manifest.weights_sha256,
     }
     result["size_mb"] = result["size"]["state_dict_mb"]
     for block in ("command", "base_command", "quantization", "training", "weights_origin"):

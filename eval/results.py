@@ -66,14 +66,26 @@ def _read(path: Path) -> dict[str, Any]:
     return result
 
 
-def stored_predictions(results_dir: str | Path, dataset: str, model_tag: str, variant: str) -> dict[str, Any] | None:
-    """The ``predictions`` block of one variant's result, found by its names; None when that variant
-    has no readable result yet."""
-    path = Path(results_dir) / dataset / model_tag / f"{variant}.json"
+def stored_result(path: str | Path, weights_sha256: dict[str, str] | None) -> dict[str, Any] | None:
+    """The result at ``path`` when it measured these very weights (its ``weights_sha256`` equals the
+    model folder's), else None. A result of another build under the same name (a retrained baseline,
+    one trained on another CPU kind) or of unrecorded weights is never reused for a new model."""
+    path = Path(path)
     try:
-        return _read(path)["predictions"] if path.is_file() else None
+        result = _read(path) if path.is_file() else None
     except ResultsError:
         return None
+    if result is None or weights_sha256 is None or result.get("weights_sha256") != weights_sha256:
+        return None
+    return result
+
+
+def stored_predictions(results_dir: str | Path, dataset: str, model_tag: str, variant: str,
+                       weights_sha256: dict[str, str] | None) -> dict[str, Any] | None:
+    """The ``predictions`` block of one variant's result, found by its names, when it measured
+    these weights; None otherwise."""
+    result = stored_result(Path(results_dir) / dataset / model_tag / f"{variant}.json", weights_sha256)
+    return None if result is None else result["predictions"]
 
 
 def load_groups(results_dir: str | Path) -> list[Group]:

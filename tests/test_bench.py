@@ -354,3 +354,32 @@ def test_cli_rejects_target_batch_outside_batch_sizes(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exc:
         main(["--batch-sizes", "1", "8", "--target-batch-size", "32"])
     assert exc.value.code == 2 and "--target-batch-size 32" in capsys.readouterr().err
+
+
+def test_a_stored_macro_f1_is_used_only_for_the_weights_it_measured(tmp_path: Path) -> None:
+    """A result left under the variant's name by another build (a retrained model, another CPU kind's)
+    is not this folder's score: the bench measures it again."""
+    from bench.run import macro_f1
+    from bench.runners import PROJECT_BACKEND, Runner
+    from data_prep.prepared import load_split
+    from eval.metrics import classification_metrics
+
+    split = load_split(write_prepared(tmp_path / "data"), "emotion_test")
+    weights = {"model.safetensors": "a" * 64}
+
+    def all_sadness(texts: list[str]) -> torch.Tensor:
+        return torch.nn.functional.one_hot(torch.zeros(len(texts), dtype=torch.long), len(LABELS)).float()
+
+    runner = Runner("v", PROJECT_BACKEND, forward=all_sadness, tokenizer=None, labels=LABELS,
+                    info={"weights_sha256": weights}, predict=all_sadness)
+    stored = tmp_path / "v.json"
+    result = {"dataset": "emotion", "split": split.name, "split_label": "test", "model_tag": "m", "variant": "v",
+              "labels": LABELS, "n_examples": len(split), "metrics": {"macro_f1": 0.5},
+              "predictions": {"y_true": split.labels, "y_pred": split.labels}, "weights_sha256": weights,
+              "provenance": {"data_sha256": split.sha256}}
+    stored.write_text(json.dumps(result))
+    assert macro_f1(runner, split, stored) == (0.5, str(stored))
+    measured = classification_metrics(split.labels, [0] * len(split), LABELS)["macro_f1"]
+    for other in ({"model.safetensors": "b" * 64}, None):  # another build's weights, or none recorded
+        stored.write_text(json.dumps({**result, "weights_sha256": other}))
+        assert macro_f1(runner, split, stored) == (measured, "measured here") and measured != 0.5

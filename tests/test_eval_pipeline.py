@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 
@@ -85,3 +86,29 @@ def test_discover_limits_to_one_dataset_and_skips_hidden_folders(tmp_path):
     names = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, "emotion")]
     assert names == ["emotion/m/baseline", "emotion/m/ptq"]
     assert len(discover(tmp_path)) == 3
+
+
+def test_fidelity_reuses_a_stored_baseline_result_only_for_the_weights_it_measured(tiny_bert_dir, prepared_dir,
+                                                                                   tmp_path):
+    """A baseline result left by another build under the same name (retrained, or trained on another CPU
+    kind) must not be the reference: the baseline folder is predicted again."""
+    models = tmp_path / "models" / "emotion" / "tiny-bert"
+    shutil.copytree(tiny_bert_dir, models / "baseline")
+    shutil.copytree(tiny_bert_dir, models / "copy")
+    manifest = json.loads((models / "copy" / "variant.json").read_text())
+    (models / "copy" / "variant.json").write_text(json.dumps({**manifest, "variant": "copy"}))
+    results = tmp_path / "results"
+    baseline = evaluate_folder(models / "baseline", dataset_dir=prepared_dir, results_dir=results, latency=False)
+    assert baseline["weights_sha256"] == manifest["weights_sha256"]
+    stored = write_result(baseline, results)
+
+    def fidelity() -> dict:
+        return evaluate_folder(models / "copy", dataset_dir=prepared_dir, results_dir=results, latency=False)["fidelity"]
+
+    assert fidelity()["source"] == "stored"
+    other = {**baseline, "weights_sha256": {name: "0" * 64 for name in baseline["weights_sha256"]},
+             "predictions": {**baseline["predictions"],
+                             "y_pred": [(y + 1) % 6 for y in baseline["predictions"]["y_pred"]]}}
+    stored.write_text(json.dumps(other))
+    again = fidelity()
+    assert again["source"] == "predicted in this run" and again["flips"] == 0
