@@ -15,7 +15,7 @@ LF_TRAIN    = $(LF) train $< dataset=$(DATASET)_train $(EVAL_ARGS) output_dir=$(
 # The target that builds the model's local base folder, when it has one (the embedded SmolLM2 and MPNet).
 BASE_MODEL = $(if $(filter smollm2-135m,$(MODEL)),smollm2) $(if $(filter mpnet-base,$(MODEL)),mpnet)
 
-baseline: $(BASELINE)  ## [run] fine-tune MODEL on DATASET, FP32 (llamafactory-cli, stage seq_cls; MiniLM 12 min, MPNet 38 min, SmolLM2 26 min)
+baseline: $(BASELINE)  ## [run] fine-tune MODEL on DATASET, FP32 (llamafactory-cli, stage seq_cls; MiniLM 10-12 min, MPNet 31-38 min, SmolLM2 26 min)
 $(BASELINE): recipes/baseline_$(RECIPE).yaml | data $(BASE_MODEL)
 	$(LF_TRAIN)
 
