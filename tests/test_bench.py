@@ -17,7 +17,9 @@ from transformers import BertConfig, BertForSequenceClassification
 from bench.flops import FlopCounter
 from bench.onnx_export import export_and_quantize
 from bench.peak import Isa, best, describe, estimate_peaks, recorded_kind, this_cpu
+from bench.profile import ceiling_speedup, group_of, profile_picks
 from bench.run import main
+from bench.runners import Runner
 from bench.target import TARGETS, Target, check_target, in_repeats, speedup
 from bench.target import main as target_main
 from glue.folder.manifest import Manifest
@@ -327,6 +329,9 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     assert result["rows"][0]["timings"]["real_b2"]["speedup_vs_baseline"] == 1.0
     assert result["profile"]["slowest_int8_variant"]["variant"] == "other"
     assert result["profile"]["slowest_int8_variant"]["top_ops"]
+    assert result["profile"]["baseline"]["variant"] == "baseline" and result["profile"]["baseline"]["batches"] == 2
+    best_profile = result["profile"]["target_best_variant"]
+    assert best_profile["ceiling_speedup_if_matmuls_free"] >= result["target"]["checks"]["speedup_vs_fp32"]["value"]
     assert result["target"]["best_variant"] == "other"
     assert "git_commit" in result["provenance"] and result["peak"]["fp32_gflops"] > 0
     assert result["peak"]["cpu_kind"] == kind and result["target"]["criteria"]["threshold"]["cpu_kind"] == kind
@@ -383,3 +388,38 @@ def test_a_stored_macro_f1_is_used_only_for_the_weights_it_measured(tmp_path: Pa
     for other in ({"model.safetensors": "b" * 64}, None):  # another build's weights, or none recorded
         stored.write_text(json.dumps({**result, "weights_sha256": other}))
         assert macro_f1(runner, split, stored) == (measured, "measured here") and measured != 0.5
+
+
+@pytest.mark.parametrize("op, group", [
+    ("aoti_torch_cpu__qlinear_pointwise_tensor", "int8 matmul"),  # oneDNN int8 Linear from a compiled graph
+    ("quantized::linear_dynamic", "int8 matmul"),
+    ("aten::addmm", "float matmul"),
+    ("graph_0_gemm_ms72n384k384_cpp_fused_add_gelu_mul_quantize_per_tensor_0", "Inductor GEMM template"),
+    ("aoti_torch_cpu__scaled_dot_product_flash_attention_for_cpu", "attention"),
+    ("graph_0_cpp_fused_gelu_mul_quantize_per_tensor_16", "fused element-wise (Inductor)"),
+    ("aten::native_layer_norm", "other"),
+])
+def test_profile_groups_ops_by_the_kind_of_work(op: str, group: str) -> None:
+    assert group_of(op) == group
+
+
+def test_ceiling_is_the_speedup_with_the_matmul_time_taken_out() -> None:
+    profiled = {"groups": {"int8 matmul": {"share": 0.5}, "float matmul": {"share": 0.1},
+                           "attention": {"share": 0.3}, "other": {"share": 0.1}}}
+    assert ceiling_speedup(3.0, profiled) == 7.5  # 3.0 / (1 - 0.5 - 0.1)
+    assert ceiling_speedup(3.0, {"groups": {"int8 matmul": {"share": 1.0}}}) is None
+
+
+def test_a_compiled_graph_is_profiled_kernel_by_kernel() -> None:
+    """Without kernel records the compiled graph is one opaque call; profile_picks recompiles with them."""
+    def net(x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.gelu(x * 2.0 + 1.0).sum(-1)
+
+    compiled = torch.compile(net, dynamic=True)
+    runner = Runner("compiled", "test", compiled, tokenizer=None, labels=["a"])
+    batches = [torch.randn(4, 8), torch.randn(4, 8)]
+    compiled(batches[0])
+    profiled = profile_picks([("target_best_variant", runner)], batches)["target_best_variant"]
+    assert profiled["batches"] == 2
+    assert "fused element-wise (Inductor)" in profiled["groups"]
+    assert abs(sum(g["share"] for g in profiled["groups"].values()) - 1.0) < 0.01
