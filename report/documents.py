@@ -55,6 +55,14 @@ def bench_cpu(data: dict[str, Any]) -> str | None:
     return f"{peak['model_name']}{kind} ({peak.get('cores', '?')} cores; flags: {peak.get('isa_summary', '?')})"
 
 
+def grouped_profiles(data: dict[str, Any]) -> str | None:
+    """The bench's profiles summed by kind of work; files written before the profile saw inside
+    compiled graphs (no ``groups``) say nothing a reader could use, so they give None."""
+    profiles = data.get("profile") if isinstance(data.get("profile"), dict) else {}
+    summaries = [p["summary"] for p in profiles.values() if isinstance(p, dict) and "groups" in p and "summary" in p]
+    return " | ".join(summaries) or None
+
+
 def _bench(data: dict[str, Any]) -> dict[str, Any]:
     """A benchmark file (written by bench/, schema owned there) read defensively: its per-variant
     rows as a throughput table when they have the expected shape, else its scalar entries; with
@@ -68,7 +76,7 @@ def _bench(data: dict[str, Any]) -> dict[str, Any]:
     notes = [(k, v) for k, v in blocks.flatten({"target.threshold": dig(data, "target.criteria.threshold.applies"),
                                                 "target.met": dig(data, "target.met"),
                                                 "target.shortfalls": dig(data, "target.shortfalls"),
-                                                "where the time goes": dig(data, "target.profile_summary"),
+                                                "where the time goes": grouped_profiles(data),
                                                 "target pick's speed-up if its matmuls took no time":
                                                     dig(data, "profile.target_best_variant.ceiling_speedup_if_matmuls_free"),
                                                 "timing_note": data.get("timing_note"),

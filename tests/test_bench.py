@@ -423,3 +423,13 @@ def test_a_compiled_graph_is_profiled_kernel_by_kernel() -> None:
     assert profiled["batches"] == 2
     assert "fused element-wise (Inductor)" in profiled["groups"]
     assert abs(sum(g["share"] for g in profiled["groups"].values()) - 1.0) < 0.01
+
+
+def test_the_appendix_shows_only_profiles_summed_by_kind_of_work() -> None:
+    grouped = {"variant": "qat_pt2e", "groups": {"int8 matmul": {"share": 1.0}},
+               "summary": "qat_pt2e: int8 matmul 100%", "ceiling_speedup_if_matmuls_free": 5.4}
+    opaque = {"variant": "ptq_pt2e", "summary": "ptq_pt2e: ## Call CompiledFxGraph None ## 98%"}  # an older file
+    notes = dict(_bench({"profile": {"workload": "real_b32", "target_best_variant": grouped}})["notes"])
+    assert notes["where the time goes"] == "qat_pt2e: int8 matmul 100%"
+    assert notes["target pick's speed-up if its matmuls took no time"] == "5.4"
+    assert "where the time goes" not in dict(_bench({"profile": {"target_best_variant": opaque}})["notes"])
