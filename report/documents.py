@@ -77,8 +77,8 @@ def _bench(data: dict[str, Any]) -> dict[str, Any]:
                                                 "target.met": dig(data, "target.met"),
                                                 "target.shortfalls": dig(data, "target.shortfalls"),
                                                 "where the time goes": grouped_profiles(data),
-                                                "target pick's speed-up if its matmuls took no time":
-                                                    dig(data, "profile.target_best_variant.ceiling_speedup_if_matmuls_free"),
+                                                "target pick's speed-up if its int8 matmuls took no time":
+                                                    dig(data, "profile.target_best_variant.ceiling_speedup_if_int8_matmuls_free"),
                                                 "timing_note": data.get("timing_note"),
                                                 "skipped": data.get("skipped") or None}) if v != "None"]
     if not table:  # unknown shape: show its top-level scalars so nothing is silently dropped
