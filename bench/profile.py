@@ -49,7 +49,8 @@ def top_ops(runner: Runner, batches: list[Any], top: int = 10) -> dict[str, Any]
             "share": round(e.self_cpu_time_total / total_us, 3)} for e in events[:top]]
     grouped: dict[str, float] = {}
     for e in events:
-        grouped[group_of(e.key)] = grouped.get(group_of(e.key), 0.0) + e.self_cpu_time_total
+        group = group_of(e.key)
+        grouped[group] = grouped.get(group, 0.0) + e.self_cpu_time_total
     groups = {g: {"self_cpu_ms": round(us / 1e3, 2), "share": round(us / total_us, 3)}
               for g, us in sorted(grouped.items(), key=lambda kv: -kv[1])}
     summary = ", ".join(f"{g} {100 * v['share']:.0f}%" for g, v in groups.items())
@@ -59,16 +60,18 @@ def top_ops(runner: Runner, batches: list[Any], top: int = 10) -> dict[str, Any]
 
 def profile_picks(picks: list[tuple[str, Runner]], batches: list[Any]) -> dict[str, dict[str, Any]]:
     """:func:`top_ops` for each (role, runner) over the same raw ``batches``, every compiled graph
-    recompiled with kernel records (one untimed pass first, where it compiles)."""
+    recompiled with kernel records (one untimed pass first, where it compiles); a runner that fills
+    two roles is profiled once."""
     torch._dynamo.reset()
-    profiles = {}
+    by_runner: dict[str, dict[str, Any]] = {}
     with inductor_config.patch({"cpp.enable_kernel_profile": True}):
-        for role, runner in picks:
-            prepared = [runner.prepare(b) for b in batches]
-            for batch in prepared:
-                runner.forward(batch)
-            profiles[role] = top_ops(runner, prepared)
-    return profiles
+        for _, runner in picks:
+            if runner.name not in by_runner:
+                prepared = [runner.prepare(b) for b in batches]
+                for batch in prepared:
+                    runner.forward(batch)
+                by_runner[runner.name] = top_ops(runner, prepared)
+    return {role: dict(by_runner[runner.name]) for role, runner in picks}  # one dict per role, filled apart
 
 
 def ceiling_speedup(speedup: float, profiled: dict[str, Any]) -> float | None:

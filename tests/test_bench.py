@@ -427,6 +427,16 @@ def test_a_compiled_graph_is_profiled_kernel_by_kernel() -> None:
     assert abs(sum(g["share"] for g in profiled["groups"].values()) - 1.0) < 0.01
 
 
+def test_a_runner_in_two_roles_is_profiled_once() -> None:
+    calls = []
+    runner = Runner("only", "test", lambda x: calls.append(x) or x.sum(-1), tokenizer=None, labels=["a"])
+    batches = [torch.randn(2, 4), torch.randn(2, 4)]
+    profiles = profile_picks([("slowest_int8_variant", runner), ("target_best_variant", runner)], batches)
+    assert len(calls) == 4  # one untimed pass and one profiled pass, not two of each
+    assert profiles["slowest_int8_variant"] == profiles["target_best_variant"]
+    assert profiles["slowest_int8_variant"] is not profiles["target_best_variant"]
+
+
 def test_the_appendix_shows_only_profiles_summed_by_kind_of_work() -> None:
     grouped = {"variant": "qat_pt2e", "groups": {"int8 matmul": {"share": 1.0}},
                "summary": "qat_pt2e: int8 matmul 100%", "ceiling_speedup_if_int8_matmuls_free": 5.4}
