@@ -446,7 +446,8 @@ def quantize_bnb(baseline: Path, data: Path, out: Path, **options: object) -> Pa
 def test_bnb_nf4_keeps_the_punished_linear_fp32_and_reloads(monkeypatch: pytest.MonkeyPatch, tiny_bert_64_dir: Path,
                                                             prepared_dir: Path, tmp_path: Path) -> None:
     punish(monkeypatch, "bnb", lambda nf4: 0.5 if PUNISHED in nf4 else 0.0)
-    variant = load_variant(quantize_bnb(tiny_bert_64_dir, prepared_dir, tmp_path, max_drop=40.0, tuning_max_steps=30))
+    variant = load_variant(quantize_bnb(tiny_bert_64_dir, prepared_dir, tmp_path, max_drop=40.0, tuning_max_steps=30,
+                                        rounding="nearest"))
     block = variant.manifest.quantization
     tuning = block["tuning"]
     assert tuning["met"] and tuning["kept_fp32"] == [PUNISHED] and tuning["texts"] == 48

@@ -6,19 +6,38 @@ skip modules and the compute dtype go in quant_config. ``save_pretrained`` of th
 works on CPU (checked with bitsandbytes 0.50.2), so the variant folder is self-contained and
 reloads with plain ``from_pretrained`` (the quantization config travels in config.json).
 
+With ``quant_config.rounding: gptq`` (4-bit only) the weights bitsandbytes loads are first rounded
+onto its own 4-bit grid by GPTQ (glue/quant/gptq.py) on a calibration sample of the train split:
+bitsandbytes, reading a weight already on its grid, stores the codes GPTQ chose. Round-to-nearest
+spreads NF4's error evenly over every Linear, so no short skip list removes it; GPTQ lowers it in
+all of them at no cost in size or speed.
+
 With ``quant_config.max_drop`` the skip list is tuned on the validation split (glue/quant/tuning.py):
 each round reloads the folder skipping the round's FP32 Linears, and a Linear's sensitivity is its
-output error with only its weight rounded as bitsandbytes rounds it (:func:`weight_rounding`)."""
+output error with only its weight rounded as bitsandbytes rounds it (:func:`weight_rounding`,
+round-to-nearest also under GPTQ: it orders the candidates, it does not score them)."""
 from __future__ import annotations
 
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
 
-from glue.quant.base import Applied, QuantConfig, QuantContext, QuantReport, require
+from glue.quant.base import (
+    Applied,
+    CalibrationOption,
+    QuantConfig,
+    QuantContext,
+    QuantReport,
+    layer_filter,
+    require,
+    select,
+)
 from glue.quant.facts import DataNeed
+from glue.quant.gptq import RoundColumn, gptq, hessians
 from glue.quant.tuning import TunableMethod, TuningOption, reference, tune, weight_output
 from glue.schema.recipe import RecipeError, llamafactory_defaults
 
@@ -31,11 +50,14 @@ BLOCK_SIZE = 64  # the 4-bit absmax block bitsandbytes' Linear4bit quantizes its
 
 
 @dataclass
-class BnbConfig(TuningOption):
+class BnbConfig(TuningOption, CalibrationOption):
     bits: int = 4
     quant_type: Literal["nf4", "fp4"] = "nf4"   # 4-bit only
     double_quant: bool = True                   # 4-bit only: quantize the block scales too
     compute_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    # 4-bit only: "gptq" rounds each weight onto the 4-bit grid by GPTQ on calibration_samples train texts
+    # before bitsandbytes loads it; "nearest" leaves the rounding to bitsandbytes (round-to-nearest)
+    rounding: Literal["nearest", "gptq"] = "nearest"
 
     @classmethod
     def from_recipe(cls, quant_config: dict[str, Any], model_args: Any = None) -> "BnbConfig":
@@ -56,6 +78,8 @@ class BnbConfig(TuningOption):
     def validate(self) -> None:
         super().validate()
         require(self.bits in (4, 8), "bits", f"quantization_bit {self.bits}: bitsandbytes loads 4 or 8 bits")
+        require(self.rounding == "nearest" or self.bits == 4, "rounding",
+                f"{self.rounding!r} is for 4-bit loads; LLM.int8() (quantization_bit 8) rounds to nearest")
 
     def hf_config(self, skip: list[str]) -> transformers.BitsAndBytesConfig:
         from transformers import BitsAndBytesConfig
@@ -96,6 +120,33 @@ def weight_rounding(config: BnbConfig) -> Callable[[torch.Tensor], torch.Tensor]
         weight, blocksize=BLOCK_SIZE, quant_type=config.quant_type, compress_statistics=config.double_quant))
 
 
+def grid_columns(weight: torch.Tensor, config: BnbConfig) -> RoundColumn:
+    """Round a column of ``weight`` as bitsandbytes' 4-bit quantizer does: the code nearest to
+    ``w / absmax`` of its block (64 consecutive inputs of a row; rows of a multiple of 64, see
+    :func:`gptq_linears`). The absmax is the original weight's (GPTQ's static groups): each block's
+    largest entry lands on the code +/-1 again, so bitsandbytes finds the same absmax in the
+    rounded weight and keeps every code."""
+    import bitsandbytes.functional as bnb_f
+
+    code = bnb_f.get_4bit_type(config.quant_type, device="cpu").float()
+    absmax = weight.detach().float().reshape(weight.shape[0], -1, BLOCK_SIZE).abs().amax(-1)
+
+    def round_column(column: torch.Tensor, index: int) -> torch.Tensor:
+        scale = absmax[:, index // BLOCK_SIZE].unsqueeze(1)
+        unit = torch.where(scale > 0, column / scale.clamp_min(torch.finfo(torch.float32).tiny), 0).clamp(-1, 1)
+        return code[(unit.unsqueeze(-1) - code).abs().argmin(-1)] * scale
+
+    return round_column
+
+
+def gptq_linears(model: torch.nn.Module, config: BnbConfig) -> dict[str, torch.nn.Linear]:
+    """The Linears GPTQ rounds: those bitsandbytes quantizes whose rows are whole blocks of 64 (every
+    Linear of the project's models). bitsandbytes' CPU round trip of a block that spans two rows
+    does not give back the codes it chose, so such a Linear keeps bitsandbytes' nearest rounding."""
+    return {name: module for name, module in select(model, layer_filter(config))
+            if module.in_features % BLOCK_SIZE == 0}
+
+
 def kept_linears(model: torch.nn.Module, config: QuantConfig) -> list[str]:
     """Full names of the Linear layers ``skip_modules`` keeps out of bitsandbytes."""
     return [name for name, module in model.named_modules()
@@ -109,7 +160,9 @@ class Bnb(TunableMethod):
     variant_titles = {"bnb_int8": "LLM.int8() (bitsandbytes)", "bnb_nf4": "NF4 (bitsandbytes)"}
     description = ("bitsandbytes load-time quantization of the fine-tuned checkpoint: LLM.int8() (int8 weights, "
                    "outlier activation columns in 16-bit) or 4-bit NF4/FP4 with optional double quantization. No "
-                   "calibration, no training.")
+                   "training. A 4-bit weight takes the nearest code, or with GPTQ rounding the code that keeps the "
+                   "Linear's output on a calibration sample closest to FP32's, each column's rounding error "
+                   "carried over to the columns after it.")
     data = DataNeed.NONE
     families = ("encoder", "decoder")
     backend = "bitsandbytes via transformers BitsAndBytesConfig"
@@ -120,31 +173,63 @@ class Bnb(TunableMethod):
     def is_quantized(self, module: torch.nn.Module) -> bool:
         return type(module).__module__.startswith("bitsandbytes")
 
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        """GPTQ rounding reads unlabelled train texts: the load stops being data-free."""
+        need = super().data_for(config)
+        return DataNeed.CALIBRATION if need is DataNeed.NONE and config.get("rounding") == "gptq" else need
+
     def observers(self, config: BnbConfig) -> dict[str, str]:
         if config.bits == 8:
             return {"weight": "LLM.int8(): absmax int8 per output row",
                     "activation": "dynamic absmax int8 per token (outlier columns in FP16/FP32 above threshold 6.0)"}
         return {"weight": f"{config.quant_type} 4-bit, absmax per block of 64"
-                          + (", block scales quantized again (double quantization)" if config.double_quant else ""),
+                          + (", block scales quantized again (double quantization)" if config.double_quant else "")
+                          + (", codes chosen by GPTQ on the calibration texts" if config.rounding == "gptq"
+                             else ", nearest code"),
                 "activation": f"none: weights dequantized to {config.compute_dtype} for the matmul"}
 
     def apply(self, model: torch.nn.Module, config: BnbConfig, context: QuantContext) -> Applied:
         source = Path(model.name_or_path)
         require((source / "config.json").is_file(), "method",
                 f"bitsandbytes quantizes while loading and needs the model's folder; {source} has no config.json")
+        with tempfile.TemporaryDirectory() as scratch:
+            calibration = None
+            if config.rounding == "gptq":
+                source, calibration = self._gptq_folder(model, config, context, Path(scratch))
 
-        def build(trial: BnbConfig) -> Applied:
-            # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
-            # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
-            return self._from_pretrained(source, trial.hf_config(kept_linears(model, trial))), QuantReport(trial)
+            def build(trial: BnbConfig) -> Applied:
+                # transformers matches llm_int8_skip_modules as a name prefix or suffix only ("pooler" would not
+                # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
+                kept = kept_linears(model, trial)
+                loaded = self._from_pretrained(source, trial.hf_config(kept))
+                if calibration is not None:  # a Linear kept FP32 keeps its own weight, not GPTQ's rounded one
+                    for name in kept:
+                        loaded.get_submodule(name).weight.data.copy_(model.get_submodule(name).weight)
+                return loaded, QuantReport(trial, calibration=calibration)
 
-        if config.max_drop is None:
-            return build(config)
-        fp32 = reference(model, config, context, output=weight_output(weight_rounding(config)), when_needed=True)
-        _, report = tune(fp32, config, build)
-        # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
-        # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.
-        return build(report.config)[0], report
+            if config.max_drop is None:
+                return build(config)
+            fp32 = reference(model, config, context, output=weight_output(weight_rounding(config)), when_needed=True)
+            _, report = tune(fp32, config, build)
+            # Scoring ran bitsandbytes' CPU kernel, which repacks a 4-bit weight in place on its first forward
+            # (absmax rounded to bfloat16): the folder holds a fresh load with the chosen skip list instead.
+            return build(report.config)[0], report
+
+    @staticmethod
+    def _gptq_folder(model: torch.nn.Module, config: BnbConfig, context: QuantContext,
+                     folder: Path) -> tuple[Path, dict[str, Any]]:
+        """``model`` saved to ``folder`` with every Linear bitsandbytes may quantize rounded by GPTQ
+        onto its grid (``model`` itself is left as it was), and the manifest's calibration block."""
+        started = time.perf_counter()
+        batches = config.calibration_batches(context)
+        linears = gptq_linears(model, config)
+        inputs = hessians(model, lambda module, name: name in linears, batches)
+        state = model.state_dict()
+        for name, linear in linears.items():
+            state[f"{name}.weight"] = gptq(linear.weight, inputs[name], grid_columns(linear.weight, config))
+        model.save_pretrained(folder, state_dict=state)
+        return folder, context.calibration(batches, started, rounding="GPTQ onto the 4-bit grid, one Linear at a "
+                                           "time on FP32 inputs", linears=str(len(linears)))
 
     @staticmethod
     def _from_pretrained(folder: Path, quantization_config=None) -> torch.nn.Module:
