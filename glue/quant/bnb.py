@@ -202,7 +202,7 @@ class Bnb(TunableMethod):
                 # skip "bert.pooler.dense"), so pass the full names our own skip rule selects on this model.
                 kept = kept_linears(model, trial)
                 loaded = self._from_pretrained(source, trial.hf_config(kept))
-                if calibration is not None:  # a Linear kept FP32 keeps its own weight, not GPTQ's rounded one
+                if trial.rounding == "gptq":  # a Linear kept FP32 keeps its own weight, not GPTQ's rounded one
                     for name in kept:
                         loaded.get_submodule(name).weight.data.copy_(model.get_submodule(name).weight)
                 return loaded, QuantReport(trial, calibration=calibration)
