@@ -230,16 +230,19 @@ def insights(a: Analysed) -> list[str]:
     return [insight(r, a) for r in a.rows if r.variant != "baseline"]
 
 
-def deviations(a: Analysed, extra_tracks: list[Analysed]) -> list[dict[str, str]]:
+def deviations(a: Analysed, extra_tracks: list[Analysed], assignment: bool = True) -> list[dict[str, str]]:
     """The deviations from the assignment that apply to these results, each with its effect on the
-    conclusions; the numbers in them (test size, device) come from the results."""
+    conclusions; the numbers in them (test size, device) come from the results. A report on a
+    user's own dataset (``assignment`` False) has no assignment to depart from: it keeps only the
+    setup facts that still change a conclusion, the device and a test subset."""
     known = yaml.safe_load(DEVIATIONS.read_text())
     tags = {a.group.model_tag} | {t.group.model_tag for t in extra_tracks}
     devices = {dig(r, "latency.device") or "cpu" for r in a.group.results.values()}
-    rows = [dict(d) for key, d in known["models"].items() if key in tags]
+    rows = [dict(d) for key, d in known["models"].items() if key in tags] if assignment else []
     if "cuda" not in devices:
         cpu = dig(a.group.baseline or {}, "provenance.machine")
-        rows.append({"what": known["device"]["what"] + (f" ({cpu['cpu']}, {cpu['cpus']} cores)" if cpu else ""),
+        what = known["device"]["what" if assignment else "what_own_data"]
+        rows.append({"what": what + (f" ({cpu['cpu']}, {cpu['cpus']} cores)" if cpu else ""),
                      "effect": known["device"]["effect"]})
     if "subset" in a.group.split_label:
         rows.append({"what": f"{known['subset']['what']}: {names.words(a.group.split_label)}",
@@ -269,8 +272,10 @@ def track_view(a: Analysed, fig_dir: Path, every_confusion: bool = False) -> dic
             "insights": insights(a), "headline": headline(a), "stats": statistics_box(a)}
 
 
-def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, every_confusion: bool = False) -> dict[str, Any]:
-    """The template context of one dataset's hand-in; the first track leads."""
+def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, every_confusion: bool = False,
+            assignment: bool = True) -> dict[str, Any]:
+    """The template context of one dataset's hand-in; the first track leads. ``assignment`` False:
+    a user's own dataset, whose setup section names no assignment (:func:`deviations`)."""
     views = [track_view(a, fig_dir, every_confusion) for a in tracks]
     lead = tracks[0]
     methods = {r.method for a in tracks for r in a.rows}
@@ -279,7 +284,7 @@ def context(dataset: str, title: str, tracks: list[Analysed], fig_dir: Path, eve
             "ptq_qat": any(m.startswith(("ptq", "qat")) for m in methods)
             and f"figures/{figures.pipelines(fig_dir / 'pipelines.png').name}",
             "qlora": any(m.startswith("qlora") for m in methods) and f"figures/{figures.qlora(fig_dir / 'qlora.png').name}",
-            "deviations": deviations(lead, tracks[1:]),
+            "assignment": assignment, "deviations": deviations(lead, tracks[1:], assignment),
             "glossary": names.glossary(list(dict.fromkeys(r.variant for a in tracks for r in a.rows)),
                                        [v for a in tracks for r in a.rows for v in quant_summary(r.result).values()]),
             "references": yaml.safe_load(DEVIATIONS.read_text())["references"]}

@@ -285,5 +285,7 @@ def test_a_report_for_any_dataset(tmp_path):
     html = out["mydata"].html.read_text()
     assert out["mydata"].pdf.name == "mydata.pdf" and 1 <= out["mydata"].pages <= 5
     assert all(f"<th>{lab}</th>" in html for lab in labels) and "Result in brief" in html and "QAT" in html
+    assert "classifier on mydata" in html and "The setup and what it does to the conclusions" in html
+    assert "assignment" not in html and "Colab" not in html and "beside it" not in html
     with pytest.raises(ReportError, match="no results for otherdata"):
         render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50, only=("otherdata",))
