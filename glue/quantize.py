@@ -28,7 +28,6 @@ from glue.folder.manifest import MANIFEST, Manifest, VariantError
 from glue.folder.variant import copy_tokenizer, load_variant
 from glue.quant import get_method, quantize
 from glue.quant.base import QuantContext
-from glue.quant.tuning import TuningOption
 from glue.schema.recipe import Recipe, RecipeError, load_recipe
 
 LOADER = "glue.quant.loader:load_quantized"
@@ -55,10 +54,10 @@ def quantize_recipe(recipe: Recipe) -> Path:
     split = load_split(recipe.data.dataset_dir, recipe.data.dataset[0], glue.max_train_samples)
     if split.label_names != baseline.labels:
         raise RecipeError(f"dataset {split.name} labels {split.label_names} differ from the baseline's {baseline.labels}")
-    validation = None  # read only when a max_drop budget is tuned on it; never the test split
+    validation = None  # read only when a setting is chosen on it; never the test split
     validation_name = split_name(recipe.dataset_name, "validation")
-    if (isinstance(config, TuningOption) and config.max_drop is not None
-            and registered(recipe.data.dataset_dir, validation_name)):  # without one: built untuned, and why
+    if config.chooses_on_validation() and registered(recipe.data.dataset_dir, validation_name):
+        # without one: built with the recipe's settings, and the manifest says why
         validation = load_split(recipe.data.dataset_dir, validation_name)
         check_same_labels(split, validation)
 

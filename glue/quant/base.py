@@ -68,6 +68,11 @@ class QuantConfig:
     def validate(self) -> None:
         """Raise RecipeError naming the setting when a combination cannot work."""
 
+    def chooses_on_validation(self) -> bool:
+        """Whether a setting is chosen on the validation split (a tuning budget, a search), so
+        ``python -m glue.quantize`` reads that split; never the test split."""
+        return False
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

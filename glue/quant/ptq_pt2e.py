@@ -12,6 +12,10 @@ Activations get one calibrated scale per tensor, which collapses on MPNet's outl
 them into the weights. The word embeddings (a fifth of MPNet) are stored int8 weight-only
 (glue/quant/int8_embedding.py) when ``embeddings`` names them, as the recipe does.
 
+With ``smooth_alphas`` the SmoothQuant strength is chosen per model on the validation split: each
+candidate's all-int8 model is calibrated, and the one whose validation logits stay closest to
+FP32's (mean KL divergence) is kept, before any Linear falls back.
+
 Saving: the graph is rebuilt at load, never unpickled. The file holds the calibrated observers'
 ranges, the int8 weights of the quantized Linears and every other tensor in FP32 (safetensors);
 loading re-exports the same structure, puts the int8 weights back on the grid the observers
@@ -23,8 +27,9 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
@@ -37,7 +42,16 @@ from glue.quant.base import Applied, Int8EmbeddingsOption, QuantContext, QuantRe
 from glue.quant.facts import DataNeed
 from glue.quant.int8_embedding import Int8Embedding, int8_tables_
 from glue.quant.smooth import SMOOTHED_INNER, SmoothQuantOption, smooth_, smoothed_structure_
-from glue.quant.tuning import Reference, TunableMethod, TuningOption, reference, tune
+from glue.quant.tuning import (
+    Reference,
+    TunableMethod,
+    TuningOption,
+    mean_kl,
+    no_validation_split,
+    reference,
+    tune,
+    validation_logits,
+)
 
 STATE_FILE = "pt2e_state.safetensors"
 EXPORT_ROOT = "model."  # the exported wrapper's attribute: every parameter name starts with it
@@ -52,6 +66,9 @@ class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption, TuningOption):
     # On MPNet's validation split 0.75 gave +0.2 points against FP32, 0.9 +0.0, 0.5 -3.6 (and no
     # smoothing -4.6 on 500 test texts).
     smooth_alpha: float = 0.75
+    # Candidates for smooth_alpha, chosen on validation by the mean KL divergence of the all-int8
+    # model's logits from FP32's; empty: smooth_alpha as given.
+    smooth_alphas: list[float] = field(default_factory=list)
     activation_observer: Literal["minmax", "histogram"] = "minmax"
     compile: bool = True  # False runs the converted graph eagerly (reference int8 math, slow; for tests)
     # Inductor's C++ GEMM templates, timed against oneDNN's int8 matmul for each Linear shape while
@@ -61,6 +78,11 @@ class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption, TuningOption):
     def validate(self) -> None:
         super().validate()
         require(self.bits == 8, "bits", f"{self.bits}-bit is impossible: oneDNN's quantized Linear is int8 only")
+        require(all(0.0 <= alpha <= 1.0 for alpha in self.smooth_alphas), "smooth_alphas",
+                f"{self.smooth_alphas}: every candidate strength is in [0, 1]")
+
+    def chooses_on_validation(self) -> bool:
+        return super().chooses_on_validation() or bool(self.smooth_alphas)
 
 
 class LogitsOf(torch.nn.Module):
@@ -266,6 +288,11 @@ class PTQPT2E(TunableMethod):
     weights_file = STATE_FILE
     fp32_ops = FP32_OPS
 
+    def data_for(self, config: dict[str, Any]) -> DataNeed:
+        """Candidate SmoothQuant strengths are chosen on validation, as a budget is."""
+        need = super().data_for(config)
+        return DataNeed.VALIDATION if config.get("smooth_alphas") and need is DataNeed.CALIBRATION else need
+
     def observers(self, config: PT2EConfig) -> dict[str, str]:
         return {"weight": "PerChannelMinMaxObserver, symmetric int8 per output row",
                 "activation": f"{config.activation_observer} observer, affine uint8 per tensor, 8-bit",
@@ -273,12 +300,41 @@ class PTQPT2E(TunableMethod):
 
     def apply(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext) -> Applied:
         batches = config.calibration_batches(context)
+        config, alphas = self.chosen_alpha(model, config, context, batches)
         if config.max_drop is not None:  # glue/quant/tuning.py picks the Linears that stay FP32
-            return self.tuned(self.tuning_reference(model, config, context, batches), config,
-                              lambda trial: self.calibrate_and_convert(self.ready_copy(model, trial, batches), trial,
-                                                                       context, batches))
-        self.int8_ready_(model, config, batches)
-        return self.calibrate_and_convert(model, config, context, batches)
+            applied = self.tuned(self.tuning_reference(model, config, context, batches), config,
+                                 lambda trial: self.calibrate_and_convert(self.ready_copy(model, trial, batches),
+                                                                          trial, context, batches))
+        else:
+            self.int8_ready_(model, config, batches)
+            applied = self.calibrate_and_convert(model, config, context, batches)
+        return with_alpha_search(applied, alphas)
+
+    def chosen_alpha(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
+                     batches: list[dict[str, torch.Tensor]]) -> tuple[PT2EConfig, dict[str, Any] | None]:
+        """``config`` with the ``smooth_alphas`` candidate whose all-int8 model (uncompiled, every
+        Linear the recipe quantizes) keeps the validation logits closest to FP32's, and the search
+        for the manifest; ``config`` and None without candidates. Without a validation split the
+        recipe's ``smooth_alpha`` stays, and the search says why."""
+        if not config.smooth_alphas:
+            return config, None
+        if context.validation is None:
+            reason = no_validation_split(context)
+            print(f"warning: quant_config.smooth_alphas not chosen, smooth_alpha={config.smooth_alpha} kept: {reason}",
+                  file=sys.stderr)
+            return config, {"candidates": config.smooth_alphas, "chosen": config.smooth_alpha, "skipped": reason}
+        _, logits_on = validation_logits(context, "smooth_alphas")
+        fp32 = logits_on(model.eval())
+        kl = {}
+        for alpha in config.smooth_alphas:
+            trial = dataclasses.replace(config, smooth_alpha=alpha, compile=False)
+            quantized, _ = self.calibrate_and_convert(self.ready_copy(model, trial, batches), trial, context, batches)
+            kl[alpha] = mean_kl(fp32, logits_on(quantized))
+            print(f"smooth_alpha {alpha}: mean KL of the validation logits from FP32's {kl[alpha]:.3g}", file=sys.stderr)
+        chosen = min(config.smooth_alphas, key=kl.__getitem__)
+        return (dataclasses.replace(config, smooth_alpha=chosen),
+                {"candidates": config.smooth_alphas, "chosen": chosen, "source": "validation",
+                 "texts": len(context.validation), "mean_kl": {str(a): float(f"{v:.4g}") for a, v in kl.items()}})
 
     def tuning_reference(self, model: torch.nn.Module, config: PT2EConfig, context: QuantContext,
                          batches: list[dict[str, torch.Tensor]], copy_now: bool = False) -> Reference:
@@ -395,6 +451,14 @@ class PTQPT2E(TunableMethod):
                               "modules": quantized + tables},
                 "higher_precision": {"count": len(kept), "by_type": dict(kept_types), "modules": kept,
                                      "weightless_ops_fp32": self.fp32_ops}}
+
+
+def with_alpha_search(applied: Applied, search: dict[str, Any] | None) -> Applied:
+    """``applied`` with the SmoothQuant strength search in its calibration block, where one ran."""
+    model, report = applied
+    if search is None:
+        return applied
+    return model, dataclasses.replace(report, calibration={**(report.calibration or {}), "smooth_alpha": search})
 
 
 METHOD = PTQPT2E()

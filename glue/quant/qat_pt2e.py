@@ -24,7 +24,15 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from glue.folder.manifest import VariantError
 from glue.quant.base import Applied, QuantContext
 from glue.quant.facts import DataNeed
-from glue.quant.ptq_pt2e import EXPORT_ROOT, PTQPT2E, PT2EConfig, input_observers, prepare, require_single_segment
+from glue.quant.ptq_pt2e import (
+    EXPORT_ROOT,
+    PTQPT2E,
+    PT2EConfig,
+    input_observers,
+    prepare,
+    require_single_segment,
+    with_alpha_search,
+)
 from glue.quant.qat import FineTuneOption, fine_tune, freeze_lower, require_training_data, teacher_of
 from glue.quant.smooth import SmoothedLinear
 from glue.quant.tuning import fall_back_
@@ -108,6 +116,7 @@ class QATPT2E(PTQPT2E):
     def apply(self, model: torch.nn.Module, config: QATPT2EConfig, context: QuantContext) -> Applied:
         require_training_data(context)
         batches = config.calibration_batches(context)
+        config, alphas = self.chosen_alpha(model, config, context, batches)  # as ptq_pt2e would, before training
         fp32 = (None if config.max_drop is None  # the probe is copied before training changes ``model``
                 else self.tuning_reference(model, config, context, batches, copy_now=True))
         teacher = teacher_of(model, config)  # before the int8 embedding table and smoothing change it
@@ -126,7 +135,7 @@ class QATPT2E(PTQPT2E):
                 ready = fall_back_(copy.deepcopy(model), trial, SmoothedLinear, folded)
                 return self.calibrate_and_convert(ready, trial, context, batches, kept)
             quantized, report = self.tuned(fp32, config, build)
-        return quantized, dataclasses.replace(report, training=training)
+        return with_alpha_search((quantized, dataclasses.replace(report, training=training)), alphas)
 
 
 METHOD = QATPT2E()

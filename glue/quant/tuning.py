@@ -79,6 +79,9 @@ class TuningOption(QuantConfig):
         require(self.tuning_max_steps >= 1, "tuning_max_steps", "must be 1 or more")
         require(self.tuning_samples > 0, "tuning_samples", "must be positive")
 
+    def chooses_on_validation(self) -> bool:
+        return super().chooses_on_validation() or self.max_drop is not None
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -300,21 +303,40 @@ def by_length(split: Split) -> Split:
     return dataclasses.replace(split, texts=[split.texts[i] for i in order], labels=[split.labels[i] for i in order])
 
 
-def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], tuple[float, np.ndarray]]:
-    """Model -> its macro-F1 on the prepared validation split (``context.validation``), the figure
-    the training block reports, and its predicted labels (in the scorer's own order)."""
-    require(context.validation is not None, "max_drop",
-            "tuning scores the validation split: run it through python -m glue.quantize with a prepared "
+def validation_logits(context: QuantContext, key: str = "max_drop") -> tuple[Split, Callable[[torch.nn.Module], torch.Tensor]]:
+    """The prepared validation split (``context.validation``) in length order, and model -> its
+    logits on it in that order; ``key`` is the recipe key that asked for validation, for the error."""
+    require(context.validation is not None, key,
+            "it is chosen on the validation split: run it through python -m glue.quantize with a prepared "
             "<dataset>_validation split")
     ordered = by_length(context.validation)
     batches = dataclasses.replace(context, split=ordered).batches(SCORE_BATCH_SIZE)
 
     @torch.inference_mode()
+    def logits(model: torch.nn.Module) -> torch.Tensor:
+        return torch.cat([logits_of(model(**batch)) for batch in batches])
+
+    return ordered, logits
+
+
+def validation_scorer(context: QuantContext) -> Callable[[torch.nn.Module], tuple[float, np.ndarray]]:
+    """Model -> its macro-F1 on the prepared validation split (``context.validation``), the figure
+    the training block reports, and its predicted labels (in the scorer's own order)."""
+    ordered, logits_on = validation_logits(context)
+
     def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
-        logits = torch.cat([logits_of(model(**batch)) for batch in batches]).numpy()
+        logits = logits_on(model).numpy()
         return float(compute_metrics((logits, ordered.labels))["macro_f1"]), logits.argmax(-1)
 
     return score
+
+
+def mean_kl(reference: torch.Tensor, logits: torch.Tensor) -> float:
+    """Mean over rows of KL(softmax(reference) || softmax(logits)), in nats: how far a quantized
+    model's predicted distributions moved from FP32's, a figure that, unlike macro-F1 or the
+    changed predictions, moves with every text rather than with the few near a decision boundary."""
+    log_p, log_q = reference.float().log_softmax(-1), logits.float().log_softmax(-1)
+    return float((log_p.exp() * (log_p - log_q)).sum(-1).mean())
 
 
 def with_fp32(config: C, fp32: frozenset[str] | list[str]) -> C:
