@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_quant_tuning import quantize
 
 from glue.folder.variant import load_variant
 from glue.quant import DataNeed, get_method
 from glue.quant.tuning import mean_kl
-from test_quant_tuning import quantize
 
 
 def test_mean_kl_by_hand() -> None:
@@ -50,7 +50,8 @@ def test_the_candidate_closest_to_fp32_is_kept_and_recorded(tiny_bert_dir: Path,
 def test_without_a_validation_split_the_recipe_strength_stays_and_says_why(tiny_bert_dir: Path, prepared_dir: Path,
                                                                           capsys) -> None:
     from data_prep.prepared import load_split
-    from glue.quant import QuantContext, quantize as quantize_model
+    from glue.quant import QuantContext
+    from glue.quant import quantize as quantize_model
 
     baseline = load_variant(tiny_bert_dir)
     config = get_method("ptq_pt2e").config_cls.from_dict(
