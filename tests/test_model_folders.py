@@ -161,3 +161,12 @@ def test_failure_inside_a_loader_is_one_line(folder):
     (folder / "config.json").write_text('{"model_type": "bert", "hidden_size": 999}')
     with pytest.raises(VariantError, match=r"loader glue.folder.variant:load_hf_classifier failed \(.*rebuild"):
         load_variant(folder)
+
+
+def test_tokenizer_without_pad_token_is_one_line(folder):
+    """A hand-made decoder folder often lacks one; every batch is padded, so loading says so first."""
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["pad_token"] = None
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    with pytest.raises(VariantError, match=r"tokenizer has no pad token.*set pad_token in tokenizer_config.json"):
+        load_variant(folder)

@@ -56,7 +56,12 @@ class Variant:
     @classmethod
     def from_manifest(cls, path: Path, model: torch.nn.Module, tokenizer, manifest: Manifest,
                       device: torch.device) -> Variant:
-        """What every loader returns: labels and max_length come from the folder's manifest."""
+        """What every loader returns: labels and max_length come from the folder's manifest. Every
+        batch of texts is padded, so a tokenizer without a pad token is refused here, not mid-run."""
+        if tokenizer.pad_token is None:
+            raise VariantError(f"{path}: the tokenizer has no pad token, so texts cannot be batched; set pad_token in "
+                               "tokenizer_config.json (decoders use their eos token, as training does) and "
+                               "pad_token_id in config.json to its id")
         return cls(path, model, tokenizer, manifest.labels, manifest, manifest.max_length, device)
 
     def batch(self, texts: list[str]) -> dict[str, torch.Tensor]:
