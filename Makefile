@@ -49,7 +49,7 @@ $(STAMP): requirements/*.txt tools/setup.sh pyproject.toml
 	PYTHON_SYS=$(PYTHON_SYS) VENV=$(VENV) bash tools/setup.sh
 	touch $@
 
-test: setup  ## [maintain] run the test suite, as CI does (~6 min on 2 cores; ~7 min with setup on a fresh clone)
+test: setup  ## [maintain] run the test suite, as CI does (~6 min on 2 cores; 7-11 min with setup on a fresh clone)
 	$(PY) -m pytest -q tests
 
 include $(wildcard mk/*.mk)
@@ -89,7 +89,7 @@ else
 endif
 	@printf '==> make all: every step finished (elapsed %s)\n' $(elapsed)
 
-eval-all: setup  ## [inspect] evaluate every built variant in one run (DATASET= limits it) and print the table (MPNet and MiniLM emotion: 37 min)
+eval-all: setup  ## [inspect] evaluate every built variant in one run (DATASET= limits it) and print the table (MiniLM emotion 6-8 min, MPNet 22 min, AG News 36 min)
 	$(PY) -m eval.eval_all --models $(MODELS) --results $(RESULTS) $(if $(filter command line,$(origin DATASET)),--dataset $(DATASET))
 
 docs: setup  ## [maintain] regenerate the README's results tables and docs/datasets.md's key reference

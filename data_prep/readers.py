@@ -207,7 +207,7 @@ def read_line_pair(text_path: Path, label_path: Path) -> list[Record]:
 
 def read_hub(spec: DatasetSpec) -> dict[str, tuple[list[Record], dict[str, Any]]]:
     """Each split the hub dataset has: its records (ClassLabel integers as names) and a source entry.
-    Needs network access; the project's machines have none, so tests pass a fake ``load_dataset``."""
+    Needs network access; the tests run offline with a fake ``load_dataset``."""
     import datasets
 
     try:

@@ -4,12 +4,10 @@ stored int8 weight-only (one scale and offset per row, "float qparams"): on Mini
 the model, so the size only falls below a quarter of FP32 with them.
 
 One scale per activation tensor is set by its largest value, and MPNet's outlier channels make
-that scale too coarse for every other channel (all 72 Linears int8: macro-F1 0.50 against 0.90 on
-the validation split). With ``smooth_alpha`` > 0, SmoothQuant (glue/quant/smooth.py) first moves
-those outliers into the weights, using the input maxima of a small train-split sample: 0.907 at
-alpha 0.75; without it the method needs no data at all. The scale is also set per *batch*, so a
-text's prediction depends on its batch-mates (MPNet's test macro-F1 moved by 1 point between two
-batchings of the same texts)."""
+that scale too coarse for every other channel. With ``smooth_alpha`` > 0, SmoothQuant
+(glue/quant/smooth.py) first moves those outliers into the weights, using the input maxima of a
+small train-split sample; without it the method needs no data at all. The scale is also set per
+*batch*, so a text's prediction depends on its batch-mates (docs/methods.md has the figures)."""
 from __future__ import annotations
 
 import time

@@ -63,8 +63,7 @@ FP32_OPS = ("Embedding tables not named in quant_config.embeddings, LayerNorm, s
 @dataclass
 class PT2EConfig(Int8EmbeddingsOption, SmoothQuantOption, TuningOption):
     bits: int = 8
-    # On MPNet's validation split 0.75 gave +0.2 points against FP32, 0.9 +0.0, 0.5 -3.6 (and no
-    # smoothing -4.6 on 500 test texts).
+    # The strength when there are no candidates (docs/methods.md: each strength on MPNet's validation).
     smooth_alpha: float = 0.75
     # Candidates for smooth_alpha, chosen on validation by the mean KL divergence of the all-int8
     # model's logits from FP32's; empty: smooth_alpha as given.
@@ -111,8 +110,8 @@ def require_single_segment(token_type_ids: torch.Tensor | None) -> None:
 # Freezing turns the int8 weights into constants oneDNN prepacks once. It must be on in the global
 # Inductor config whenever (re)compiling happens: torch.compile(options={"freezing": True}) fails on
 # onednn.qlinear_prepack under fake tensors (torch 2.13). The C++ wrapper launches the kernels without
-# Python in between: at batch 1, where launching is most of the cost, MPNet took 11.9 ms against 24.1
-# (same-run bench, 2 cores); batch 32 is unchanged.
+# Python in between, which halves the time at batch 1, where launching is most of the cost
+# (docs/benchmark.md); batch 32 is unchanged.
 COMPILED = {"freezing": True, "cpp_wrapper": True}
 # With the C++ GEMM templates, Inductor's in-place buffer reuse gives wrong logits from the second
 # encoder layer on (MiniLM: relative error 0.6-1.2 against the eager graph; one layer alone is exact);
