@@ -115,8 +115,11 @@ def export_and_quantize(model_dir: Path, model: torch.nn.Module, cache_dir: Path
     fingerprint = source_fingerprint(model_dir)
     info_path = cache_dir / CACHE_INFO
     if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        if info.get("source_fingerprint") == fingerprint:
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            info = {}  # a damaged record is a cache miss: the export is built again
+        if isinstance(info, dict) and info.get("source_fingerprint") == fingerprint:
             return OnnxModels(cache_dir / "model_fp32.onnx", cache_dir / "model_int8.onnx", info)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache_dir.parent, prefix=f".{cache_dir.name}."))

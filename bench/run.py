@@ -41,10 +41,10 @@ from bench.runners import (
     torchao_runner,
 )
 from bench.target import TARGETS, check_target, slowest_int8_variant, speedup
-from bench.workloads import Workload, fixed_workload, real_workload
+from bench.workloads import Workload, WorkloadError, fixed_workload, real_workload
 from core.cli import positive_int
-from core.io import atomic_write_json
-from core.names import VariantId
+from core.io import atomic_write_json, is_staging
+from core.names import UnsafeName, VariantId
 from core.paths import portable_values
 from core.provenance import provenance
 from core.quiet import quiet
@@ -52,7 +52,7 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
-from eval.results import stored_result
+from eval.results import ResultsError, stored_result
 from glue.folder.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
@@ -93,15 +93,17 @@ def build_runners(args: argparse.Namespace,
                   peak: CpuPeak) -> tuple[list[Runner], dict[str, Any], list[dict[str, str]]]:
     """Baseline first, then this project's other variants, then the other toolkits and BF16 autocast
     on the baseline.
-    A variant that fails to load is skipped and recorded, so one broken folder costs one row."""
+    A variant that fails to load is skipped and recorded, so one broken folder costs one row; the
+    staging folder of a build still running (or killed) is no variant."""
     base_dir = args.models / args.baseline
     baseline = project_runner(base_dir)
     vocab = baseline.tokenizer.get_vocab()
     runners, skipped = [baseline], []
-    for folder in sorted(p for p in args.models.iterdir() if (p / MANIFEST).is_file() and p != base_dir):
+    for folder in sorted(p for p in args.models.iterdir()
+                         if (p / MANIFEST).is_file() and p != base_dir and not is_staging(p)):
         try:
             runners.append(project_runner(folder, vocab))
-        except Exception as err:  # noqa: BLE001  (any loader failure: record it, keep benchmarking)
+        except VariantError as err:  # a folder that does not load: record it, keep benchmarking
             skipped.append({"variant": folder.name, "error": f"{type(err).__name__}: {err}"})
             print(f"warning: skipping {folder.name}: {err}", file=sys.stderr)
     identity = baseline_identity(args)
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         result = run(args)
-    except (VariantError, DataError, ExportError, ValueError) as err:
+    except (VariantError, DataError, ExportError, ResultsError, UnsafeName, WorkloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     out = args.out or bench_path(args.results, args.models.name, result["peak"]["cpu_kind"])

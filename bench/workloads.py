@@ -48,11 +48,16 @@ class Workload:
                 "gflop_per_pass_median": round(float(np.median(self.flops)) / 1e9, 3)}
 
 
+class WorkloadError(ValueError):
+    """A workload the test split cannot fill."""
+
+
 def real_workload(texts: list[str], tokenizer: Any, batch_size: int, examples_per_pass: int, n_passes: int,
                   max_length: int, counter: FlopCounter, seed: int = 0) -> Workload:
     per_pass = max(batch_size, examples_per_pass) // batch_size * batch_size
     if per_pass > len(texts):
-        raise ValueError(f"batch size {batch_size} needs {per_pass} texts, the split has {len(texts)}")
+        raise WorkloadError(f"batch size {batch_size} needs {per_pass} test texts, the split has {len(texts)}: "
+                            "lower --batch-sizes or --examples-per-pass")
     n_passes = min(n_passes, len(texts) // per_pass)  # distinct texts in every pass while they last
     sample = random.Random(seed + batch_size).sample(texts, per_pass * n_passes)
     passes = []
@@ -68,7 +73,9 @@ def fixed_workload(texts: list[str], tokenizer: Any, batch_size: int, seq_len: i
                    counter: FlopCounter) -> Workload:
     ids = tokenizer(" ".join(texts[:200]), truncation=True, max_length=seq_len, return_tensors="pt")
     if ids["input_ids"].shape[1] < seq_len:
-        raise ValueError(f"the first 200 test texts give only {ids['input_ids'].shape[1]} tokens, fewer than {seq_len}")
+        raise WorkloadError(f"the first 200 test texts give only {ids['input_ids'].shape[1]} tokens, fewer than "
+                            f"--seq-len {seq_len}: lower --seq-len, or pass --fixed-batch-sizes alone to skip "
+                            "the fixed-length workloads")
     row = {k: v.expand(batch_size, -1).contiguous() for k, v in ids.items()}
     n_batches = max(1, examples_per_pass // batch_size)
     return Workload(f"len{seq_len}_b{batch_size}", "fixed", batch_size, [[row] * n_batches],

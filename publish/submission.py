@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.io import atomic_write_text, staged_output
-from publish.manifest import MANIFEST_NAME, PublishError, release_of
+from publish.manifest import MANIFEST_NAME, PublishError, parse, release_of
 from publish.pack import NOTEBOOK, PLACEHOLDER, link_or_copy, stamp_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def readme(release_url: str | None, release_dir: Path | None) -> str:
     lines += ["## Weights", ""]
     manifest = release_dir / MANIFEST_NAME if release_dir else None
     if release_url and manifest and manifest.is_file():
-        variants = json.loads(manifest.read_text()).get("variants", {})
+        variants = parse(manifest.read_text(), str(manifest))["variants"]
         lines += [f"Published at {release_url} (every file with its sha256 in {release_url}/{MANIFEST_NAME}):", ""]
         lines += [f"- {key}: " + ", ".join(f"{release_url}/{f['asset']}" for f in entry.get("files", []))
                   for key, entry in variants.items() if key.startswith("agnews/")] or ["- no AG News variant published"]
@@ -90,7 +90,12 @@ def _zip(out: Path, members: dict[str, Path], extra: dict[str, str]) -> None:
 
 def check_notebook(path: Path) -> None:
     """Training runs only as commented-out lines: the notebook evaluates published weights."""
-    for cell in json.loads(path.read_text())["cells"]:
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise PublishError(f"{path}: not a notebook ({type(err).__name__}: {err}); make publish writes it "
+                           f"again from {NOTEBOOK}") from None
+    for cell in cells:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         live = [line for line in source.splitlines() if TRAINING_CALL.search(line) and not line.lstrip().startswith("#")]
         if cell["cell_type"] == "code" and live:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eval.results import BASELINE
 from report import claims
-from report.analysis import ALPHA, Row, paired_delta
+from report.analysis import ALPHA, Row
 
 
 def variant_sentence(row: Row, batch_size: int | None) -> str:
@@ -49,19 +48,6 @@ class Leaders:
                 f"({self.best} has the best point estimate); none of them is singled out.")
 
 
-def quality_leaders(rows: list[Row], n_labels: int, n_resamples: int) -> Leaders:
-    """Highest macro-F1, and every variant whose paired difference from it includes zero."""
-    best = max(rows, key=lambda r: r.macro_f1.estimate)
-    tied = []
-    for r in rows:
-        if r is best:
-            continue
-        delta = paired_delta(best, r, n_labels, n_resamples)
-        if delta is None or not claims.quality(delta).measurable:
-            tied.append(r.variant)
-    return Leaders("Highest macro-F1", best.variant, tied)
-
-
 def speed_leaders(rows: list[Row], kind: str, label: str) -> Leaders | None:
     """Fastest, and every variant whose latency rounds overlap the fastest one's."""
     timed = [r for r in rows if r.rounds(kind)]
@@ -70,27 +56,3 @@ def speed_leaders(rows: list[Row], kind: str, label: str) -> Leaders | None:
     best = min(timed, key=lambda r: getattr(r, "ms_" + kind))
     tied = [r.variant for r in timed if r is not best and min(r.rounds(kind)) <= max(best.rounds(kind))]
     return Leaders(label, best.variant, tied)
-
-
-def group_sentences(rows: list[Row], n_labels: int, n_resamples: int, batch_size: int | None) -> list[str]:
-    """Who leads on each axis, stated only as far as the statistics separate them."""
-    out = [quality_leaders(rows, n_labels, n_resamples).sentence()]
-    for kind, label in (("example", "Lowest batch-1 latency"), ("batch", f"Highest throughput at batch {batch_size}")):
-        leaders = speed_leaders(rows, kind, label)
-        if leaders:
-            out.append(leaders.sentence())
-    if not any(r.rounds("example") for r in rows):
-        out.append("Latency: these results carry no repeated rounds, so no run-to-run spread was measured and no "
-                   "variant is called faster or slower (rerun make eval-all).")
-    sized = [r for r in rows if r.size_mb is not None]
-    if sized:
-        small = min(sized, key=lambda r: r.size_mb)
-        out.append(f"Smallest: {small.variant} ({small.size_mb:.1f} MB; sizes are byte counts, not samples).")
-    tested = [r for r in rows if r.significant is not None]
-    if tested:
-        significant = [r.variant for r in tested if r.significant]
-        out.append(f"Error rates that differ significantly from the baseline (Holm-adjusted McNemar, {ALPHA}): "
-                   + (", ".join(significant) if significant else "none") + ".")
-    if not any(r.variant == BASELINE for r in rows):
-        out.append("No baseline result exists for this group, so no speed-up, paired test or fidelity is shown.")
-    return out

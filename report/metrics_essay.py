@@ -116,7 +116,11 @@ def load_summeval(results_dir: Path) -> dict[str, Any]:
     path = Path(results_dir) / SUMMEVAL
     if not path.is_file():
         raise ReportError(f"{path} is missing: python -m report.summeval --out {path} writes it")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReportError(f"{path}: not valid JSON ({err}); python -m report.summeval --out {path} writes it "
+                          "again") from None
 
 
 def _ci(c: dict[str, float]) -> str:

@@ -38,9 +38,6 @@ class Interval:
     low: float
     high: float
 
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
 
 def _bootstrap(statistic, data: tuple[np.ndarray, ...], seed: int, n_resamples: int) -> tuple[float, float]:
     res = stats.bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=n_resamples,

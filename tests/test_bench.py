@@ -15,7 +15,7 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from bench.flops import FlopCounter
-from bench.onnx_export import export_and_quantize
+from bench.onnx_export import CACHE_INFO, export_and_quantize
 from bench.peak import Isa, best, describe, estimate_peaks, recorded_kind, this_cpu
 from bench.profile import ceiling_speedup, group_of, profile_picks
 from bench.run import main
@@ -91,6 +91,11 @@ def test_onnx_cache_reused_and_invalidated(onnx_models) -> None:
     with torch.no_grad():
         ref = changed(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.numpy()
     np.testing.assert_allclose(ort_logits(rebuilt.fp32, ids, torch.ones_like(ids)), ref, atol=1e-5)
+    info = root / "cache" / CACHE_INFO
+    info.write_text('{"source_fingerprint": ')  # a damaged record is a cache miss, not a traceback
+    again = export_and_quantize(root / "model", changed, root / "cache")
+    assert again.info["source_fingerprint"] == rebuilt.info["source_fingerprint"]
+    assert json.loads(info.read_text())["source_fingerprint"] == rebuilt.info["source_fingerprint"]
 
 
 def hand_count(h: int, inter: int, layers: int, classes: int, b: int, n: int) -> int:
@@ -299,6 +304,8 @@ def test_cli_end_to_end_tiny(tmp_path: Path) -> None:
     save_variant(tiny_bert(), models / "baseline", "baseline")
     # an FP32 model that declares 8-bit weights: enough for the bench, which reads only the manifest
     save_variant(tiny_bert(seed=3), models / "other", "other", quantization={"bits": 8})
+    # the staging folder of a build still running holds a variant.json too: no row
+    save_variant(tiny_bert(seed=4), models / ".other.staging-1", "other", quantization={"bits": 8})
     (models / "broken").mkdir()
     broken = {"method": "x", "loader": "os:system", "labels": LABELS}  # a loader outside glue/: refused
     (models / "broken" / "variant.json").write_text(json.dumps(broken))

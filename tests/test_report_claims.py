@@ -74,9 +74,6 @@ def test_sentences_on_synthetic_results(tmp_path):
     assert "faster" not in tie_text and "higher" not in tie_text
     assert "qat is lower than the baseline in macro-F1" in loss_text and "faster at batch 32" in loss_text
     assert f"({loss.mcnemar.broken} broken, {loss.mcnemar.fixed} fixed)" in loss_text
-    # the summary never names a single winner when the best is tied with the runner-up
-    summary = " ".join(insights.group_sentences(list(rows.values()), 6, 300, 32))
-    assert "Highest macro-F1: no measurable difference between" in summary and "ptq_static" in summary
 
 
 def test_method_paragraphs_read_their_numbers_from_the_results(tmp_path):

@@ -112,8 +112,12 @@ def test_verdict_rule():
     assert metrics_essay.verdict({"point": 0.1, "low": 0.0, "high": 0.2}, 0.3) == "worse"
 
 
-def test_missing_summeval_scores_name_the_command(tmp_path):
+def test_missing_or_damaged_summeval_scores_name_the_command(tmp_path):
     with pytest.raises(ReportError, match="report.summeval"):
+        metrics_essay.load_summeval(tmp_path)
+    (tmp_path / metrics_essay.SUMMEVAL).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / metrics_essay.SUMMEVAL).write_text('{"truncated": ')
+    with pytest.raises(ReportError, match="not valid JSON.*report.summeval"):
         metrics_essay.load_summeval(tmp_path)
 
 

@@ -9,7 +9,7 @@ import pytest
 from fake_results import write_fake_results
 from pypdf import PdfReader
 
-from publish.manifest import MANIFEST_NAME
+from publish.manifest import MANIFEST_NAME, SCHEMA
 from publish.submission import Author, build, check_notebook
 from report.handin import Student
 from report.render import render
@@ -36,8 +36,11 @@ def _release(tmp_path):
     release = tmp_path / "release"
     release.mkdir()
     (release / "emotion--minilm-l6--baseline--model.safetensors").write_bytes(b"weights")
-    (release / MANIFEST_NAME).write_text(json.dumps({"variants": {
-        "agnews/smollm2-135m/baseline": {"files": [{"asset": "agnews--smollm2-135m--baseline--model.safetensors"}]}}}))
+    asset = {"file": "model.safetensors", "asset": "agnews--smollm2-135m--baseline--model.safetensors",
+             "size": 7, "sha256": "0" * 64}
+    entry = {"dataset": "agnews", "model_tag": "smollm2-135m", "variant": "baseline", "method": "baseline",
+             "devices": ["cpu"], "files": [asset]}
+    (release / MANIFEST_NAME).write_text(json.dumps({"schema": SCHEMA, "variants": {"agnews/smollm2-135m/baseline": entry}}))
     return release
 
 
@@ -77,3 +80,6 @@ def test_a_notebook_that_trains_is_refused(tmp_path):
         check_notebook(nb)
     nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["# !make baseline\n"]}]}))
     check_notebook(nb)
+    nb.write_text('{"cells": [')  # cut short: one line naming it, not a JSON traceback
+    with pytest.raises(PublishError, match="not a notebook"):
+        check_notebook(nb)

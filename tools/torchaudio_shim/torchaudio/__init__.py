@@ -13,7 +13,6 @@ pipelines consult it, and they get the error below.
 from __future__ import annotations
 
 __version__ = "0.0.0+textonly"
-SHIM = True
 
 
 class AudioUnavailableError(ImportError):
