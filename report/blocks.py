@@ -15,12 +15,6 @@ from report.analysis import dig
 FOUR_BIT_ONLY = ("quant_type", "double_quant", "compute_dtype")
 # Bookkeeping left out of the appendix's quantization listing (it stays in each result JSON).
 HIDDEN_QUANT_KEYS = re.compile(r"(^|\.)(peak_memory|weights_mb|baseline_weights_mb|quantize_time_s|time_s)(\.|$)")
-TRAINING_KEYS = [("learning_rate", "lr"), ("per_device_train_batch_size", "batch"),
-                 ("gradient_accumulation_steps", "grad. accum."), ("num_train_epochs", "epochs"),
-                 ("max_steps", "steps"), ("eval_steps", "eval every"),
-                 ("cutoff_len", "max seq. len"), ("max_train_samples", "train examples"), ("lora_rank", "LoRA r"),
-                 ("lora_alpha", "LoRA alpha"), ("lora_dropout", "LoRA dropout"), ("lora_target", "LoRA target"),
-                 ("quantization_bit", "quant. bits"), ("warmup_ratio", "warm-up"), ("weight_decay", "weight decay")]
 # Reader words for glue.quant.tuning.SkipCause, the code a budget that was not tuned records.
 SKIP_CAUSES = {"no_validation_split": "the dataset has no validation split to choose on"}
 # Why an accuracy budget's search ended short of its budget, in the reader's words.
@@ -28,8 +22,6 @@ STOPPED = {"step limit": "the round limit was reached", "no candidates left": "n
 # A budget round's change to its Linear, by the round's action.
 ROUND_ACTIONS = {"quantize_all": "every Linear quantized", "fallback": "put back in FP32",
                  "requantize": "quantized again"}
-# Mixed precision changes a training's speed and rounding, so the summary names it when a recipe sets it.
-PRECISION_KEYS = {"bf16": "BF16 autocast", "fp16": "FP16 autocast"}
 
 
 def scalar(value: Any) -> str:
@@ -182,14 +174,6 @@ def selection_rows(selection: dict[str, Any] | None) -> list[dict[str, Any]]:
     metric, kept = selection.get("metric"), selection.get("selected_step")
     return [{"step": e.get("step"), "score": e.get(metric), "kept": e.get("step") == kept}
             for e in selection.get("evaluations") or []]
-
-
-def training_summary(result: dict[str, Any]) -> str:
-    """The recipe's training hyperparameters, or what the variant inherits."""
-    content = dig(result, "recipe.content") or {}
-    values = [f"{label} {scalar(content[k])}" for k, label in TRAINING_KEYS if content.get(k) is not None]
-    values += [label for key, label in PRECISION_KEYS.items() if content.get(key)]
-    return " · ".join(values) if values else "no training (inherits the baseline's)"
 
 
 def _without_histories(block: Any) -> Any:

@@ -9,14 +9,13 @@ from typing import Any
 
 import yaml
 
-from eval.results import Group
+from eval.results import SENSITIVITY, Group
 from report import blocks, discussion, figures, handin, handin_agnews, insights, names, standins
 from report.analysis import Analysed, analyse_group, dig
 from report.results import load_bench
 
 REFERENCES = Path(__file__).with_name("reference_results.yaml")
 LEAD_EMOTION = ("mpnet-base", "minilm-l6")   # the bert-base-sized encoder leads where its results exist
-SENSITIVITY = "sensitivity_ptq_dynamic.json"
 
 
 def _ordered(tracks: list[Analysed], lead: tuple[str, ...]) -> list[Analysed]:

@@ -142,6 +142,10 @@ def contexts(results_dir: Path, out_dir: Path, n_resamples: int,
     if wanted("agnews") and tracks["agnews"]:
         out["agnews"] = documents.agnews(tracks["agnews"], tracks["emotion"], fig_dir)
     for dataset, own in documents.by_dataset(tracks["other"]).items():
+        if dataset in DOCUMENTS:
+            raise ReportError(f"{results_dir / dataset}: dataset {dataset!r} has a document's name "
+                              f"({', '.join(DOCUMENTS)}), so its hand-in would overwrite {dataset}.pdf: "
+                              "rename the dataset")
         if wanted(dataset):
             out[dataset] = handin.context(dataset, f"Quantizing a classifier on {dataset}: every method measured",
                                           own, fig_dir, assignment=False)

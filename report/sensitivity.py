@@ -19,11 +19,13 @@ import numpy as np
 import torch
 
 from core.io import atomic_write_json
+from core.names import UnsafeName
 from core.provenance import provenance
 from core.quiet import quiet
 from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import predict_logits
+from eval.results import SENSITIVITY
 from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import load_variant
 from glue.quant.base import LAYER_INDEX, QuantContext, embedding_filter, layer_filter, names_module, select
@@ -107,10 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, help="first N examples only (smoke tests)")
     args = parser.parse_args(argv)
     try:
+        # the file is named, and refused if it would leave --results, before the work
+        path = Manifest.read(args.model).identity(args.model).group_dir(args.results) / SENSITIVITY
         out = measure(args.model, args.recipe, args.dataset_dir, args.split, args.limit)
-    except (VariantError, DataError, RecipeError) as err:
+    except (VariantError, DataError, RecipeError, UnsafeName) as err:
         raise SystemExit(f"error: {err}") from None
-    path = args.results / out["dataset"] / out["model_tag"] / "sensitivity_ptq_dynamic.json"
     atomic_write_json(path, out)
     worst = max(out["units"], key=lambda u: u["drop_points"])
     print(f"{len(out['units'])} units; largest drop {worst['unit']} {worst['drop_points']:+.2f} points; "

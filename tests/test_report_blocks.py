@@ -115,11 +115,6 @@ def test_the_appendix_listing_leaves_the_tabled_histories_out() -> None:
     assert rows["tuning.kept_fp32"] == ", ".join(SENSITIVE) and rows["selection.selected_step"] == "800"
 
 
-def test_training_summary_names_a_step_budget() -> None:
-    recipe = {"learning_rate": 2e-4, "max_steps": 1000, "eval_steps": 200}
-    assert blocks.training_summary({"recipe": {"content": recipe}}) == "lr 0.0002 · steps 1000 · eval every 200"
-
-
 @pytest.mark.parametrize("trainable, layers, said", [
     (8, 12, "embeddings and the lower 4 of 12 layers"),
     (12, 12, "the embeddings"),

@@ -151,13 +151,6 @@ def test_kept_column_counts_the_outlier_scan_apart_from_the_skip_list():
                     "on 256 texts)")
 
 
-def test_training_summary_names_mixed_precision():
-    recipe = {"learning_rate": 4e-5, "num_train_epochs": 3, "bf16": True, "fp16": False}
-    summary = blocks.training_summary({"recipe": {"content": recipe}})
-    assert summary == "lr 4e-05 · epochs 3 · BF16 autocast"
-    assert "autocast" not in blocks.training_summary({"recipe": {"content": {"num_train_epochs": 3}}})
-
-
 def test_flatten_renders_any_block():
     rows = dict(blocks.flatten({"modules": ["Linear", "Embedding"], "observers": {"weight": "MinMax"}, "bits": 8}))
     assert rows == {"modules": "Linear, Embedding", "observers.weight": "MinMax", "bits": "8"}
@@ -180,6 +173,33 @@ def test_sensitivity_file_beside_results_is_not_a_result(results, tmp_path):
     write_fake_results(tmp_path, n_emotion=60, n_agnews=20, variants=("baseline", "ptq_dynamic"))
     (tmp_path / "emotion" / "minilm-l6" / "sensitivity_ptq_dynamic.json").write_text(json.dumps({"units": []}))
     assert {v for g in load_groups(tmp_path) for v in g.results} == {"baseline", "ptq_dynamic"}
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("model_tag", "../x", r"key 'model_tag': '\.\./x' is not a plain name .*: fix the field or remove the file$"),
+    ("variant", "qat", r"key 'variant' holds 'qat', but the file's place names it 'ptq_dynamic'; move the file to "
+                       r"<dataset>/<model_tag>/<variant>\.json or fix the field$"),
+    ("dataset", "agnews", r"key 'dataset' holds 'agnews', but the file's place names it 'emotion'"),
+])
+def test_result_names_must_be_plain_and_its_place(tmp_path, key, value, message):
+    """A result's names become report and figure file names: neither a climbing name nor one that is
+    not the file's own place is read."""
+    write_fake_results(tmp_path, n_emotion=60, n_agnews=20, variants=("baseline", "ptq_dynamic"))
+    path = tmp_path / "emotion" / "minilm-l6" / "ptq_dynamic.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
+    with pytest.raises(ResultsError, match=message) as err:
+        load_groups(tmp_path)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+def test_a_dataset_named_as_a_document_is_refused(tmp_path):
+    write_fake_results(tmp_path / "fake", n_emotion=60, n_agnews=20, variants=("baseline", "ptq_dynamic"))
+    for path in (tmp_path / "fake" / "emotion" / "minilm-l6").glob("*.json"):
+        target = tmp_path / "results" / "appendix" / "minilm-l6" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({**json.loads(path.read_text()), "dataset": "appendix"}))
+    with pytest.raises(ReportError, match="dataset 'appendix' has a document's name .*: rename the dataset$"):
+        render(tmp_path / "results", tmp_path / "report", pdf=False, n_resamples=50, only=("emotion",))
 
 
 def test_group_without_baseline_or_latency_still_renders(tmp_path):
