@@ -41,18 +41,19 @@ from bench.runners import (
     torchao_runner,
 )
 from bench.target import TARGETS, check_target, slowest_int8_variant, speedup
-from bench.workloads import Workload, WorkloadError, fixed_workload, real_workload
+from bench.workloads import Workload, fixed_workload, real_workload
 from core.cli import positive_int
+from core.errors import ProjectError
 from core.io import atomic_write_json, is_staging
-from core.names import UnsafeName, VariantId
+from core.names import VariantId
 from core.paths import portable_values
 from core.provenance import provenance
 from core.quiet import quiet
-from data_prep.common import DataError, split_name
+from data_prep.common import split_name
 from data_prep.prepared import Split, load_split
 from eval.evaluate import predict_logits
 from eval.metrics import classification_metrics
-from eval.results import ResultsError, stored_result
+from eval.results import stored_result
 from glue.folder.manifest import DEFAULT_MAX_LENGTH, MANIFEST, Manifest, VariantError
 
 SCHEMA_VERSION = 1
@@ -303,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         result = run(args)
-    except (VariantError, DataError, ExportError, ResultsError, UnsafeName, WorkloadError) as err:
+    except (ProjectError, ExportError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     out = args.out or bench_path(args.results, args.models.name, result["peak"]["cpu_kind"])

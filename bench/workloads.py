@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from bench.flops import FlopCounter
+from core.errors import ProjectError
 
 Inputs = dict[str, torch.Tensor]
 
@@ -48,7 +49,7 @@ class Workload:
                 "gflop_per_pass_median": round(float(np.median(self.flops)) / 1e9, 3)}
 
 
-class WorkloadError(ValueError):
+class WorkloadError(ProjectError):
     """A workload the test split cannot fill."""
 
 

@@ -18,8 +18,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.errors import ProjectError
 
-class UnsafeName(ValueError):
+
+class UnsafeName(ProjectError):
     """A name or path from a file that would leave the place it belongs in."""
 
 

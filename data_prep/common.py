@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import ProjectError
 from core.io import atomic_write_json
 
 
-class DataError(ValueError):
+class DataError(ProjectError):
     """A problem with the input data, worded for the user (file, line, fix)."""
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import torch
 
 from core import MIB
-
-WEIGHT_SUFFIXES = (".safetensors", ".pt", ".bin")
+from glue.folder.weights import is_weight_file
 
 
 def _tensor_bytes(value: object) -> int:
@@ -45,7 +44,8 @@ def param_buffer_bytes(model: torch.nn.Module) -> int:
 
 
 def disk_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.suffix in WEIGHT_SUFFIXES)
+    """Bytes of the folder's own weight files, in every format a model folder may hold."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if is_weight_file(p))
 
 
 def model_size(model: torch.nn.Module, folder: Path) -> dict[str, float]:

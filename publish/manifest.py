@@ -16,6 +16,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from core.errors import ProjectError
 from core.names import UnsafeName, VariantId, check_name
 
 SCHEMA = 1
@@ -28,7 +29,7 @@ VARIANT_KEYS = ("dataset", "model_tag", "variant", "method", "devices", "files")
 FILE_KEYS = ("file", "asset", "size", "sha256")
 
 
-class PublishError(ValueError):
+class PublishError(ProjectError):
     """A release that cannot be packed or trusted, worded for the user (file, key, fix)."""
 
 

@@ -32,7 +32,7 @@ from core.provenance import git_commit
 from eval.eval_all import discover
 from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import contract_files
-from glue.folder.weights import checksum_problem
+from glue.folder.weights import PICKLE_SUFFIXES, checksum_problem
 from glue.quant import get_method
 from glue.quant.loader import load_quantized
 from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishError, asset_name, release_of
@@ -40,7 +40,6 @@ from publish.manifest import ASSET_LIMIT_BYTES, MANIFEST_NAME, SCHEMA, PublishEr
 NOTEBOOK = REPO / "notebooks" / "inference_eval.ipynb"
 RELEASE_LINE = "RELEASE = "  # the notebook line this module rewrites
 PLACEHOLDER = "github.com/OWNER/REPO/"
-PICKLE_SUFFIXES = (".bin", ".pkl", ".pickle", ".pth", ".ckpt")
 
 
 def check_weights_only(path: Path) -> None:
@@ -48,7 +47,8 @@ def check_weights_only(path: Path) -> None:
     try:
         torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, ... for a refused or broken file
-        raise PublishError(f"{path}: not loadable with torch.load(weights_only=True) ({str(err).splitlines()[0]}); "
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PublishError(f"{path}: not loadable with torch.load(weights_only=True) ({first}); "
                            "save a state dict of tensors, or safetensors, and rebuild the variant") from None
 
 
@@ -62,11 +62,11 @@ def shipped_files(folder: Path, manifest: Manifest) -> list[Path]:
         if path.is_symlink():
             raise PublishError(f"{path}: a symbolic link (to {path.resolve()}); a release holds only the folder's "
                                "own files: replace the link with the file, or rebuild the variant")
-        if path.suffix in PICKLE_SUFFIXES:
+        if path.suffix == ".pt":  # torch.ao states (TORCH_STATE) cannot be safetensors: published if tensors only
+            check_weights_only(path)
+        elif path.suffix in PICKLE_SUFFIXES:
             raise PublishError(f"{path}: pickled weights are not published (loading them can run code); "
                                "re-save the model as safetensors (save_pretrained) and rebuild the variant")
-        if path.suffix == ".pt":
-            check_weights_only(path)
         if path.stat().st_size >= ASSET_LIMIT_BYTES:
             raise PublishError(f"{path}: {path.stat().st_size / 2**30:.2f} GiB is over GitHub's 2 GiB asset "
                                "limit; save it in shards (save_pretrained(max_shard_size='1GB'))")

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 REPORTS = {"report_1.pdf": "metrics.pdf", "report_2.pdf": "agnews.pdf"}
 EMOTION_REPORT = "emotion.pdf"
 EXCLUDED_TOP = ("results/", "outputs/", "data/")   # results, weights and data stay out of src/
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".csv", ".parquet")
+NOT_SOURCE_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".csv", ".parquet")  # weights, data
 TRAINING_CALL = re.compile(r"llamafactory-cli\s+train|!make\s+(baseline|ptq|qat|qlora|all|track)")
 
 
@@ -48,7 +48,7 @@ class Author:
 def source_files(repo: Path = REPO) -> list[str]:
     """The tracked files that make up the code, minus results, weights and data."""
     listed = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True).stdout
-    return [f for f in listed.splitlines() if not f.startswith(EXCLUDED_TOP) and not f.endswith(WEIGHT_SUFFIXES)]
+    return [f for f in listed.splitlines() if not f.startswith(EXCLUDED_TOP) and not f.endswith(NOT_SOURCE_SUFFIXES)]
 
 
 def _first_page_names(pdf: Path, author: Author) -> bool:

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.errors import ProjectError
 
-class ReportError(ValueError):
+
+class ReportError(ProjectError):
     """A report that cannot be rendered as asked (a page limit, a table wider than the page)."""
 
 

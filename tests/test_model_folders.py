@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import glue
 from glue.folder.manifest import MANIFEST, VariantError
 from glue.folder.variant import find_loader, load_variant
 from glue.folder.weights import TORCH_STATE, folder_problem
@@ -80,6 +81,23 @@ def test_unknown_loader(folder, loader, message):
     _manifest(folder, loader=loader)
     with pytest.raises(VariantError, match=message):
         load_variant(folder)
+
+
+@pytest.mark.parametrize("loader", ["glue.no_such_package.module:load", "seqcls.no_such_module:load"])
+def test_a_missing_loader_module_is_an_unknown_loader(tmp_path, loader):
+    with pytest.raises(VariantError, match=rf"unknown loader '{loader}' \(no such function in this checkout\)"):
+        find_loader(tmp_path, loader)
+
+
+def test_a_package_missing_inside_a_loader_module_is_named_with_the_fix(tmp_path, monkeypatch):
+    """Not "unknown loader": the loader exists, a package its module imports is not installed."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "needs_missing_package.py").write_text("import no_such_package_installed\n")
+    monkeypatch.setattr(glue, "__path__", [*glue.__path__, str(extra)])
+    with pytest.raises(VariantError, match=r"loader 'glue.needs_missing_package:load' needs the Python module "
+                                           r"'no_such_package_installed', which is not installed; .*make setup"):
+        find_loader(tmp_path, "glue.needs_missing_package:load")
 
 
 def _quantized_folder(tmp_path: Path) -> Path:
@@ -161,6 +179,18 @@ def test_failure_inside_a_loader_is_one_line(folder):
     (folder / "config.json").write_text('{"model_type": "bert", "hidden_size": 999}')
     with pytest.raises(VariantError, match=r"loader glue.folder.variant:load_hf_classifier failed \(.*rebuild"):
         load_variant(folder)
+
+
+def test_a_project_error_inside_a_loader_keeps_its_own_fix(folder, tmp_path):
+    """A base model not built on this machine is no damage to the folder: its RecipeError's advice stands."""
+    absent = tmp_path / "absent_base"
+    _manifest(folder, loader="seqcls.export:load_adapter", base_model=str(absent))
+    with pytest.raises(VariantError) as err:
+        load_variant(folder)
+    message = str(err.value)
+    assert message.startswith(f"{folder}: loader seqcls.export:load_adapter failed: model_name_or_path {absent}: "
+                              "no such folder; build it first"), message
+    assert "damaged" not in message and "\n" not in message
 
 
 def test_tokenizer_without_pad_token_is_one_line(folder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from glue.folder.manifest import Manifest
 from glue.folder.variant import load_variant
 from publish.fetch import ChecksumError, fetch_variant, read_manifest
 from publish.manifest import MANIFEST_NAME, PublishError, asset_name, parse, release_of
+from publish.pack import check_weights_only, pack
 from publish.pack import main as pack_main
-from publish.pack import pack
 
 URL = "https://github.com/someone/compression-recipes/releases/download/v9.9"
 
@@ -63,11 +64,12 @@ def test_pack_refuses_the_placeholder_url(models, tmp_path):
                    "--base-url", "https://github.com/OWNER/REPO/releases/download/v0.1.0"])
 
 
-def test_pack_refuses_pickled_weights(models, tmp_path):
-    bad = models / "emotion" / "tiny-bert" / "baseline" / "pytorch_model.bin"
+@pytest.mark.parametrize("name", ["pytorch_model.bin", "model.pickle", "model.pth"])
+def test_pack_refuses_pickled_weights(models, tmp_path, name):
+    bad = models / "emotion" / "tiny-bert" / "baseline" / name
     torch.save({"w": torch.zeros(2)}, bad)
     Manifest.read(bad.parent).write(bad.parent)  # recorded in variant.json, so only its format is wrong
-    with pytest.raises(PublishError, match=r"pytorch_model\.bin: pickled weights are not published"):
+    with pytest.raises(PublishError, match=rf"{re.escape(name)}: pickled weights are not published"):
         pack(models, tmp_path / "o", URL, "nb.ipynb")
     assert not (tmp_path / "o").exists()
 
@@ -78,6 +80,15 @@ def test_pack_refuses_a_pt_file_that_needs_unpickling(models, tmp_path):
     Manifest.read(folder).write(folder)
     with pytest.raises(PublishError, match=r"state\.pt: not loadable with torch.load\(weights_only=True\)"):
         pack(models, tmp_path / "o", URL, "nb.ipynb")
+
+
+def test_a_pt_file_refused_without_a_message_is_still_one_line(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise EOFError()  # torch's errors do not always say anything
+
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.raises(PublishError, match=r"state\.pt: not loadable with torch.load\(weights_only=True\) \(EOFError\)"):
+        check_weights_only(tmp_path / "state.pt")
 
 
 def test_pack_refuses_two_folders_that_claim_one_variant(models, tmp_path):

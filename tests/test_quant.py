@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,22 @@ def test_skip_modules_are_read_from_the_model(workspace: Path) -> None:
     block = load_variant(quantize_recipe(recipe)).manifest.quantization
     assert block["quantized"]["count"] == LINEARS_PER_LAYER
     assert "bert.encoder.layer.0.attention.self.query" in block["higher_precision"]["modules"]
+
+
+def test_a_pickle_baseline_is_measured_like_a_safetensors_one(workspace: Path, tmp_path: Path) -> None:
+    """A baseline saved as pytorch_model.bin (allowed by allow_pickle_weights) has a size: the ratio is computed."""
+    from safetensors.torch import load_file
+
+    base = Path(shutil.copytree(workspace / "baseline", tmp_path / "baseline_bin"))
+    torch.save(load_file(base / "model.safetensors"), base / "pytorch_model.bin")
+    (base / "model.safetensors").unlink()
+    manifest = Manifest.read(base)
+    manifest.allow_pickle_weights = True
+    manifest.write(base)
+    recipe = load_recipe(RECIPES / "ptq_dynamic.yaml", overrides(
+        workspace, "ptq_dynamic_bin", base_model_dir=str(base), model_name_or_path=str(base), allow_pickle_weights=True))
+    block = load_variant(quantize_recipe(recipe)).manifest.quantization
+    assert block["baseline_weights_mb"] > 0 and 0 < block["size_ratio"] < 1
 
 
 def test_fresh_process_reload_gives_the_same_predictions(built: dict[str, Path]) -> None:

@@ -4,8 +4,10 @@ given, and the one line it stops with. Every entry point reads recipes with glue
 Add a row for a new case; ``{tmp}`` in an argument is a folder holding the files of BAD_FILES."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +86,43 @@ def test_a_bad_recipe_stops_with_one_line(entry, args, expected, bad_files, monk
     line = stop_line(entry, [arg.replace("{tmp}", str(bad_files)) for arg in args])
     assert "\n" not in line and "Traceback" not in line, line
     assert re.match(expected, line), line
+
+
+@pytest.fixture
+def sft_output(prepared_dir: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    """A prepared dataset, a base model and an adapter where llamafactory-cli train leaves them, as
+    register's overrides; the files hold one tensor each (register reads only their headers)."""
+    from safetensors.torch import save_file
+    from torch import zeros
+
+    data = Path(shutil.copytree(prepared_dir, tmp_path / "data"))
+    base, out = tmp_path / "base", tmp_path / "emotion" / "tiny" / "qlora_sft"
+    base.mkdir()
+    out.mkdir(parents=True)
+    save_file({"w": zeros(4)}, base / "model.safetensors")
+    save_file({"lora": zeros(2)}, out / "adapter_model.safetensors")
+    return data, [f"model_name_or_path={base}", f"dataset_dir={data}", "dataset=emotion_train", f"output_dir={out}"]
+
+
+@pytest.mark.parametrize("key", ["name", "instruction"])
+def test_register_names_a_meta_key_that_is_missing(sft_output, key, monkeypatch):
+    from glue.sft import register
+
+    data, overrides = sft_output
+    meta = json.loads((data / "emotion" / "meta.json").read_text())
+    del meta[key]
+    (data / "emotion" / "meta.json").write_text(json.dumps(meta))
+    monkeypatch.chdir(REPO)
+    with pytest.raises(SystemExit, match=rf"^error: {re.escape(str(data))}/emotion/meta.json: no '{key}' key; "
+                                         r"re-run make data DATASET=emotion$"):
+        register.main(["recipes/qlora_sft_smollm2.yaml", *overrides])
+
+
+def test_register_stops_in_one_line_when_the_folder_it_wrote_does_not_load(sft_output, monkeypatch):
+    """variant.json is written before the folder is loaded to walk its 4-bit base: a failure there is one line."""
+    from glue.sft import register
+
+    _, overrides = sft_output
+    monkeypatch.chdir(REPO)
+    with pytest.raises(SystemExit, match=r"^error: .*/qlora_sft: no tokenizer files"):
+        register.main(["recipes/qlora_sft_smollm2.yaml", *overrides])

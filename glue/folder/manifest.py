@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import ProjectError
 from core.io import atomic_write_json, sha256_file
 from core.names import UnsafeName, VariantId, check_name
 from core.paths import portable_values
@@ -26,7 +27,7 @@ IDENTITY = ("dataset", "model_tag", "variant")  # core.names.VariantId; each def
 REBUILD = "rebuild the variant (rerun the job that wrote it, with --force)"
 
 
-class VariantError(ValueError):
+class VariantError(ProjectError):
     """A missing or malformed model folder, worded for the user."""
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import torch
 
+from core.errors import ProjectError
 from glue.folder.manifest import MANIFEST, REBUILD, Manifest, VariantError
 from glue.folder.weights import checksum_problem, folder_problem, is_weight_file
 
@@ -98,9 +99,16 @@ def find_loader(path: Path, name: object) -> Callable[..., "Variant"]:
         raise VariantError(f"{where}: loader {name!r} is not of the form <module>:<function>; {REBUILD}")
     if not module_name.startswith(LOADER_PACKAGES):
         raise VariantError(f"{where}: loader {name!r} is outside {', '.join(LOADER_PACKAGES)}; refusing to import it")
+    module_name = MOVED_LOADER_MODULES.get(module_name, module_name)
     try:
-        loader = getattr(importlib.import_module(MOVED_LOADER_MODULES.get(module_name, module_name)), func_name, None)
-    except ModuleNotFoundError:
+        loader = getattr(importlib.import_module(module_name), func_name, None)
+    except ModuleNotFoundError as err:
+        # The loader's own package missing means this checkout lacks the loader; any other module is a
+        # package that is not installed.
+        missing = err.name or ""
+        if missing and not f"{missing}.".startswith(LOADER_PACKAGES):
+            raise VariantError(f"{where}: loader {name!r} needs the Python module {missing!r}, which is not "
+                               "installed; install the project's dependencies with make setup") from None
         loader = None
     if not callable(loader):
         raise VariantError(f"{where}: unknown loader {name!r} (no such function in this checkout); {REBUILD}, "
@@ -176,6 +184,8 @@ def load_variant(path: str | Path, device: str | torch.device = "cpu") -> Varian
         return loader(path, manifest, torch.device(device))
     except VariantError:
         raise
+    except ProjectError as err:  # a RecipeError (a base model not built here, say) is no damage: keep its fix
+        raise VariantError(f"{path}: loader {manifest.loader} failed: {err}") from None
     except pickle.UnpicklingError:
         raise VariantError(f"{path}: a weights file holds objects other than tensors, which this project never "
                            f"writes; refused without running them (torch.load weights_only): {REBUILD}") from None

@@ -27,7 +27,7 @@ from core.io import sha256_file
 from core.names import UnsafeName, inside, name_problem
 
 TORCH_STATE = "quantized_state.pt"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 HEADER_LIMIT = 100 * MIB  # safetensors refuses larger headers too
 
 

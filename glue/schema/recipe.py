@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from omegaconf import OmegaConf
 
+from core.errors import ProjectError
 from core.names import UnsafeName, VariantId
 from core.quiet import quiet
 from data_prep.common import split_parts
@@ -44,7 +45,7 @@ PKG_SCHEME = "pkg://"
 EXTENDS = "extends"
 
 
-class RecipeError(ValueError):
+class RecipeError(ProjectError):
     """A recipe problem, worded for the user: which file, which key, what to do."""
 
 
