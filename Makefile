@@ -63,13 +63,13 @@ elapsed = "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
 say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" $(elapsed)
 
 TRACK_STEPS := baseline $(VARIANTS)
-track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (2 cores: MiniLM 35-43 min; MPNet about 2 h 20 min on an AMD EPYC)
+track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (2 cores: MiniLM 31-43 min; MPNet about 2 h 20 min on an AMD EPYC)
 	@set -e; i=0; for v in $(TRACK_STEPS); do i=$$((i+1)); \
 	  $(call say,$(DATASET)/$(MODEL),$$i,$(words $(TRACK_STEPS)),$$v); \
 	  $(MAKE) --no-print-directory $(MODEL_DIR)/$$v/variant.json DATASET=$(DATASET) MODEL=$(MODEL); done
 
 # Without DATASET on the command line: both default tracks. With it: that dataset's track only.
-all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 41-52 min on 2 cores; both tracks ~2.5 h; MPNet ~2 h 40 min)
+all:  ## [run] train, compress, evaluate, table, reports (DATASET=emotion: 39-52 min on 2 cores; both tracks ~2.5 h; MPNet ~2 h 40 min)
 ifeq ($(origin DATASET),command line)
 	@$(call say,make all,1,3,track $(DATASET)/$(MODEL))
 	@$(MAKE) --no-print-directory track DATASET=$(DATASET) MODEL=$(MODEL)
