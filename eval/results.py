@@ -17,7 +17,7 @@ from core.names import check_name
 
 REQUIRED = ("dataset", "split_label", "model_tag", "variant", "labels", "n_examples", "metrics", "predictions")
 NOT_RESULTS = {"bench", "report"}
-SENSITIVITY = "sensitivity_ptq_dynamic.json"  # written beside the results by report.sensitivity, not a result JSON
+SENSITIVITY = "sensitivity_ptq_dynamic.json"  # written beside the results by eval.sensitivity, not a result JSON
 NAMES = ("dataset", "model_tag", "variant")
 BASELINE = "baseline"
 

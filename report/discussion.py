@@ -61,7 +61,7 @@ def _class_changes(row: Row, base: Row, labels: list[str]) -> str:
 
 def _sensitivity_sentence(sens: dict[str, Any] | None, where: str) -> str:
     if not sens:
-        return (f"No measured per-layer sensitivity exists yet ({where} is missing; `python -m report.sensitivity` "
+        return (f"No measured per-layer sensitivity exists yet ({where} is missing; `python -m eval.sensitivity` "
                 "writes it), so which layers cost the points is not stated.")
     units = sorted(sens["units"], key=lambda u: u["drop_points"], reverse=True)
     top = ", ".join(f"{u['unit']} ({u['drop_points']:+.2f} points, {u['flips']} flips)" for u in units[:3])

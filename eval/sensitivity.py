@@ -2,7 +2,7 @@
 one kind of Linear across all layers, or the embeddings) with exactly the ptq_dynamic method and
 recipe settings, and record the macro-F1 drop and changed predictions on the test split.
 
-    python -m report.sensitivity --model outputs/models/emotion/minilm-l6/baseline \\
+    python -m eval.sensitivity --model outputs/models/emotion/minilm-l6/baseline \\
         [--recipe recipes/quantize/ptq_dynamic.yaml] [--dataset-dir outputs/data] [--results results]
 
 writes results/<dataset>/<model_tag>/sensitivity_ptq_dynamic.json (atomically, with provenance),
@@ -25,13 +25,13 @@ from core.quiet import quiet
 from data_prep.common import DataError, split_name
 from data_prep.prepared import load_split
 from eval.evaluate import predict_logits
+from eval.metrics import classification_metrics
 from eval.results import SENSITIVITY
 from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import load_variant
 from glue.quant.base import LAYER_INDEX, QuantContext, embedding_filter, layer_filter, names_module, select
 from glue.quant.ptq_dynamic import METHOD, DynamicConfig
 from glue.schema.recipe import RecipeError, read_yaml
-from report.stats import macro_f1
 
 
 def units(model: torch.nn.Module, config: DynamicConfig) -> list[dict[str, Any]]:
@@ -67,7 +67,6 @@ def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, li
     config = DynamicConfig.from_dict(read_yaml(recipe).get("quant_config") or {})
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
     variant = load_variant(folder)
-    n_labels, y_true = len(variant.labels), np.asarray(data.labels)
     # SmoothQuant's input maxima come from the train split, as in python -m glue.quantize
     calibration = load_split(dataset_dir, split_name(dataset, "train")) if config.smooth_alpha else None
     context = QuantContext(tokenizer=variant.tokenizer, split=calibration, max_length=variant.max_length)
@@ -75,7 +74,7 @@ def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, li
     def score(model: torch.nn.Module) -> tuple[float, np.ndarray]:
         variant.model = model
         pred = predict_logits(variant, data.texts, desc="sensitivity").argmax(-1)
-        return float(macro_f1(y_true, pred, n_labels)), pred
+        return classification_metrics(data.labels, pred.tolist(), variant.labels)["macro_f1"], pred
 
     base_model = variant.model
     base_f1, base_pred = score(base_model)

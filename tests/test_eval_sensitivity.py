@@ -1,4 +1,4 @@
-"""report.sensitivity on the tiny BERT: one unit at a time with the real ptq_dynamic method."""
+"""eval.sensitivity on the tiny BERT: one unit at a time with the real ptq_dynamic method."""
 from __future__ import annotations
 
 import json
@@ -6,10 +6,10 @@ import json
 import pytest
 import torch
 
+from eval import sensitivity
 from glue.folder.variant import load_variant
 from glue.quant.base import QuantContext
 from glue.quant.ptq_dynamic import DynamicConfig
-from report import sensitivity
 
 QUANT_CONFIG = {"granularity": "per_channel", "embeddings": ["word_embeddings"], "skip_modules": ["classifier", "pooler"]}
 
