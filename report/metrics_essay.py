@@ -1,6 +1,6 @@
 """The metrics essay's computed parts: one worked example scored by every metric (computed when
 the essay is drawn), and every metric's agreement with SummEval's expert ratings, read from the
-scores report.summeval wrote. Every sentence that states a number is worded from the numbers."""
+scores eval.summeval wrote. Every sentence that states a number is worded from the numbers."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from report import summeval as se
-from report import text_metrics as tm
+from eval import summeval as se
+from eval import text_metrics as tm
 from report.results import ReportError
 
 SUMMEVAL = Path("metrics") / "summeval.json"
@@ -115,11 +115,11 @@ def worked_sentences(rows: dict[str, dict[str, Any]]) -> list[str]:
 def load_summeval(results_dir: Path) -> dict[str, Any]:
     path = Path(results_dir) / SUMMEVAL
     if not path.is_file():
-        raise ReportError(f"{path} is missing: python -m report.summeval --out {path} writes it")
+        raise ReportError(f"{path} is missing: python -m eval.summeval --out {path} writes it")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ReportError(f"{path}: not valid JSON ({err}); python -m report.summeval --out {path} writes it "
+        raise ReportError(f"{path}: not valid JSON ({err}); python -m eval.summeval --out {path} writes it "
                           "again") from None
 
 

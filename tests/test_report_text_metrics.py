@@ -1,4 +1,4 @@
-"""report.text_metrics on hand-computed cases, the metrics essay's worked example on the embedded
+"""eval.text_metrics on hand-computed cases, the metrics essay's worked example on the embedded
 MiniLM, and its SummEval findings worded from a synthetic set of scores."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from eval import summeval as se
+from eval import text_metrics as tm
 from report import metrics_essay
-from report import summeval as se
-from report import text_metrics as tm
 from report.results import ReportError
 
 
@@ -113,11 +113,11 @@ def test_verdict_rule():
 
 
 def test_missing_or_damaged_summeval_scores_name_the_command(tmp_path):
-    with pytest.raises(ReportError, match="report.summeval"):
+    with pytest.raises(ReportError, match="eval.summeval"):
         metrics_essay.load_summeval(tmp_path)
     (tmp_path / metrics_essay.SUMMEVAL).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / metrics_essay.SUMMEVAL).write_text('{"truncated": ')
-    with pytest.raises(ReportError, match="not valid JSON.*report.summeval"):
+    with pytest.raises(ReportError, match="not valid JSON.*eval.summeval"):
         metrics_essay.load_summeval(tmp_path)
 
 

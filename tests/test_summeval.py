@@ -1,4 +1,4 @@
-"""report.summeval's correlation protocol on a tiny synthetic set with hand-computed values, and
+"""eval.summeval's correlation protocol on a tiny synthetic set with hand-computed values, and
 its input checks."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from report import summeval as se
-from report.results import ReportError
+from eval import summeval as se
+from eval.summeval import SummEvalError
 
 # 3 articles x 3 systems. Article 1 agrees perfectly; article 2 swaps the first two systems'
 # human order; article 3 has one human rating for all, so its correlation is undefined.
@@ -89,18 +89,18 @@ def test_load_groups_by_article_and_sorts_systems(tmp_path):
 
 
 def test_load_rejects_bad_input_in_one_line(tmp_path):
-    with pytest.raises(ReportError, match="not found"):
+    with pytest.raises(SummEvalError, match="not found"):
         se.load(tmp_path)
     _write(tmp_path, [_row("d1", "M1"), _row("d2", "M1", expert_mean=None)])
-    with pytest.raises(ReportError, match="line 2 has no key 'expert_mean'"):
+    with pytest.raises(SummEvalError, match="line 2 has no key 'expert_mean'"):
         se.load(tmp_path)
     _write(tmp_path, [_row("d1", "M1"), _row("d1", "M2"), _row("d2", "M1")])
-    with pytest.raises(ReportError, match="article d2 has systems"):
+    with pytest.raises(SummEvalError, match="article d2 has systems"):
         se.load(tmp_path)
 
 
 def test_missing_decoder_names_the_build_command(tmp_path):
-    with pytest.raises(ReportError, match="data_prep.smollm2"):
+    with pytest.raises(SummEvalError, match="data_prep.smollm2"):
         se.SourceLM(str(tmp_path))
 
 
@@ -126,5 +126,5 @@ def test_reanalyse_redoes_the_correlations_from_stored_scores(tmp_path):
     got = out["correlations"]["all"]["rouge1"]["fluency"]
     assert got["summary"]["spearman"] == pytest.approx(expected["summary"]["spearman"])
     assert got["system"]["kendall"] == pytest.approx(expected["system"]["kendall"])
-    with pytest.raises(ReportError, match="not found"):
+    with pytest.raises(SummEvalError, match="not found"):
         se.reanalyse(tmp_path / "missing.json", 20)

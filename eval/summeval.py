@@ -1,6 +1,6 @@
 """Text-generation metrics against SummEval's expert judgements (Fabbri et al. 2021).
 
-    python -m report.summeval --data ../shared/data/summeval --out results/metrics/summeval.json
+    python -m eval.summeval --data ../shared/data/summeval --out results/metrics/summeval.json
 
 Scores each of the 1,600 summaries (100 CNN/DailyMail articles x 16 systems) with ROUGE-1/2/L,
 sentence BLEU and BERTScore against the 11 references, a reference-free source similarity, and
@@ -26,10 +26,14 @@ from typing import Any, Callable
 import numpy as np
 from scipy.stats import kendalltau, rankdata
 
+from core.errors import ProjectError
 from core.io import atomic_write_json, sha256_file
 from core.paths import portable
 from core.provenance import provenance
-from report.results import ReportError
+
+
+class SummEvalError(ProjectError):
+    """The SummEval files or the scores file are not what this study reads."""
 
 DATA_FILE = "summeval_1600_combined.jsonl"
 DIMENSIONS = ("coherence", "consistency", "fluency", "relevance")
@@ -55,13 +59,13 @@ def load(data_dir: Path) -> list[list[Summary]]:
     """The summaries grouped by article in file order; every article must have the same systems."""
     path = Path(data_dir) / DATA_FILE
     if not path.is_file():
-        raise ReportError(f"{path}: not found; pass --data the SummEval folder that holds {DATA_FILE}")
+        raise SummEvalError(f"{path}: not found; pass --data the SummEval folder that holds {DATA_FILE}")
     groups: dict[str, list[Summary]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         row = json.loads(line)
         for key in ("id", "model_id", "decoded", "references", "text", "expert_mean"):
             if key not in row:
-                raise ReportError(f"{path}: line {number} has no key {key!r}; use the SummEval file described "
+                raise SummEvalError(f"{path}: line {number} has no key {key!r}; use the SummEval file described "
                                   "in its SOURCES.md")
         human = {d: float(row["expert_mean"][d]) for d in DIMENSIONS}
         groups.setdefault(row["id"], []).append(Summary(row["id"], row["model_id"], row["decoded"],
@@ -69,7 +73,7 @@ def load(data_dir: Path) -> list[list[Summary]]:
     systems = sorted(s.system for s in next(iter(groups.values())))
     for doc, group in groups.items():
         if sorted(s.system for s in group) != systems:
-            raise ReportError(f"{path}: article {doc} has systems {sorted(s.system for s in group)}, the first "
+            raise SummEvalError(f"{path}: article {doc} has systems {sorted(s.system for s in group)}, the first "
                               f"article has {systems}; every article needs one summary per system")
     return [sorted(g, key=lambda s: s.system) for g in groups.values()]
 
@@ -125,7 +129,7 @@ def bertscore_scores(summaries: list[Summary]) -> dict[str, np.ndarray]:
     rescaling changes no rank correlation); with several references bert-score keeps the best F."""
     from bert_score import BERTScorer
 
-    from report.text_metrics import MiniLM
+    from eval.text_metrics import MiniLM
 
     scorer = BERTScorer(model_type=MiniLM().folder, num_layers=BERTSCORE_LAYER, idf=False, batch_size=32)
     p, r, f = scorer.score([s.text for s in summaries], [list(s.references) for s in summaries])
@@ -139,7 +143,7 @@ class SourceEncoder:
 
     @cached_property
     def model(self):
-        from report.text_metrics import MiniLM
+        from eval.text_metrics import MiniLM
 
         return MiniLM()
 
@@ -165,7 +169,7 @@ class SourceLM:
 
     def __init__(self, folder: str = SMOLLM2) -> None:
         if not (Path(folder) / "config.json").is_file():
-            raise ReportError(f"{folder}: no converted SmolLM2 model; build it with "
+            raise SummEvalError(f"{folder}: no converted SmolLM2 model; build it with "
                               f"python -m data_prep.smollm2 --out {folder}")
         self.folder = folder
 
@@ -409,7 +413,7 @@ def reanalyse(path: Path, resamples: int) -> dict[str, Any]:
     """Redo the design choice and the correlations from the scores a full run stored in ``path``,
     without scoring again (minutes instead of the better part of an hour)."""
     if not path.is_file():
-        raise ReportError(f"{path}: not found; run python -m report.summeval without --reanalyse first")
+        raise SummEvalError(f"{path}: not found; run python -m eval.summeval without --reanalyse first")
     payload = json.loads(path.read_text())
     scores = {k: np.array(v) for k, v in payload["scores"].items() if k != "grounded"}
     human = {d: np.array(v) for d, v in payload["human"].items()}
@@ -438,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
             reanalyse(args.out, args.resamples)
         else:
             run(args.data, args.out, args.documents, args.resamples, args.cache)
-    except ReportError as err:
+    except SummEvalError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     print(args.out)
