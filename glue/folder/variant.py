@@ -25,6 +25,7 @@ from glue.folder.weights import checksum_problem, folder_problem, is_weight_file
 
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
+# seqcls sits above glue; its loader is looked up by name when a folder needs it, never imported here.
 LOADER_PACKAGES = ("glue.", "seqcls.")
 # Loader modules that moved: folders written before the move (built or downloaded) name the old module.
 MOVED_LOADER_MODULES = {"glue.variant": "glue.folder.variant", "glue.sft_classifier": "glue.sft.classifier"}
