@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from core import MIB
-from glue.folder.weights import is_weight_file
+from glue.folder.weights import weight_bytes
 
 
 def _tensor_bytes(value: object) -> int:
@@ -43,13 +43,8 @@ def param_buffer_bytes(model: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def disk_bytes(folder: Path) -> int:
-    """Bytes of the folder's own weight files, in every format a model folder may hold."""
-    return sum(p.stat().st_size for p in Path(folder).iterdir() if is_weight_file(p))
-
-
 def model_size(model: torch.nn.Module, folder: Path) -> dict[str, float]:
     mb = MIB
     return {"state_dict_mb": round(state_dict_bytes(model) / mb, 3),
-            "disk_mb": round(disk_bytes(folder) / mb, 3),
+            "disk_mb": round(weight_bytes(folder) / mb, 3),
             "param_buffer_mb": round(param_buffer_bytes(model) / mb, 3)}

@@ -26,7 +26,7 @@ from data_prep.common import DataError, split_name
 from data_prep.prepared import check_same_labels, load_split, registered
 from glue.folder.manifest import MANIFEST, Manifest, VariantError
 from glue.folder.variant import copy_tokenizer, load_variant
-from glue.folder.weights import is_weight_file
+from glue.folder.weights import weight_bytes
 from glue.quant import get_method, quantize
 from glue.quant.base import QuantContext
 from glue.schema.recipe import Recipe, RecipeError, load_recipe
@@ -34,11 +34,10 @@ from glue.schema.recipe import Recipe, RecipeError, load_recipe
 LOADER = "glue.quant.loader:load_quantized"
 
 
-def folder_mb(folder: Path, exclude: tuple[str, ...] = ()) -> float:
-    """Bytes of weight files in a folder, in MiB: every format a folder may hold (glue.folder.weights),
-    so a baseline saved as pytorch_model.bin (allow_pickle_weights) is counted too."""
-    files = [p for p in folder.iterdir() if is_weight_file(p) and p.name not in exclude]
-    return round(sum(p.stat().st_size for p in files) / MIB, 2)
+def folder_mb(folder: Path) -> float:
+    """The folder's weight files in MiB, in every format a folder may hold (a baseline saved as
+    pytorch_model.bin with allow_pickle_weights too)."""
+    return round(weight_bytes(folder) / MIB, 2)
 
 
 def quantize_recipe(recipe: Recipe) -> Path:

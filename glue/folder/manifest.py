@@ -17,7 +17,7 @@ from core.errors import ProjectError
 from core.io import atomic_write_json, sha256_file
 from core.names import UnsafeName, VariantId, check_name
 from core.paths import portable_values
-from glue.folder.weights import is_weight_file
+from glue.folder.weights import weight_files
 
 MANIFEST = "variant.json"
 DEFAULT_MAX_LENGTH = 128  # tokens; a manifest's max_length (the recipe's cutoff_len) overrides it
@@ -66,8 +66,7 @@ class Manifest:
         for key in IDENTITY:  # names that are not plain never reach a manifest
             if getattr(self, key) is not None:
                 check_name(getattr(self, key), str(Path(folder) / MANIFEST), key, VariantError)
-        self.weights_sha256 = {path.name: sha256_file(path) for path in sorted(Path(folder).iterdir())
-                               if is_weight_file(path)}
+        self.weights_sha256 = {path.name: sha256_file(path) for path in weight_files(folder)}
         body = {key: value for key, value in self.as_dict().items() if value is not None}
         body = {key: value if key in LOADER_PATHS else portable_values(value) for key, value in body.items()}
         atomic_write_json(Path(folder) / MANIFEST, body)

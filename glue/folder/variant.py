@@ -21,7 +21,7 @@ import torch
 
 from core.errors import ProjectError
 from glue.folder.manifest import MANIFEST, REBUILD, Manifest, VariantError
-from glue.folder.weights import checksum_problem, folder_problem, is_weight_file
+from glue.folder.weights import checksum_problem, folder_problem, weight_files
 
 ORIGIN_FILE = "source.json"
 # Packages whose loaders a manifest may name: nothing else is imported from a model folder's say-so.
@@ -144,7 +144,7 @@ def contract_files(path: Path, manifest: Manifest) -> list[Path]:
     """The files of a model folder its contract names, which is all a copy (a release) needs:
     variant.json, the recorded weights, the loader's configuration and the tokenizer."""
     weights = manifest.weights_sha256 if manifest.weights_sha256 is not None else {
-        p.name: "" for p in path.iterdir() if is_weight_file(p)}
+        p.name: "" for p in weight_files(path)}
     indexes = [p.name for p in path.iterdir() if p.name.endswith(".index.json")]  # shards of the weights
     names = [MANIFEST, *weights, *indexes, *CONFIG_FILES, *TOKENIZER_FILES]
     return sorted({path / name for name in names if (path / name).is_file() or (path / name).is_symlink()})

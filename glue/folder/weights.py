@@ -93,6 +93,16 @@ def is_weight_file(path: Path) -> bool:
     return path.is_file() and (path.suffix == ".safetensors" or path.suffix in PICKLE_SUFFIXES)
 
 
+def weight_files(folder: str | Path) -> list[Path]:
+    """The folder's own weight files (not those of subfolders), in name order."""
+    return sorted(p for p in Path(folder).iterdir() if is_weight_file(p))
+
+
+def weight_bytes(folder: str | Path) -> int:
+    """What the folder's weight files take on disk."""
+    return sum(p.stat().st_size for p in weight_files(folder))
+
+
 def folder_problem(folder: str | Path, allow_pickle: bool = False) -> str | None:
     """The first problem with a model folder's weights, worded with the fix, or None."""
     folder = Path(folder)
@@ -126,7 +136,7 @@ def checksum_problem(folder: str | Path, recorded: dict[str, str]) -> str | None
         actual = sha256_file(path)
         if actual != digest:
             return f"{name} has sha256 {actual[:16]}..., variant.json records {digest[:16]}... (damaged or replaced)"
-    unrecorded = sorted(p.name for p in folder.iterdir() if is_weight_file(p) and p.name not in recorded)
+    unrecorded = [p.name for p in weight_files(folder) if p.name not in recorded]
     if unrecorded:
         return f"{', '.join(unrecorded)}: weight files variant.json does not record (added after it was written)"
     return None
