@@ -62,13 +62,14 @@ def registered(dataset_dir: str | Path, dataset: str) -> bool:
     return info_path.is_file() and dataset in read_json(info_path)
 
 
-def dataset_meta(dataset_dir: str | Path, dataset: str) -> dict:
-    """``meta.json`` (labels, label2id, instruction, sources) of the dataset a name belongs to."""
+def dataset_meta(dataset_dir: str | Path, dataset: str, also: tuple[str, ...] = ()) -> dict:
+    """``meta.json`` (labels, label2id, instruction, sources) of the dataset a name belongs to,
+    checked for the labels and for the keys in ``also`` the caller reads."""
     path = dataset_file(dataset_dir, dataset).parent / "meta.json"
     if not path.is_file():
         raise DataError(f"{path} not found (it holds {dataset}'s labels); {_remake(dataset)}")
     meta = read_json(path)
-    for key in ("labels", "label2id"):
+    for key in ("labels", "label2id", *also):
         if key not in meta:
             raise DataError(f"{path}: no {key!r} key; {_remake(dataset)}")
     return meta

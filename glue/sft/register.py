@@ -18,16 +18,16 @@ from typing import Any
 
 from core.names import UnsafeName, VariantId
 from core.provenance import provenance
-from data_prep.common import DataError, split_parts
-from data_prep.prepared import dataset_file, dataset_meta
+from data_prep.common import DataError
+from data_prep.prepared import dataset_meta
 from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import load_variant, weights_origin
 from glue.quant import bnb
 from glue.schema.recipe import RecipeError, llamafactory_hints, require_keys, training_recipe
 
 ADAPTER = "adapter_model.safetensors"
-# meta.json keys a registered variant records, besides the labels dataset_meta checks: the dataset's
-# name (the variant's identity) and the instruction the classifier repeats in every prompt.
+# meta.json keys a registered variant reads besides the labels: the dataset's name (the variant's
+# identity) and the instruction the classifier repeats in every prompt.
 SFT_META_KEYS = ("name", "instruction")
 
 
@@ -61,22 +61,12 @@ def read_recipe(path: Path, overrides: list[str]) -> dict[str, Any]:
     return raw
 
 
-def sft_meta(dataset_dir: str | Path, dataset: str) -> dict[str, Any]:
-    """``meta.json`` of the dataset, checked for the keys registering reads (worded as dataset_meta words its own)."""
-    meta = dataset_meta(dataset_dir, dataset)
-    for key in SFT_META_KEYS:
-        if key not in meta:
-            path = dataset_file(dataset_dir, dataset).parent / "meta.json"
-            raise DataError(f"{path}: no {key!r} key; re-run make data DATASET={split_parts(dataset)[0]}")
-    return meta
-
-
 def register(recipe_path: Path, overrides: list[str]) -> Path:
     raw = read_recipe(recipe_path, overrides)
     out = Path(raw["output_dir"])
     if not (out / ADAPTER).is_file():
         raise RecipeError(f"{out} has no {ADAPTER}: run llamafactory-cli train {recipe_path} first")
-    meta = sft_meta(raw["dataset_dir"], str(raw["dataset"]).split(",")[0].strip())
+    meta = dataset_meta(raw["dataset_dir"], str(raw["dataset"]).split(",")[0].strip(), also=SFT_META_KEYS)
     try:
         identity = VariantId.from_folder(out, meta["name"], where=str(recipe_path))
     except UnsafeName as err:
