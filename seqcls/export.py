@@ -16,8 +16,9 @@ from glue.folder.manifest import Manifest
 from glue.folder.variant import Variant, variant_loader
 from glue.quant import bnb
 from glue.quant.bnb import BnbConfig
+from glue.schema.recipe import locate_model
 from glue.train.data import ensure_pad_token
-from seqcls.model import load_classifier, locate_model
+from seqcls.model import load_classifier
 
 HF_LOADER = "glue.folder.variant:load_hf_classifier"
 ADAPTER_LOADER = "seqcls.export:load_adapter"

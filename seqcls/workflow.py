@@ -26,13 +26,13 @@ from data_prep.common import DataError, split_parts
 from data_prep.prepared import Split, check_same_labels, load_split
 from glue.folder.manifest import MANIFEST, VariantError
 from glue.folder.variant import weights_origin
-from glue.schema.recipe import RecipeError, check_values, require_keys
+from glue.schema.recipe import RecipeError, check_values, locate_model, require_keys
 from glue.train.selection import check_selection, summary, without_validation
 from glue.train.training import count_parameters, make_trainer, train_with_stats
 from seqcls import STAGE
 from seqcls.checkpoints import start_run
 from seqcls.export import export
-from seqcls.model import build, locate_model
+from seqcls.model import build
 
 
 def work_dir(out: Path) -> Path:

