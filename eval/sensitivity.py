@@ -62,11 +62,11 @@ def quantize_only(model: torch.nn.Module, config: DynamicConfig, modules: list[s
 
 
 def measure(folder: Path, recipe: Path, dataset_dir: Path, split: str | None, limit: int | None) -> dict[str, Any]:
-    manifest = Manifest.read(folder)
+    variant = load_variant(folder)
+    manifest = variant.manifest
     dataset, model_tag, _ = manifest.identity(folder).parts
     config = DynamicConfig.from_dict(read_yaml(recipe).get("quant_config") or {})
     data = load_split(dataset_dir, split or split_name(dataset, "test"), limit)
-    variant = load_variant(folder)
     # SmoothQuant's input maxima come from the train split, as in python -m glue.quantize
     calibration = load_split(dataset_dir, split_name(dataset, "train")) if config.smooth_alpha else None
     context = QuantContext(tokenizer=variant.tokenizer, split=calibration, max_length=variant.max_length)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
+from tqdm import tqdm
 
 from glue.quant.base import (
     Applied,
@@ -225,7 +226,7 @@ class Bnb(TunableMethod):
         linears = gptq_linears(model, config)
         inputs = hessians(model, lambda module, name: name in linears, batches)
         state = model.state_dict()
-        for name, linear in linears.items():
+        for name, linear in tqdm(linears.items(), desc="GPTQ rounding", unit="Linear"):
             state[f"{name}.weight"] = gptq(linear.weight, inputs[name], grid_columns(linear.weight, config))
         model.save_pretrained(folder, state_dict=state)
         return folder, context.calibration(batches, started, rounding="GPTQ onto the 4-bit grid, one Linear at a "

@@ -32,6 +32,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from data_prep.common import split_parts
 from data_prep.prepared import Split
@@ -272,7 +273,7 @@ def logit_errors(model: torch.nn.Module, filter_fn: FilterFn, batches: list[dict
     model.eval()
     fp32 = torch.cat([logits_of(model(**batch)) for batch in batches])
     errors: dict[str, float] = {}
-    for name, linear in select(model, filter_fn):
+    for name, linear in tqdm(select(model, filter_fn), desc="sensitivity: one pass per Linear", unit="Linear"):
         handle = linear.register_forward_hook(lambda module, inputs, _: output(module, inputs[0]))
         try:
             rounded = torch.cat([logits_of(model(**batch)) for batch in batches])
@@ -314,7 +315,8 @@ def validation_logits(context: QuantContext, key: str = "max_drop") -> tuple[Spl
 
     @torch.inference_mode()
     def logits(model: torch.nn.Module) -> torch.Tensor:
-        return torch.cat([logits_of(model(**batch)) for batch in batches])
+        return torch.cat([logits_of(model(**batch))
+                          for batch in tqdm(batches, desc="scoring validation", unit="batch", leave=False)])
 
     return ordered, logits
 
