@@ -63,7 +63,7 @@ elapsed = "$$(date -u -d @$$(( $$(date +%s) - $(RUN_START) )) +%H:%M:%S)"
 say = printf '==> %s %s/%s: %s (elapsed %s)\n' "$(1)" $(2) $(3) "$(4)" $(elapsed)
 
 TRACK_STEPS := baseline $(VARIANTS)
-track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (2 cores: MiniLM 31-43 min; SmolLM2 42 min on AMX; MPNet about 2 h 20 min on an AMD EPYC)
+track: | setup  ## [run] the baseline and every variant of DATASET/MODEL, step by step (2 cores: MiniLM 31-43 min; SmolLM2 42 min on AMX; MPNet about 2 h 20 min on both CPU kinds)
 	@set -e; i=0; for v in $(TRACK_STEPS); do i=$$((i+1)); \
 	  $(call say,$(DATASET)/$(MODEL),$$i,$(words $(TRACK_STEPS)),$$v); \
 	  $(MAKE) --no-print-directory $(MODEL_DIR)/$$v/variant.json DATASET=$(DATASET) MODEL=$(MODEL); done
