@@ -100,6 +100,7 @@ def sft_output(prepared_dir: Path, tmp_path: Path) -> tuple[Path, list[str]]:
     base.mkdir()
     out.mkdir(parents=True)
     save_file({"w": zeros(4)}, base / "model.safetensors")
+    (base / "config.json").write_text("{}")  # what makes the folder a model to locate_model
     save_file({"lora": zeros(2)}, out / "adapter_model.safetensors")
     return data, [f"model_name_or_path={base}", f"dataset_dir={data}", "dataset=emotion_train", f"output_dir={out}"]
 
