@@ -16,12 +16,18 @@
 (glue/quant/ptq_static.py also silences, locally, "must run observer before calling
 calculate_qparams": rebuilding a saved model's structure converts observers that saw no data,
 and the saved scales then replace theirs.)
+
+``load_report_off`` hides, for one block, transformers' load report of a body loaded with a new
+head that saved weights replace at once (a LoRA folder's reload): its "MISSING ... newly
+initialized" would read as a fault where there is none.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 
 
 def quiet() -> None:
@@ -40,3 +46,15 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
+
+
+@contextlib.contextmanager
+def load_report_off() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(before)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from core.io import staged_output
+from core.quiet import load_report_off
 from glue.folder.manifest import Manifest
 from glue.folder.variant import Variant, variant_loader
 from glue.quant import bnb
@@ -46,7 +47,8 @@ def load_adapter(path: Path, manifest: Manifest, device: torch.device) -> Varian
 
     block = manifest.quantization
     quant = BnbConfig.from_dict(block["config"]) if block else None
-    base = load_classifier(locate_model(manifest.base_model), manifest.labels, quant, device)
+    with load_report_off():  # its head is new: the adapter file's replaces it below
+        base = load_classifier(locate_model(manifest.base_model), manifest.labels, quant, device)
     tokenizer = AutoTokenizer.from_pretrained(path)
     ensure_pad_token(tokenizer, base)
     model = PeftModel.from_pretrained(base, path).eval()

@@ -4,6 +4,7 @@ and refuses recipes it cannot honour with one line naming the key."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,22 @@ REPO = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).with_name("llamafactory-cli"))
 TEXTS = ["i feel so alone tonight", "what a wonderful happy day", "i adore you so much", "this makes me furious"]
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+
+
+class RecordsOf(logging.Handler):
+    """The log records one logger lets through until ``stop`` (transformers' loggers do not
+    propagate to pytest's)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.logger, self.records = logging.getLogger(name), []
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def stop(self) -> None:
+        self.logger.removeHandler(self)
 
 
 def tiny_args(model: Path, prepared: Path, out: Path, **extra) -> dict:
@@ -144,7 +161,11 @@ def test_qlora_on_the_embedded_minilm_reloads_to_the_same_logits(prepared_dir, t
     assert manifest["quantization"]["method"] == "bnb" and manifest["quantization"]["config"]["quant_type"] == "nf4"
     assert manifest["loader"] == "seqcls.export:load_adapter" and manifest["lora"]["r"] == 8
     assert (out / "adapter_model.safetensors").stat().st_size < 3 * 2**20
+    reports = RecordsOf("transformers")
     torch.testing.assert_close(load_variant(out).logits(TEXTS), before)
+    reports.stop()
+    # the body's new head is replaced at once from the adapter file: no "MISSING" load report to alarm anyone
+    assert not [r for r in reports.records if "LOAD REPORT" in r.getMessage()]
 
 
 def run_stage(raw: dict) -> None:
