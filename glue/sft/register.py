@@ -24,6 +24,7 @@ from glue.folder.manifest import Manifest, VariantError
 from glue.folder.variant import load_variant, weights_origin
 from glue.quant import bnb
 from glue.schema.recipe import RecipeError, llamafactory_hints, locate_model, require_keys, training_recipe
+from glue.train.training import parameter_block
 
 ADAPTER = "adapter_model.safetensors"
 # meta.json keys a registered variant reads besides the labels: the dataset's name (the variant's
@@ -78,8 +79,7 @@ def register(recipe_path: Path, overrides: list[str]) -> Path:
     # The base as llamafactory-cli train found it: a folder, or the Hugging Face cache's copy of a hub id.
     # Its size is read from safetensors headers; a base stored otherwise leaves the total unknown.
     base = safetensors_numel(Path(locate_model(raw["model_name_or_path"])))
-    parameters = {"total": base + trainable if base else None, "trainable": trainable,
-                  "trainable_pct": round(100 * trainable / (base + trainable), 4) if base else None}
+    parameters = parameter_block(base + trainable if base else None, trainable)
     quant = bnb.from_llamafactory_keys(raw, skip_modules=["lm_head"])  # LLaMA-Factory keeps lm_head out
     # The block's config first (the loader needs it); the walked block once the model loads.
     quantization = {"method": bnb.METHOD.name, "bits": quant.bits, "config": quant.as_dict()} if quant else None

@@ -30,10 +30,16 @@ def logical_numel(param: torch.Tensor) -> int:
     return int(np.prod(quant_state.shape)) if quant_state is not None else param.numel()
 
 
-def count_parameters(model: torch.nn.Module) -> dict[str, float]:
+def parameter_block(total: int | None, trainable: int) -> dict[str, float | None]:
+    """A manifest's ``training.parameters``; the share is unknown where the total is."""
+    return {"total": total, "trainable": trainable,
+            "trainable_pct": round(100 * trainable / total, 4) if total else None}
+
+
+def count_parameters(model: torch.nn.Module) -> dict[str, float | None]:
     total = sum(logical_numel(p) for p in model.parameters())
     trainable = sum(logical_numel(p) for p in model.parameters() if p.requires_grad)
-    return {"total": total, "trainable": trainable, "trainable_pct": round(100 * trainable / total, 4)}
+    return parameter_block(total, trainable)
 
 
 def make_trainer(model: torch.nn.Module, args: Any, tokenizer, train_split: Split, eval_split: Split | None,
